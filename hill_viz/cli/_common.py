@@ -1,0 +1,70 @@
+"""Helpers shared by the commands: argument types with one-line errors, JSON output, progress."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from tqdm import tqdm
+
+from hill_viz.core.training import Callback
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=None, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    sys.stdout.write("\n")
+
+
+class ProgressBar(Callback):
+    """A tqdm bar on stderr over a training segment."""
+
+    def __init__(self, desc: str = "training", disable: bool = False):
+        self.desc, self.disable, self.bar = desc, disable, None
+        self._last = 0
+
+    def on_fit_start(self, trainer, total_steps):
+        self.bar = tqdm(total=total_steps, desc=self.desc, unit="step", file=sys.stderr,
+                        disable=self.disable, leave=False)
+        self._last = 0
+
+    def on_batch_end(self, trainer, step, total_steps, loss):
+        self.bar.update(step - self._last)
+        self._last = step
+        self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    def on_epoch_end(self, trainer, epoch, metrics):
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if isinstance(v, float)}, refresh=False)
+
+    def on_fit_end(self, trainer, metrics):
+        self.bar.close()

@@ -1,0 +1,219 @@
+"""Teacher: edits -> frozen target latents; the distillation losses that pull the model there.
+
+At edit time the teacher freezes the latents and the projection. A covered sample with
+latent z and view position p = P z gets a target view position t from the edits (applied
+in order, each on top of the previous targets) and a target latent z* = z + P^+ (t - p).
+
+Losses, all divided by the squared spread of the frozen latents/view so that `lambda`
+means the same across models:
+- projected (default): ||P f(x) - t||^2, only the plane the user saw is constrained;
+- full (FitNets, Romero et al. 2015): ||f(x) - z*||^2;
+- anchor (weight mu): ||f(x) - z||^2 for uncovered training samples;
+- relational (weight `relational`): supervised contrastive loss (Khosla et al. 2020) over
+  the edit groups, in the spirit of Correct-N-Contrast (Zhang et al. 2022): samples an
+  edit merged or moved together attract, groups an edit kept or pushed apart repel.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hill_viz.core.data import Dataset
+from hill_viz.core.edits import ResolvedEdit, edit_targets
+from hill_viz.core.model import LatentModel, infer
+from hill_viz.core.projection import Projection
+from hill_viz.errors import ConfigError, EditError
+
+LOSS_MODES = ("projected", "full")
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    lambda_: float = 1.0       # weight of the position term
+    mode: str = "projected"    # "projected" or "full"
+    mu: float = 0.0            # weight of the anchor term for uncovered samples
+    relational: float = 0.0    # weight of the contrastive term over edit groups
+    tau: float = 0.2           # temperature of the contrastive term
+
+    def __post_init__(self):
+        if self.mode not in LOSS_MODES:
+            raise ConfigError(f"loss mode must be one of {', '.join(LOSS_MODES)}, got {self.mode!r}")
+        for name in ("lambda_", "mu", "relational"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and 0 <= v <= 1e4):
+                raise ConfigError(f"{name.rstrip('_')} must be between 0 and 10000, got {v}")
+        if not (np.isfinite(self.tau) and 0 < self.tau <= 10):
+            raise ConfigError(f"tau must be in (0, 10], got {self.tau}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Teacher:
+    """Frozen targets for the covered training rows of a dataset.
+
+    Built from the model at edit time: only the latents of covered rows (and, with an
+    anchor, of the training rows) are computed, so a 10^7-row dataset stays cheap.
+    Edits are applied in order, each on top of the targets of the previous ones; only
+    rows of the train split are distilled on.
+    """
+
+    def __init__(self, model: LatentModel, dataset: Dataset, projection: Projection,
+                 edits: list[ResolvedEdit], config: TeacherConfig = TeacherConfig(), seed: int = 0):
+        if not edits:
+            raise EditError("no edits to teach; add at least one edit")
+        self.config = config
+        self.projection = projection
+        ids = dataset.ids
+        order = np.argsort(ids, kind="stable")
+        edit_rows = [(_rows(ids, order, r.ids),
+                      None if r.other_ids is None else _rows(ids, order, r.other_ids)) for r in edits]
+        involved = np.unique(np.concatenate([np.concatenate([a] + ([b] if b is not None else []))
+                                             for a, b in edit_rows]))       # (K,) sorted rows
+        z_inv, _ = infer(model, dataset.features, involved)                 # (K, d)
+        view = projection.transform(z_inv)                                  # (K, 2)
+        target = view.copy()
+        touched = np.zeros(len(involved), dtype=bool)
+        weight = np.zeros(len(involved), dtype=np.float32)
+        group = np.full(len(involved), -1, dtype=np.int64)
+        for k, (r, (rows, other)) in enumerate(zip(edits, edit_rows)):
+            a = np.searchsorted(involved, rows)
+            b = None if other is None else np.searchsorted(involved, other)
+            t_sel, t_other = edit_targets(r.edit, target[a], None if b is None else target[b])
+            target[a] = t_sel
+            touched[a] = True
+            weight[a] = r.edit.weight
+            group[a] = 2 * k
+            if b is not None and t_other is not None:
+                target[b] = t_other
+                touched[b] = True
+                weight[b] = np.maximum(weight[b], r.edit.weight)
+                if r.edit.op == "merge":  # the selection joins the partner's group
+                    known = group[b][group[b] >= 0]
+                    g = int(np.bincount(known).argmax()) if len(known) else 2 * k + 1
+                    group[b] = g
+                    group[a] = g
+                else:
+                    group[b] = 2 * k + 1
+        in_train = dataset.split[involved] == 0
+        keep = np.flatnonzero(touched & in_train)
+        if len(keep) == 0:
+            raise EditError("the edits cover no training samples; select points of the train split")
+        self.rows = involved[keep]                                          # (M,) dataset rows
+        self.target_view = target[keep]                                     # (M, 2)
+        self.target_latent = z_inv[keep] + projection.lift(target[keep] - view[keep])  # (M, d)
+        self.weight = weight[keep]                                          # (M,)
+        _, self.group = np.unique(group[keep], return_inverse=True)         # (M,) 0..G-1
+        self.cover_index = np.full(dataset.n_samples, -1, dtype=np.int32)
+        self.cover_index[self.rows] = np.arange(len(self.rows), dtype=np.int32)
+
+        train_rows = dataset.indices("train")
+        sample = train_rows
+        if len(sample) > 20_000:
+            sample = np.sort(np.random.default_rng(seed).choice(train_rows, 20_000, replace=False))
+        z_sample, _ = infer(model, dataset.features, sample)
+        self.view_scale2 = float(projection.transform(z_sample).var(axis=0).mean()) or 1.0
+        self.latent_scale2 = float(z_sample.var(axis=0).mean()) or 1.0
+        self.anchor_latent = None
+        if config.mu > 0:  # (N, d) frozen latents; only train rows are read
+            self.anchor_latent = np.zeros((dataset.n_samples, z_sample.shape[1]), dtype=np.float32)
+            self.anchor_latent[train_rows] = infer(model, dataset.features, train_rows)[0]
+        self._torch = None
+
+    @property
+    def n_covered(self) -> int:
+        return len(self.rows)
+
+    def save(self, path) -> None:
+        """Write the frozen targets (npz), so a reopened workspace keeps teaching the same thing."""
+        arrays = {"rows": self.rows, "target_view": self.target_view, "target_latent": self.target_latent,
+                  "weight": self.weight, "group": self.group,
+                  "scales": np.array([self.view_scale2, self.latent_scale2]),
+                  "n_samples": np.array(len(self.cover_index))}
+        if self.anchor_latent is not None:
+            arrays["anchor_latent"] = self.anchor_latent
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    @classmethod
+    def load(cls, path, projection: Projection, config: TeacherConfig) -> "Teacher":
+        with np.load(path) as f:
+            t = cls.__new__(cls)
+            t.config, t.projection, t._torch = config, projection, None
+            t.rows, t.target_view, t.target_latent = f["rows"], f["target_view"], f["target_latent"]
+            t.weight, t.group = f["weight"], f["group"]
+            t.view_scale2, t.latent_scale2 = (float(v) for v in f["scales"])
+            t.anchor_latent = f["anchor_latent"] if "anchor_latent" in f else None
+            t.cover_index = np.full(int(f["n_samples"]), -1, dtype=np.int32)
+            t.cover_index[t.rows] = np.arange(len(t.rows), dtype=np.int32)
+        return t
+
+    def _tensors(self):
+        if self._torch is None:
+            self._torch = {
+                "cover_index": torch.from_numpy(self.cover_index.astype(np.int64)),
+                "target_view": torch.from_numpy(self.target_view.astype(np.float32)),
+                "target_latent": torch.from_numpy(self.target_latent.astype(np.float32)),
+                "weight": torch.from_numpy(self.weight),
+                "group": torch.from_numpy(self.group),
+                "anchor": None if self.anchor_latent is None else torch.from_numpy(self.anchor_latent),
+            }
+        return self._torch
+
+    def loss(self, rows: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Weighted teacher loss for a batch: rows (B,) dataset rows, z (B, d) the model's latents."""
+        t = self._tensors()
+        cfg = self.config
+        j = t["cover_index"][rows]                                 # (B,) -1 if uncovered
+        hit = j >= 0
+        total = z.new_zeros(())
+        parts = {}
+        if hit.any():
+            jj = j[hit]
+            zc = z[hit]                                            # (M_b, d)
+            w = t["weight"][jj]
+            if cfg.mode == "projected":
+                err = ((self.projection(zc) - t["target_view"][jj]) ** 2).sum(1) / (2 * self.view_scale2)
+            else:
+                err = ((zc - t["target_latent"][jj]) ** 2).mean(1) / self.latent_scale2
+            position = (w * err).sum() / w.sum()
+            total = total + cfg.lambda_ * position
+            parts["distill"] = float(position.detach())
+            if cfg.relational > 0:
+                rel = _supcon(zc, t["group"][jj], cfg.tau)
+                total = total + cfg.relational * rel
+                parts["relational"] = float(rel.detach())
+        if cfg.mu > 0 and (~hit).any():
+            za = z[~hit]
+            anchor = ((za - t["anchor"][rows[~hit]]) ** 2).mean(1).mean() / self.latent_scale2
+            total = total + cfg.mu * anchor
+            parts["anchor"] = float(anchor.detach())
+        return total, parts
+
+
+def _rows(ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    pos = np.searchsorted(ids, wanted, sorter=order)
+    rows = order[np.clip(pos, 0, len(ids) - 1)]
+    if not np.array_equal(ids[rows], wanted):
+        raise EditError("an edit refers to ids that are not in this dataset; was it made on another dataset?")
+    return rows
+
+
+def _supcon(z: torch.Tensor, group: torch.Tensor, tau: float) -> torch.Tensor:
+    """Supervised contrastive loss: each sample attracts its group, repels the others."""
+    if len(z) < 2:
+        return z.new_zeros(())
+    zn = F.normalize(z, dim=1)
+    sim = zn @ zn.T / tau                                          # (M, M)
+    eye = torch.eye(len(z), dtype=torch.bool)
+    sim = sim.masked_fill(eye, float("-inf"))
+    pos = (group[:, None] == group[None, :]) & ~eye
+    has_pos = pos.any(1)
+    if not has_pos.any():
+        return z.new_zeros(())
+    log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    mean_log_prob_pos = (log_prob.masked_fill(~pos, 0.0).sum(1) / pos.sum(1).clamp(min=1))
+    return -mean_log_prob_pos[has_pos].mean()

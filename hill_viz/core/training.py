@@ -1,0 +1,231 @@
+"""Trainer: the only training loop. CE + teacher loss; seeded, checkpointed, cancellable.
+
+Callbacks are no-op hooks with one signature each; they steer the loop only through
+`trainer.should_stop` (Lightning-style). Batch order for epoch e is drawn from
+(seed, e), so a run resumed from an epoch checkpoint continues exactly as if unbroken.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hill_viz.core.data import Dataset
+from hill_viz.core.model import LatentModel, infer
+from hill_viz.core.teacher import Teacher
+from hill_viz.errors import ConfigError, WorkspaceError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    progress_every: int = 20  # steps between on_batch_end calls
+
+    def __post_init__(self):
+        if not 0 <= self.epochs <= 10_000:
+            raise ConfigError(f"epochs must be between 0 and 10000, got {self.epochs}")
+        if not 1 <= self.batch_size <= 1_000_000:
+            raise ConfigError(f"batch size must be between 1 and 1000000, got {self.batch_size}")
+        if not (np.isfinite(self.lr) and 0 < self.lr <= 10):
+            raise ConfigError(f"learning rate must be in (0, 10], got {self.lr}")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Callback:
+    """Hooks the trainer calls; override what you need."""
+
+    def on_fit_start(self, trainer: "Trainer", total_steps: int) -> None: ...
+    def on_batch_end(self, trainer: "Trainer", step: int, total_steps: int, loss: float) -> None: ...
+    def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: dict) -> None: ...
+    def on_fit_end(self, trainer: "Trainer", metrics: dict) -> None: ...
+
+
+class Trainer:
+    """Owns the optimizer state across `fit` calls, so training can go on in segments."""
+
+    def __init__(self, model: LatentModel, config: TrainConfig = TrainConfig()):
+        self.model = model
+        self.config = config
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.epoch = 0          # epochs completed, over all segments
+        self.step = 0           # optimizer steps, over all segments
+        self.should_stop = False
+        self.paused = False
+
+    # -- the loop ----------------------------------------------------------------------
+    def fit(self, dataset: Dataset, epochs: int | None = None, teachers: Sequence[Teacher] = (),
+            callbacks=(), eval_split: str = "val") -> dict:
+        """Train `epochs` more epochs (default: config.epochs) with the teachers in force.
+
+        Returns the last completed epoch's metrics ({} if cancelled in the first epoch).
+        """
+        epochs = self.config.epochs if epochs is None else epochs
+        if not 0 <= epochs <= 10_000:
+            raise ConfigError(f"epochs must be between 0 and 10000, got {epochs}")
+        self.should_stop = False
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # same arithmetic in any thread or process: replay is exact
+        try:
+            return self._fit(dataset, epochs, teachers, callbacks, eval_split)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, dataset, epochs, teachers, callbacks, eval_split) -> dict:
+        train_rows = dataset.indices("train")
+        bs = self.config.batch_size
+        steps_per_epoch = max(1, -(-len(train_rows) // bs))
+        total = steps_per_epoch * epochs
+        for cb in callbacks:
+            cb.on_fit_start(self, total)
+        metrics: dict = {}
+        labels = torch.from_numpy(dataset.labels)
+        done = 0
+        for _ in range(epochs):
+            start_state = copy.deepcopy(self._weights_and_optimizer())
+            self.model.train()
+            perm = train_rows[np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train_rows))]
+            running = 0.0
+            for s in range(steps_per_epoch):
+                if self.should_stop:
+                    break
+                rows = np.sort(perm[s * bs:(s + 1) * bs])
+                loss, parts = self._step(dataset, rows, labels, teachers)
+                running += loss
+                done += 1
+                if done % self.config.progress_every == 0 or s == steps_per_epoch - 1:
+                    for cb in callbacks:
+                        cb.on_batch_end(self, done, total, loss)
+            if self.should_stop:  # roll back the partial epoch: a run is a whole number of epochs
+                self.model.load_state_dict(start_state["model"])
+                self.optimizer.load_state_dict(start_state["optimizer"])
+                self.step = start_state["step"]
+                break
+            self.epoch += 1
+            metrics = {"epoch": self.epoch, "train_loss": running / steps_per_epoch,
+                       f"{eval_split}_acc": accuracy(self.model, dataset, eval_split)}
+            for cb in callbacks:
+                cb.on_epoch_end(self, self.epoch, metrics)
+        for cb in callbacks:
+            cb.on_fit_end(self, metrics)
+        return metrics
+
+    def _step(self, dataset: Dataset, rows: np.ndarray, labels: torch.Tensor, teachers: Sequence[Teacher]):
+        x = torch.from_numpy(np.ascontiguousarray(dataset.features[rows], dtype=np.float32))
+        rows_t = torch.from_numpy(rows)
+        z, logits = self.model(x)
+        loss = F.cross_entropy(logits, labels[rows_t])
+        parts = {}
+        for k, teacher in enumerate(teachers):
+            t_loss, t_parts = teacher.loss(rows_t, z)
+            loss = loss + t_loss
+            parts.update({f"{name}_{k}": v for name, v in t_parts.items()})
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return float(loss.detach()), parts
+
+    def _weights_and_optimizer(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step}
+
+    def cancel(self) -> None:
+        """Stop after the current step; the epoch in progress is rolled back."""
+        self.should_stop = True
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "epoch": self.epoch, "step": self.step, "spec": self.model.spec.to_dict(),
+                "config": self.config.to_dict()}
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write atomically (temp file, fsync, rename): a crash never leaves half a checkpoint."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "wb") as fh:
+            torch.save(self.state_dict(), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        state = load_checkpoint_file(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+
+
+def load_checkpoint_file(path: str | os.PathLike) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WorkspaceError(f"checkpoint {path} is missing; the workspace is incomplete") from None
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise WorkspaceError(f"checkpoint {path} cannot be read ({type(exc).__name__}); "
+                             "it may be damaged: revert to an earlier event") from None
+
+
+# -- evaluation --------------------------------------------------------------------------
+
+def predict(model: LatentModel, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+    _, logits = infer(model, dataset.features, rows)
+    return logits.argmax(1)
+
+
+def accuracy(model: LatentModel, dataset: Dataset, split: str) -> float:
+    rows = dataset.indices(split)
+    if len(rows) == 0:
+        return float("nan")
+    return float((predict(model, dataset, rows) == dataset.labels[rows]).mean())
+
+
+def evaluate(model: LatentModel, dataset: Dataset) -> dict:
+    """Accuracy per split; per class and per attribute group on the test split (held out)."""
+    out: dict = {}
+    preds = {}
+    for split in ("train", "val", "test"):
+        rows = dataset.indices(split)
+        preds[split] = (rows, predict(model, dataset, rows) if len(rows) else np.empty(0, dtype=np.int64))
+        correct = preds[split][1] == dataset.labels[rows]
+        out[f"{split}_acc"] = float(correct.mean()) if len(rows) else None
+    rows, pred = preds["test"] if len(preds["test"][0]) else preds["val"]
+    correct = pred == dataset.labels[rows]
+    out["per_class_acc"] = _group_acc(correct, dataset.labels[rows], dataset.class_names)
+    out["group_acc"] = {name: _group_acc(correct, codes[rows], dataset.attribute_categories[name])
+                        for name, codes in dataset.attributes.items()}
+    out["worst_group_acc"] = _worst_group_acc(correct, dataset, rows)
+    return out
+
+
+def _group_acc(correct: np.ndarray, codes: np.ndarray, names) -> dict:
+    return {str(names[c]): float(correct[codes == c].mean()) for c in range(len(names)) if (codes == c).any()}
+
+
+def _worst_group_acc(correct: np.ndarray, dataset: Dataset, rows: np.ndarray) -> float | None:
+    """Worst accuracy over (label, attribute value) groups, over every attribute."""
+    if not len(rows):
+        return None
+    worst = float(correct.mean())
+    labels = dataset.labels[rows]
+    for codes in dataset.attributes.values():
+        key = labels.astype(np.int64) * 65536 + codes[rows].astype(np.int64)
+        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        acc = np.bincount(inv, weights=correct) / counts
+        worst = min(worst, float(acc.min()))
+    return worst

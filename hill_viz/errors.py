@@ -1,0 +1,25 @@
+"""Errors a user can cause. Each message names what was wrong and how to fix it."""
+
+
+class HillError(Exception):
+    """Base class: a mistake in the user's input, shown as one line (CLI exit 2, UI notification)."""
+
+
+class DataError(HillError):
+    """A dataset file or dataset option is invalid."""
+
+
+class EditError(HillError):
+    """An edit or selector is invalid (unknown op, NaN parameter, empty selection)."""
+
+
+class ConfigError(HillError):
+    """A setting is out of range or unknown."""
+
+
+class WorkspaceError(HillError):
+    """A workspace folder is missing, unreadable, or inconsistent."""
+
+
+class StateError(HillError):
+    """An action was asked for at the wrong time (e.g. apply with no pending edits)."""
