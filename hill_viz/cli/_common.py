@@ -47,9 +47,9 @@ def print_json(obj) -> None:
 
 
 class ProgressBar(Callback):
-    """A tqdm bar on stderr over a training segment."""
+    """A tqdm bar on stderr over a training segment (only when stderr is a terminal)."""
 
-    def __init__(self, desc: str = "training", disable: bool = False):
+    def __init__(self, desc: str = "training", disable: bool | None = None):
         self.desc, self.disable, self.bar = desc, disable, None
         self._last = 0
 

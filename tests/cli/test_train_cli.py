@@ -39,7 +39,7 @@ def test_train_with_edits_file(capsys, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "mnist"], "unknown dataset 'mnist'"),
     (["--data", "{tmp}/missing.csv"], "missing.csv"),
-    (["--data", "{tmp}/nan.csv"], "NaN"),
+    (["--data", "{tmp}/nan.csv"], "holds nan at row 1"),
     (["--data", "{tmp}/one_class.csv"], "class"),
     (["--dataset", "digits", "--edits", "{tmp}/broken.json"], "not valid JSON"),
     (["--dataset", "digits", "--edits", "{tmp}/empty_sel.json"], "is empty"),
