@@ -25,15 +25,21 @@ def test_train_digits_reaches_95_percent(capsys, tmp_path):
     assert result["epochs"] == 20 and (tmp_path / "ws" / "hill.sqlite").exists()
 
 
-def test_train_with_edits_file(capsys, tmp_path):
-    edits = [{"op": "contract", "selector": {"kind": "label", "label": 2}, "params": {"factor": 0.5}}]
+def test_train_with_edits_is_deterministic(capsys, tmp_path):
+    edits = [{"op": "contract", "selector": {"kind": "label", "label": 2}, "params": {"factor": 0.5}},
+             {"op": "translate", "selector": {"kind": "attribute", "attribute": "cue", "value": "3"},
+              "params": {"dx": 1.0, "dy": -1.0}}]
     (tmp_path / "edits.json").write_text(json.dumps(edits))
-    code, out, _ = run(capsys, "train", "--dataset", "digits-shortcut", "--n", "2000", "--epochs", "2",
-                       "--edits", str(tmp_path / "edits.json"), "--edit-epochs", "1", "--json",
-                       "--workspace", str(tmp_path / "ws"))
-    assert code == 0
-    result = json.loads(out)
-    assert result["epochs"] == 3 and result["n_edits"] == 1 and "cue" in result["group_acc"]
+    results = []
+    for k in range(2):
+        code, out, _ = run(capsys, "train", "--dataset", "digits-shortcut", "--n", "2000", "--epochs", "2",
+                           "--edits", str(tmp_path / "edits.json"), "--edit-epochs", "2", "--json",
+                           "--workspace", str(tmp_path / f"ws{k}"))
+        assert code == 0
+        results.append(json.loads(out))
+    a, b = ({k: v for k, v in r.items() if k != "workspace"} for r in results)
+    assert a == b
+    assert a["epochs"] == 4 and a["n_edits"] == 2 and "cue" in a["group_acc"]
 
 
 @pytest.mark.parametrize("argv, message", [
