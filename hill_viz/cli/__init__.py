@@ -10,7 +10,7 @@ import sys
 
 from hill_viz.errors import HillError
 
-COMMANDS = ("datasets", "train", "bench")  # modules of this package, in help order
+COMMANDS = ("datasets", "train", "simulate", "serve", "history", "replay", "verify", "bench")  # modules of this package, in help order
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +36,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hill-viz: interrupted; everything recorded so far is kept in the workspace", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

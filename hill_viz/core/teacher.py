@@ -28,6 +28,7 @@ from hill_viz.core.projection import Projection
 from hill_viz.errors import ConfigError, EditError
 
 LOSS_MODES = ("projected", "full")
+POSITIVES = ("group", "across")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TeacherConfig:
     mu: float = 0.0            # weight of the anchor term for uncovered samples
     relational: float = 0.0    # weight of the contrastive term over edit groups
     tau: float = 0.2           # temperature of the contrastive term
+    positives: str = "group"   # contrastive positives: "group" (any group mate) or "across"
+                               # (group mates from another selection: the hard pairs a merge joins)
 
     def __post_init__(self):
         if self.mode not in LOSS_MODES:
@@ -47,6 +50,8 @@ class TeacherConfig:
                 raise ConfigError(f"{name.rstrip('_')} must be between 0 and 10000, got {v}")
         if not (np.isfinite(self.tau) and 0 < self.tau <= 10):
             raise ConfigError(f"tau must be in (0, 10], got {self.tau}")
+        if self.positives not in POSITIVES:
+            raise ConfigError(f"positives must be one of {', '.join(POSITIVES)}, got {self.positives!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +84,7 @@ class Teacher:
         touched = np.zeros(len(involved), dtype=bool)
         weight = np.zeros(len(involved), dtype=np.float32)
         group = np.full(len(involved), -1, dtype=np.int64)
+        origin = np.full(len(involved), -1, dtype=np.int64)  # the selection a sample came in with
         for k, (r, (rows, other)) in enumerate(zip(edits, edit_rows)):
             a = np.searchsorted(involved, rows)
             b = None if other is None else np.searchsorted(involved, other)
@@ -87,7 +93,9 @@ class Teacher:
             touched[a] = True
             weight[a] = r.edit.weight
             group[a] = 2 * k
+            origin[a] = 2 * k
             if b is not None and t_other is not None:
+                origin[b] = np.where(origin[b] >= 0, origin[b], 2 * k + 1)
                 target[b] = t_other
                 touched[b] = True
                 weight[b] = np.maximum(weight[b], r.edit.weight)
@@ -107,6 +115,7 @@ class Teacher:
         self.target_latent = z_inv[keep] + projection.lift(target[keep] - view[keep])  # (M, d)
         self.weight = weight[keep]                                          # (M,)
         _, self.group = np.unique(group[keep], return_inverse=True)         # (M,) 0..G-1
+        _, self.origin = np.unique(origin[keep], return_inverse=True)       # (M,) 0..O-1
         self.cover_index = np.full(dataset.n_samples, -1, dtype=np.int32)
         self.cover_index[self.rows] = np.arange(len(self.rows), dtype=np.int32)
 
@@ -130,7 +139,7 @@ class Teacher:
     def save(self, path) -> None:
         """Write the frozen targets (npz), so a reopened workspace keeps teaching the same thing."""
         arrays = {"rows": self.rows, "target_view": self.target_view, "target_latent": self.target_latent,
-                  "weight": self.weight, "group": self.group,
+                  "weight": self.weight, "group": self.group, "origin": self.origin,
                   "scales": np.array([self.view_scale2, self.latent_scale2]),
                   "n_samples": np.array(len(self.cover_index))}
         if self.anchor_latent is not None:
@@ -145,6 +154,7 @@ class Teacher:
             t.config, t.projection, t._torch = config, projection, None
             t.rows, t.target_view, t.target_latent = f["rows"], f["target_view"], f["target_latent"]
             t.weight, t.group = f["weight"], f["group"]
+            t.origin = f["origin"] if "origin" in f else f["group"]
             t.view_scale2, t.latent_scale2 = (float(v) for v in f["scales"])
             t.anchor_latent = f["anchor_latent"] if "anchor_latent" in f else None
             t.cover_index = np.full(int(f["n_samples"]), -1, dtype=np.int32)
@@ -159,6 +169,7 @@ class Teacher:
                 "target_latent": torch.from_numpy(self.target_latent.astype(np.float32)),
                 "weight": torch.from_numpy(self.weight),
                 "group": torch.from_numpy(self.group),
+                "origin": torch.from_numpy(self.origin),
                 "anchor": None if self.anchor_latent is None else torch.from_numpy(self.anchor_latent),
             }
         return self._torch
@@ -183,7 +194,8 @@ class Teacher:
             total = total + cfg.lambda_ * position
             parts["distill"] = float(position.detach())
             if cfg.relational > 0:
-                rel = _supcon(zc, t["group"][jj], cfg.tau)
+                across = t["origin"][jj] if cfg.positives == "across" else None
+                rel = _supcon(zc, t["group"][jj], cfg.tau, across)
                 total = total + cfg.relational * rel
                 parts["relational"] = float(rel.detach())
         if cfg.mu > 0 and (~hit).any():
@@ -202,8 +214,11 @@ def _rows(ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return rows
 
 
-def _supcon(z: torch.Tensor, group: torch.Tensor, tau: float) -> torch.Tensor:
-    """Supervised contrastive loss: each sample attracts its group, repels the others."""
+def _supcon(z: torch.Tensor, group: torch.Tensor, tau: float, origin: torch.Tensor | None = None) -> torch.Tensor:
+    """Supervised contrastive loss: each sample attracts its group, repels the others.
+
+    With `origin`, only group mates of another origin are positives (Correct-N-Contrast).
+    """
     if len(z) < 2:
         return z.new_zeros(())
     zn = F.normalize(z, dim=1)
@@ -211,6 +226,8 @@ def _supcon(z: torch.Tensor, group: torch.Tensor, tau: float) -> torch.Tensor:
     eye = torch.eye(len(z), dtype=torch.bool)
     sim = sim.masked_fill(eye, float("-inf"))
     pos = (group[:, None] == group[None, :]) & ~eye
+    if origin is not None:
+        pos &= origin[:, None] != origin[None, :]
     has_pos = pos.any(1)
     if not has_pos.any():
         return z.new_zeros(())

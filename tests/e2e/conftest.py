@@ -87,3 +87,9 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def serve():
+    """`served` as a fixture, for test modules: `with serve(factory) as url: ...`."""
+    return served

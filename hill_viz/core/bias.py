@@ -1,0 +1,892 @@
+"""Bias indicators for an edit: predicted from the teacher's targets, measured after training.
+
+A `BiasReport` holds one `Indicator` record per measure,
+`{name, subject, value, baseline, delta, severity, explanation, details}`, where
+`baseline` is the same measure before the edit and `severity` is ok / warn / alert by
+`BiasThresholds`. Two phases:
+
+- **predicted** (`predict_report`), at edit time, before any training: a sample of
+  training rows is moved to the edit's target latents (`EditTargets`); held-out rows move
+  with the mean displacement of their k nearest training rows (the edit generalizes
+  smoothly); a kNN classifier on the training rows stands in for the model. The edited
+  space is compared with the current one.
+- **measured** (`measure_report`), after the distillation training that applied the edit:
+  the model's own latents and predictions on the same rows, against the checkpoint just
+  before the edit.
+
+Indicators (one function each below, pure numpy in / `Indicator` out):
+1. `selection_skew`: chi-square goodness of fit of the edited samples' label and attribute
+   distributions to the population (Wall et al. 2017, attribute distribution / coverage).
+2. `label_conflict`: share of edited samples whose k nearest neighbours mostly carry
+   another label, at their new position vs their old one.
+3. `class_accuracy`: per-class accuracy change; the worst class is named.
+4. `group_fairness`: demographic parity difference, equalized odds difference (Fairlearn's
+   definitions, one-vs-rest per class) and worst-group accuracy, per attribute.
+5. `attribute_leakage`: how much of an attribute a linear probe reads from the latent,
+   beyond what the label already tells.
+6. `generalization_gap`: change of the train - held-out accuracy gap.
+7. `collateral_distortion`: trustworthiness (Venna & Kaski 2001, scikit-learn) and kNN
+   preservation (k = 10) between latents before and after, on samples the edit did not cover.
+
+Sample sizes are capped by `BiasConfig`, so a report costs the same on 10^4 or 10^7 rows.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import NearestNeighbors
+
+from hill_viz.core.data import SPLITS, Dataset
+from hill_viz.core.edits import ResolvedEdit, edit_targets
+from hill_viz.core.model import LatentModel, infer
+from hill_viz.core.projection import Projection
+from hill_viz.errors import ConfigError, EditError, StateError
+
+__all__ = [
+    "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator", "PHASES", "SEVERITIES",
+    "attribute_leakage", "class_accuracy", "collateral_distortion", "generalization_gap", "group_fairness",
+    "label_conflict", "majority", "measure_report", "neighbours", "predict_report", "selection_skew",
+]
+
+SEVERITIES = ("ok", "warn", "alert")
+PHASES = ("predicted", "measured")
+FAMILIES = {  # indicator name -> the issue's indicator it belongs to (one traffic light each)
+    "selection_skew": "skew", "label_conflict": "conflict", "class_accuracy": "class",
+    "demographic_parity_difference": "fairness", "equalized_odds_difference": "fairness",
+    "worst_group_accuracy": "fairness", "attribute_leakage": "leakage",
+    "generalization_gap": "gap", "collateral_distortion": "distortion",
+}
+MAX_PROBE_CATEGORIES = 64  # attributes with more values are not probed (the probe would not fit)
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, eq=False)
+class Indicator:
+    """One measure of one edit; `subject` says which attribute or class it is about."""
+
+    name: str
+    value: float | None
+    baseline: float | None
+    delta: float | None
+    severity: str
+    explanation: str
+    subject: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.name if self.subject is None else f"{self.name}[{self.subject}]"
+
+    @property
+    def family(self) -> str:
+        return FAMILIES.get(self.name, self.name)
+
+    def to_dict(self) -> dict:
+        """As recorded: "name" is the unique key (e.g. "attribute_leakage[cue]")."""
+        return {"name": self.key, "indicator": self.name, "subject": self.subject, "value": self.value,
+                "baseline": self.baseline, "delta": self.delta, "severity": self.severity,
+                "explanation": self.explanation, "details": self.details}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Indicator":
+        name = d.get("indicator") or str(d["name"]).split("[", 1)[0]
+        return cls(name, d.get("value"), d.get("baseline"), d.get("delta"), d["severity"],
+                   d.get("explanation", ""), d.get("subject"), d.get("details") or {})
+
+
+@dataclass(frozen=True, eq=False)
+class BiasReport:
+    """The indicators of one edit, or of a set of edits applied together, in one phase."""
+
+    phase: str
+    edit_ids: tuple[int, ...]
+    indicators: tuple[Indicator, ...]
+    sizes: dict = field(default_factory=dict)  # how many rows each part was computed on
+    seconds: float = 0.0
+
+    @property
+    def severity(self) -> str:
+        return worst_severity(i.severity for i in self.indicators)
+
+    def families(self) -> dict[str, str]:
+        """Worst severity per indicator family, in the issue's order (the traffic-light row)."""
+        out: dict[str, str] = {}
+        for family in dict.fromkeys(FAMILIES.values()):
+            members = [i.severity for i in self.indicators if i.family == family]
+            if members:
+                out[family] = worst_severity(members)
+        return out
+
+    def get(self, name: str, subject: str | None = None) -> Indicator | None:
+        for ind in self.indicators:
+            if ind.name == name and (subject is None or ind.subject == subject):
+                return ind
+        return None
+
+    def alerts(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.severity == "alert"]
+
+    def metrics(self) -> dict:
+        """What a `bias_report` event stores as its metrics."""
+        return {"severity": self.severity, "families": self.families(),
+                "indicators": [i.to_dict() for i in self.indicators], "sizes": self.sizes,
+                "seconds": self.seconds}
+
+    def to_dict(self) -> dict:
+        return {"phase": self.phase, "edit_ids": list(self.edit_ids), **self.metrics()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BiasReport":
+        return cls(d["phase"], tuple(int(i) for i in d.get("edit_ids", ())),
+                   tuple(Indicator.from_dict(i) for i in d.get("indicators", ())),
+                   dict(d.get("sizes") or {}), float(d.get("seconds") or 0.0))
+
+
+def worst_severity(severities) -> str:
+    return max(severities, key=SEVERITIES.index, default="ok")
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class BiasThresholds:
+    """(warn, alert) levels per indicator, crossed in the harmful direction; None: never.
+
+    skew_label / skew_attribute: Cohen's w of the edited samples vs the population (0.1
+        small, 0.3 medium, 0.5 large; Cohen 1988). A selection by label is skewed by
+        design, so label skew only warns.
+    conflict: rise in the share of edited samples that land among another label.
+    class_drop: fall of the worst class's accuracy.
+    dpd / eod: rise of the class-averaged demographic parity / equalized odds difference.
+        DPD grows with accuracy when the attribute goes with the label, so it only warns.
+    worst_group_drop: fall of the worst (label, attribute value) group's accuracy.
+    leakage: rise of the attribute leakage (share of the attribute's uncertainty given the
+        label that a linear probe on the latent explains).
+    gap: rise of the train - held-out accuracy gap.
+    distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
+    """
+
+    skew_label: tuple[float, float | None] = (0.5, None)
+    skew_attribute: tuple[float, float | None] = (0.3, 0.5)
+    conflict: tuple[float, float | None] = (0.10, 0.25)
+    class_drop: tuple[float, float | None] = (0.05, 0.15)
+    dpd: tuple[float, float | None] = (0.05, None)
+    eod: tuple[float, float | None] = (0.05, 0.10)
+    worst_group_drop: tuple[float, float | None] = (0.05, 0.15)
+    leakage: tuple[float, float | None] = (0.05, 0.10)
+    gap: tuple[float, float | None] = (0.03, 0.08)
+    distortion: tuple[float, float | None] = (0.10, 0.20)
+
+    def __post_init__(self):
+        for f in fields(self):
+            pair = getattr(self, f.name)
+            ok = isinstance(pair, tuple) and len(pair) == 2 and _is_number(pair[0]) \
+                and (pair[1] is None or (_is_number(pair[1]) and pair[1] >= pair[0]))
+            if not ok:
+                raise ConfigError(f"threshold {f.name} must be (warn, alert) numbers with alert >= warn "
+                                  f"(alert may be None), got {pair!r}")
+
+    def grade(self, which: str, harm: float | None) -> str:
+        """Severity of `harm` (larger is worse) against the named (warn, alert) pair."""
+        if harm is None or not np.isfinite(harm):
+            return "ok"
+        warn, alert = getattr(self, which)
+        if alert is not None and harm >= alert:
+            return "alert"
+        return "warn" if harm >= warn else "ok"
+
+    def to_dict(self) -> dict:
+        return {k: list(v) for k, v in asdict(self).items()}
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+@dataclass(frozen=True)
+class BiasConfig:
+    """How a report is computed: thresholds, neighbourhood size, sample caps, seed.
+
+    n_reference training rows (the kNN index; at least a quarter of them covered by the
+    edit when it covers that many), n_eval held-out rows of `eval_split`, of which
+    n_probe feed the leakage probe and n_distortion the trustworthiness. Groups smaller
+    than min_group samples are pooled (worst-group accuracy) or skipped (fairness rates).
+    """
+
+    thresholds: BiasThresholds = BiasThresholds()
+    k: int = 10
+    eval_split: str = "val"
+    n_reference: int = 4000
+    n_eval: int = 2000
+    n_probe: int = 2000
+    n_distortion: int = 600
+    min_group: int = 10
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.eval_split not in SPLITS:
+            raise ConfigError(f"eval_split must be one of {', '.join(SPLITS)}, got {self.eval_split!r}")
+        if not 1 <= self.k <= 100:
+            raise ConfigError(f"k must be between 1 and 100, got {self.k}")
+        for name in ("n_reference", "n_eval", "n_probe", "n_distortion"):
+            if getattr(self, name) < 4 * self.k:
+                raise ConfigError(f"{name} must be at least 4 * k = {4 * self.k}, got {getattr(self, name)}")
+        if self.min_group < 1:
+            raise ConfigError(f"min_group must be at least 1, got {self.min_group}")
+
+
+# ---------------------------------------------------------------------------- indicator 1: selection skew
+
+
+def selection_skew(selected: np.ndarray, population: np.ndarray, n_categories: int, subject: str,
+                   thresholds: BiasThresholds, within: np.ndarray | None = None,
+                   within_population: np.ndarray | None = None, categories: Sequence[str] = ()) -> Indicator:
+    """How differently the edited samples are distributed over a variable than the population.
+
+    Wall et al. 2017 ("Warning, Bias May Occur", IEEE VAST) compare the distribution of the
+    data a user interacted with to the dataset's, per attribute (attribute distribution
+    metric: a chi-square test for categorical attributes) and count how much of the
+    attribute's range the interactions cover (attribute coverage). Here:
+    chi2 = sum_j (O_j - E_j)^2 / E_j with E_j = n * p_j (`scipy.stats.chisquare`), the
+    effect size w = sqrt(chi2 / n) (Cohen 1988; 0 when the selection looks like a random
+    draw, up to sqrt(1/p_min - 1)), and coverage = share of the categories present.
+    With `within` (the labels), E is label-matched: E_j = sum_c n_c * p(j | c), so an
+    attribute that merely follows the selected labels is not counted as skew.
+    """
+    selected = np.asarray(selected, dtype=np.int64)
+    n = len(selected)
+    observed = np.bincount(selected, minlength=n_categories).astype(np.float64)
+    if within is None:
+        p = np.bincount(population, minlength=n_categories) / max(len(population), 1)
+        expected = n * p
+    else:  # label-matched: sum over labels c of n_c(selection) * p(value | c)(population)
+        n_within = int(max(within.max(initial=0), within_population.max(initial=0))) + 1
+        joint = np.zeros((n_within, n_categories))
+        np.add.at(joint, (within_population, population), 1.0)
+        cond = joint / np.maximum(joint.sum(1, keepdims=True), 1)
+        expected = np.bincount(within, minlength=n_within) @ cond
+    keep = expected > 0
+    if n == 0 or keep.sum() < 2:
+        return Indicator("selection_skew", None, None, None, "ok", "no selection to compare", subject)
+    chi2, p_value = stats.chisquare(observed[keep], expected[keep] * observed[keep].sum() / expected[keep].sum())
+    w = float(np.sqrt(chi2 / n))
+    coverage = float((observed > 0).sum() / max((expected > 0).sum(), 1))
+    share = observed / n
+    over = int(np.argmax(share - expected / max(expected.sum(), 1)))
+    name = categories[over] if over < len(categories) else str(over)
+    which = "skew_label" if within is None and subject == "label" else "skew_attribute"
+    severity = thresholds.grade(which, w) if p_value < 0.01 else "ok"
+    what = "labels" if subject == "label" else f"{subject} values"
+    matched = " (given the selected labels)" if within is not None else ""
+    explanation = (f"the edit covers {n} samples; their {what} differ from the population{matched} "
+                   f"with effect size w={w:.2f} (p={p_value:.2g}); most over-represented: {name} "
+                   f"({share[over]:.0%}); {coverage:.0%} of the values are covered")
+    return Indicator("selection_skew", w, 0.0, w, severity, explanation, subject,
+                     {"chi2": float(chi2), "p_value": float(p_value), "coverage": coverage, "n": n,
+                      "most_over_represented": name})
+
+
+# ---------------------------------------------------------------------------- indicator 2: label conflict
+
+
+def neighbours(index_z: np.ndarray, query: np.ndarray | None, k: int) -> np.ndarray:
+    """Positions in the index of each query's k nearest index points (Euclidean).
+
+    query None: the index points themselves, each skipping itself (leave-one-out).
+    """
+    k = min(k, len(index_z) - (query is None))
+    nn = NearestNeighbors(n_neighbors=k + (query is None)).fit(index_z)
+    if query is not None:
+        return nn.kneighbors(query, return_distance=False)
+    return _drop_self(nn.kneighbors(index_z, return_distance=False), np.arange(len(index_z)))
+
+
+def majority(labels: np.ndarray, idx: np.ndarray, n_classes: int) -> np.ndarray:
+    """Most common label among each row's neighbours idx (N, k); ties go to the lower label."""
+    votes = np.zeros((len(idx), n_classes))
+    np.add.at(votes, (np.repeat(np.arange(len(idx)), idx.shape[1]), labels[idx].ravel()), 1.0)
+    return votes.argmax(1)
+
+
+def _drop_self(idx: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Remove each row's own index (or its last neighbour if a duplicate point pushed it out)."""
+    is_self = idx == own[:, None]
+    is_self[~is_self.any(1), -1] = True
+    return idx[~is_self].reshape(len(idx), idx.shape[1] - 1)
+
+
+def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_after: np.ndarray,
+                   thresholds: BiasThresholds) -> Indicator:
+    """Share of edited samples whose k nearest neighbours' majority label is not their own.
+
+    conflict = (1/|E|) sum_{i in E} [maj_k(z_i) != y_i] over the samples E the edit moves,
+    with maj_k the majority label of i's k nearest neighbours (i itself excluded; `neighbours`
+    and `majority`), after the edit (value) and before it (baseline). A rise means the edit
+    sends samples into regions of another label: it teaches them to look like it.
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return Indicator("label_conflict", None, None, None, "ok", "the edit moves none of the sampled rows")
+    before = float((np.asarray(majority_before) != labels).mean())
+    after = float((np.asarray(majority_after) != labels).mean())
+    delta = after - before
+    explanation = (f"{after:.0%} of the {len(labels)} samples the edit moves sit among another label's points "
+                   f"(was {before:.0%})")
+    return Indicator("label_conflict", after, before, delta, thresholds.grade("conflict", delta), explanation,
+                     details={"n": int(len(labels))})
+
+
+# ---------------------------------------------------------------------------- indicator 3: class accuracy
+
+
+def class_accuracy(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray,
+                   class_names: Sequence[str], thresholds: BiasThresholds, min_group: int = 10) -> Indicator:
+    """Accuracy of each class before and after; the class that loses most is named.
+
+    acc_c = |{i: y_i = c, yhat_i = c}| / |{i: y_i = c}| on held-out samples; value and
+    baseline are the worst-hit class's accuracy after and before (classes with fewer than
+    min_group samples are not ranked).
+    """
+    labels = np.asarray(labels)
+    n_classes = len(class_names)
+    counts = np.bincount(labels, minlength=n_classes)
+    acc_b = np.bincount(labels, weights=pred_before == labels, minlength=n_classes) / np.maximum(counts, 1)
+    acc_a = np.bincount(labels, weights=pred_after == labels, minlength=n_classes) / np.maximum(counts, 1)
+    ranked = counts >= min_group
+    if not ranked.any():
+        return Indicator("class_accuracy", None, None, None, "ok", "too few held-out samples per class")
+    change = np.where(ranked, acc_a - acc_b, np.inf)
+    worst = int(np.argmin(change))
+    overall_b, overall_a = float((pred_before == labels).mean()), float((pred_after == labels).mean())
+    delta = float(change[worst])
+    explanation = (f"worst class {class_names[worst]}: accuracy {acc_b[worst]:.0%} -> {acc_a[worst]:.0%}; "
+                   f"overall {overall_b:.1%} -> {overall_a:.1%}")
+    per_class = {str(class_names[c]): {"before": float(acc_b[c]), "after": float(acc_a[c]), "n": int(counts[c])}
+                 for c in range(n_classes) if counts[c]}
+    return Indicator("class_accuracy", float(acc_a[worst]), float(acc_b[worst]), delta,
+                     thresholds.grade("class_drop", -delta), explanation, str(class_names[worst]),
+                     {"overall_before": overall_b, "overall_after": overall_a, "per_class": per_class})
+
+
+# ---------------------------------------------------------------------------- indicator 4: group fairness
+
+
+def fairness_differences(labels: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_classes: int,
+                         min_group: int = 10) -> dict:
+    """Class-averaged demographic parity and equalized odds differences over `groups`.
+
+    Fairlearn's definitions for a binary task, applied one-vs-rest to each class c:
+    selection rate s_c(g) = P(yhat = c | g); TPR_c(g) = P(yhat = c | y = c, g);
+    FPR_c(g) = P(yhat = c | y != c, g); DPD_c = max_g s_c - min_g s_c;
+    EOD_c = max(max_g TPR_c - min_g TPR_c, max_g FPR_c - min_g FPR_c)
+    (`fairlearn.metrics.demographic_parity_difference` / `equalized_odds_difference`).
+    A rate is only compared over groups with at least min_group samples in its
+    denominator, since a group of two samples has a rate of 0 or 1 by chance. The
+    results are the means over classes where two groups qualify; `worst_class` names the
+    class with the largest EOD_c.
+    """
+    labels, pred, groups = (np.asarray(a, dtype=np.int64) for a in (labels, pred, groups))
+    n_groups = int(groups.max(initial=0)) + 1
+    table = np.bincount((groups * n_classes + labels) * n_classes + pred,
+                        minlength=n_groups * n_classes * n_classes).reshape(n_groups, n_classes, n_classes)
+    per_group = table.sum((1, 2))                                   # (G,)
+    predicted = table.sum(1)                                        # (G, C): yhat = c
+    true_pos = table[:, np.arange(n_classes), np.arange(n_classes)]  # (G, C)
+    positives = table.sum(2)                                        # (G, C): y = c
+    negatives = per_group[:, None] - positives
+    false_pos = predicted - true_pos
+    dpd = _range(predicted, per_group[:, None], min_group)
+    tpr = _range(true_pos, positives, min_group)
+    fpr = _range(false_pos, negatives, min_group)
+    eod = np.fmax(tpr, fpr)
+    return {"dpd": _nanmean(dpd), "eod": _nanmean(eod),
+            "worst_class": int(np.nanargmax(eod)) if np.isfinite(eod).any() else None,
+            "eod_per_class": [None if not np.isfinite(v) else float(v) for v in eod]}
+
+
+def _range(num: np.ndarray, den: np.ndarray, min_group: int) -> np.ndarray:
+    """max_g - min_g of num/den per class (columns), over groups with den >= min_group; NaN if < 2."""
+    den = np.broadcast_to(den, num.shape)
+    ok = den >= min_group
+    rate = np.where(ok, num / np.maximum(den, 1), np.nan)
+    enough = ok.sum(0) >= 2
+    with np.errstate(all="ignore"):
+        spread = np.nanmax(np.where(ok, rate, -np.inf), 0) - np.nanmin(np.where(ok, rate, np.inf), 0)
+    return np.where(enough, spread, np.nan)
+
+
+def _nanmean(v: np.ndarray) -> float | None:
+    return float(np.nanmean(v)) if np.isfinite(v).any() else None
+
+
+def worst_group_accuracy(labels: np.ndarray, correct: np.ndarray, groups: np.ndarray,
+                         min_group: int = 10) -> tuple[float | None, str]:
+    """Lowest accuracy over (label, attribute value) groups (Sagawa et al. 2020, Group DRO).
+
+    Groups smaller than min_group are pooled into one "rare combinations" group (in a
+    spurious-correlation dataset these are the samples that contradict the shortcut), which
+    counts when it reaches min_group itself.
+    """
+    labels, groups = np.asarray(labels, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+    key = labels * (int(groups.max(initial=0)) + 1) + groups
+    uniq, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    small = counts[inv] < min_group
+    accs = np.bincount(inv, weights=correct, minlength=len(uniq)) / counts
+    best: tuple[float | None, str] = (None, "")
+    n_values = int(groups.max(initial=0)) + 1
+    for j in np.flatnonzero(counts >= min_group):
+        if best[0] is None or accs[j] < best[0]:
+            best = (float(accs[j]), f"label {uniq[j] // n_values}, value {uniq[j] % n_values}")
+    if small.sum() >= min_group:
+        rare = float(correct[small].mean())
+        if best[0] is None or rare < best[0]:
+            best = (rare, "rare (label, value) combinations")
+    return best
+
+
+def group_fairness(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray, groups: np.ndarray,
+                   attribute: str, n_classes: int, thresholds: BiasThresholds, min_group: int = 10,
+                   categories: Sequence[str] = ()) -> list[Indicator]:
+    """Demographic parity difference, equalized odds difference and worst-group accuracy
+    over an attribute's values, before and after (see `fairness_differences` and
+    `worst_group_accuracy` for the formulas)."""
+    fb = fairness_differences(labels, pred_before, groups, n_classes, min_group)
+    fa = fairness_differences(labels, pred_after, groups, n_classes, min_group)
+    out = []
+    for key, name, which, meaning in (
+            ("dpd", "demographic_parity_difference", "dpd", "predicted classes differ between"),
+            ("eod", "equalized_odds_difference", "eod", "error rates differ between")):
+        b, a = fb[key], fa[key]
+        delta = None if a is None or b is None else a - b
+        text = (f"how much the {meaning} {attribute} groups (0 = not at all): {_fmt(b)} -> {_fmt(a)}"
+                if delta is not None else f"too few samples per {attribute} group to compare")
+        details = {"per_class_after": fa.get("eod_per_class")} if key == "eod" else {}
+        out.append(Indicator(name, a, b, delta, thresholds.grade(which, delta), text, attribute, details))
+    wb, _ = worst_group_accuracy(labels, pred_before == labels, groups, min_group)
+    wa, where = worst_group_accuracy(labels, pred_after == labels, groups, min_group)
+    delta = None if wa is None or wb is None else wa - wb
+    where = _name_value(where, categories)
+    text = (f"worst (label, {attribute}) group: {where}, accuracy {_fmt(wb)} -> {_fmt(wa)}"
+            if delta is not None else f"too few samples per (label, {attribute}) group")
+    out.append(Indicator("worst_group_accuracy", wa, wb, delta,
+                         thresholds.grade("worst_group_drop", None if delta is None else -delta),
+                         text, attribute, {"group": where}))
+    return out
+
+
+def _name_value(where: str, categories: Sequence[str]) -> str:
+    if "value " in where and categories:
+        head, code = where.rsplit("value ", 1)
+        if code.isdigit() and int(code) < len(categories):
+            return f"{head}value {categories[int(code)]}"
+    return where
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+# ---------------------------------------------------------------------------- indicator 5: attribute leakage
+
+
+def leakage_score(z: np.ndarray, labels: np.ndarray, attribute: np.ndarray, seed: int = 0) -> dict:
+    """How much of an attribute a linear probe reads from the latent beyond the label.
+
+    A multinomial logistic probe (Alain & Bengio 2016) predicts the attribute a from the
+    standardized latent z and the one-hot label y; a second model predicts a from y alone
+    (smoothed frequencies p(a | y)). Both are fit on one half of the rows and scored on the
+    other by cross-entropy H. leakage = 1 - H(a | z, y) / H(a | y), McFadden's pseudo-R^2 of
+    the latent given the label: 0 when the latent adds nothing about the attribute that the
+    label does not already say, 1 when it gives the attribute away. Conditioning on the
+    label matters when an attribute goes with the label (a shortcut), where a probe on z
+    alone scores high for any accurate model.
+    """
+    z, labels, attribute = np.asarray(z, dtype=np.float64), np.asarray(labels), np.asarray(attribute)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(z))
+    fit, test = order[: len(z) // 2], order[len(z) // 2:]
+    n_classes, n_values = int(labels.max()) + 1, int(attribute.max()) + 1
+    # label-only model: p(a | y) with add-one smoothing
+    counts = np.ones((n_classes, n_values))
+    np.add.at(counts, (labels[fit], attribute[fit]), 1.0)
+    p_label = counts / counts.sum(1, keepdims=True)
+    h_label = float(-np.log(p_label[labels[test], attribute[test]]).mean())
+    mean, std = z[fit].mean(0), z[fit].std(0) + 1e-8
+    x = np.c_[(z - mean) / std, np.eye(n_classes)[labels]]
+    if len(np.unique(attribute[fit])) < 2:
+        return {"leakage": 0.0, "accuracy": 1.0, "h_label": h_label, "h_probe": h_label}
+    probe = LogisticRegression(C=1.0, max_iter=300, tol=1e-3).fit(x[fit], attribute[fit])
+    proba = np.full((len(test), n_values), 1e-6)
+    proba[:, probe.classes_] = np.maximum(probe.predict_proba(x[test]), 1e-6)
+    proba /= proba.sum(1, keepdims=True)
+    h_probe = float(-np.log(proba[np.arange(len(test)), attribute[test]]).mean())
+    leakage = 1.0 - h_probe / h_label if h_label > 1e-9 else 0.0
+    accuracy = float((proba.argmax(1) == attribute[test]).mean())
+    return {"leakage": float(leakage), "accuracy": accuracy, "h_label": h_label, "h_probe": h_probe}
+
+
+def attribute_leakage(z_before: np.ndarray, z_after: np.ndarray, labels: np.ndarray, attribute: np.ndarray,
+                      name: str, thresholds: BiasThresholds, seed: int = 0) -> Indicator:
+    """Leakage of one attribute into the latent before and after (see `leakage_score`)."""
+    b = leakage_score(z_before, labels, attribute, seed)
+    a = leakage_score(z_after, labels, attribute, seed)
+    delta = a["leakage"] - b["leakage"]
+    explanation = (f"a linear probe explains {a['leakage']:.0%} of what the label leaves open about {name} "
+                   f"(was {b['leakage']:.0%}); probe accuracy {b['accuracy']:.0%} -> {a['accuracy']:.0%}")
+    return Indicator("attribute_leakage", a["leakage"], b["leakage"], delta, thresholds.grade("leakage", delta),
+                     explanation, name, {"probe_accuracy_before": b["accuracy"],
+                                         "probe_accuracy_after": a["accuracy"], "n": int(len(z_after))})
+
+
+# ---------------------------------------------------------------------------- indicator 6: generalization gap
+
+
+def generalization_gap(train_before: float, heldout_before: float, train_after: float, heldout_after: float,
+                       thresholds: BiasThresholds) -> Indicator:
+    """gap = train accuracy - held-out accuracy, after vs before; a rise means the edit is
+    fitted on the training samples without carrying over to unseen ones (overfitting)."""
+    gap_b, gap_a = train_before - heldout_before, train_after - heldout_after
+    delta = gap_a - gap_b
+    explanation = (f"train - held-out accuracy gap {gap_b:+.1%} -> {gap_a:+.1%} "
+                   f"(train {train_before:.1%} -> {train_after:.1%}, held-out {heldout_before:.1%} -> "
+                   f"{heldout_after:.1%})")
+    return Indicator("generalization_gap", gap_a, gap_b, delta, thresholds.grade("gap", delta), explanation,
+                     details={"train_before": train_before, "train_after": train_after,
+                              "heldout_before": heldout_before, "heldout_after": heldout_after})
+
+
+# ---------------------------------------------------------------------------- indicator 7: collateral distortion
+
+
+def knn_preservation(z_before: np.ndarray, z_after: np.ndarray, k: int) -> float:
+    """Mean share of each sample's k nearest neighbours (excluding itself) kept after the change."""
+    nb, na = neighbours(z_before, None, k), neighbours(z_after, None, k)
+    kept = (nb[:, :, None] == na[:, None, :]).any(2).sum(1)
+    return float(kept.mean() / k)
+
+
+def collateral_distortion(z_before: np.ndarray, z_after: np.ndarray, k: int,
+                          thresholds: BiasThresholds) -> Indicator:
+    """How much the edit reshuffles the neighbourhoods of samples it did not cover.
+
+    Trustworthiness T(k) (Venna & Kaski 2001; `sklearn.manifold.trustworthiness`) of the
+    after-latents against the before-latents: 1 when every sample's k nearest neighbours
+    after the edit were already among its nearest before; lower when strangers move in.
+    Also kNN preservation = mean |N_k^before(i) & N_k^after(i)| / k. Baseline 1 (no change).
+    """
+    if len(z_before) < 2 * k + 2:
+        return Indicator("collateral_distortion", None, None, None, "ok", "too few uncovered samples")
+    trust = float(trustworthiness(z_before, z_after, n_neighbors=k))
+    kept = knn_preservation(z_before, z_after, k)
+    explanation = (f"neighbourhoods of {len(z_before)} uncovered samples: trustworthiness {trust:.3f}, "
+                   f"{kept:.0%} of their {k} nearest neighbours kept")
+    return Indicator("collateral_distortion", trust, 1.0, trust - 1.0, thresholds.grade("distortion", 1.0 - trust),
+                     explanation, details={"knn_preservation": kept, "k": k, "n": int(len(z_before))})
+
+
+# ---------------------------------------------------------------------------- where the edit sends its samples
+
+
+@dataclass(frozen=True, eq=False)
+class EditTargets:
+    """Where the edits send the covered training rows.
+
+    In the view plane, exactly where the teacher sends them: target view positions t,
+    lifted as the teacher lifts them, z* = z + P^+ (t - P z). With the relational
+    reading (`from_edits(..., relational=True)`), a merge or contract also holds off the
+    plane, as the teacher's contrastive term reads it: a merged selection takes on its
+    partner's latent centroid in the directions the view does not show, and a contracted
+    one tightens about its own centroid there too. A row's last merge/contract wins.
+    """
+
+    rows: np.ndarray                          # (M,) covered train rows of the dataset, sorted
+    target_view: np.ndarray                   # (M, 2)
+    target_latent: np.ndarray | None = None   # (M, d), when known (a saved teacher)
+    relation: np.ndarray | None = None        # (M,) index into the tables below, -1: none
+    shift: np.ndarray | None = None           # (E, d) merge: partner centroid - own centroid
+    factor: np.ndarray | None = None          # (E,) contract factor (1 for merges)
+    centre: np.ndarray | None = None          # (E, d) own latent centroid
+
+    @classmethod
+    def from_teacher(cls, teacher) -> "EditTargets":
+        return cls(np.asarray(teacher.rows), np.asarray(teacher.target_view), np.asarray(teacher.target_latent))
+
+    @classmethod
+    def from_edits(cls, edits: Sequence[ResolvedEdit], dataset: Dataset, model: LatentModel,
+                   projection: Projection, view_xy: np.ndarray | None = None, relational: bool = True,
+                   group_sample: int = 32, seed: int = 0) -> "EditTargets":
+        """Targets of pending edits, by the same rule as `Teacher`: edits apply in order,
+        each on top of the previous targets, and only rows of the train split are kept.
+
+        view_xy: the view position of every row (a LatentFrame's x, y), which spares the
+        inference of the covered rows; else they are inferred. Latent centroids for the
+        relational reading come from at most `group_sample` rows of each selection.
+        """
+        if not edits:
+            raise EditError("no edits to check; add at least one edit")
+        rows_of = _row_lookup(dataset.ids)
+        pairs = [(rows_of(r.ids), None if r.other_ids is None else rows_of(r.other_ids)) for r in edits]
+        involved = np.unique(np.concatenate([np.r_[a, b] if b is not None else a for a, b in pairs]))
+        if view_xy is None:
+            target = projection.transform(infer(model, dataset.features, involved)[0])  # (K, 2)
+        else:
+            target = np.asarray(view_xy, dtype=np.float32)[involved].copy()
+        touched = np.zeros(len(involved), dtype=bool)
+        relation = np.full(len(involved), -1, dtype=np.int32)
+        tables: list[tuple[int, int | None, float]] = []  # (own group, partner group, factor) per relation
+        groups: list[np.ndarray] = []
+        for r, (rows, other) in zip(edits, pairs):
+            a = np.searchsorted(involved, rows)
+            b = None if other is None else np.searchsorted(involved, other)
+            t_sel, t_other = edit_targets(r.edit, target[a], None if b is None else target[b])
+            target[a], touched[a] = t_sel, True
+            if b is not None and t_other is not None:
+                target[b], touched[b] = t_other, True
+            if relational and r.edit.op in ("merge", "contract"):
+                groups.append(rows)
+                if r.edit.op == "merge":
+                    groups.append(other)
+                    tables.append((len(groups) - 2, len(groups) - 1, 1.0))
+                else:
+                    tables.append((len(groups) - 1, None, float(r.edit.param("factor"))))
+                relation[a] = len(tables) - 1
+        keep = touched & (dataset.split[involved] == SPLITS.index("train"))
+        if not keep.any():
+            raise EditError("the edits cover no training samples; select points of the train split")
+        if not tables:
+            return cls(involved[keep], target[keep])
+        centroids = _latent_centroids(model, dataset, groups, group_sample, seed)   # (G, d)
+        own = centroids[[t[0] for t in tables]]
+        partner = np.stack([centroids[t[1]] if t[1] is not None else centroids[t[0]] for t in tables])
+        factor = np.array([t[2] for t in tables], dtype=np.float32)
+        return cls(involved[keep], target[keep], None, relation[keep], partner - own, factor, own)
+
+    @property
+    def n_covered(self) -> int:
+        return len(self.rows)
+
+    def latents(self, rows: np.ndarray, z: np.ndarray, projection: Projection | None) -> np.ndarray:
+        """Target latents (R, d) of covered `rows` whose current latents are z (R, d)."""
+        pos = np.searchsorted(self.rows, rows)
+        if self.target_latent is not None:
+            return self.target_latent[pos]
+        target = z + projection.lift(self.target_view[pos] - projection.transform(z))
+        if self.relation is None:
+            return target
+        e = self.relation[pos]
+        has = e >= 0
+        off = self.shift[e[has]] + (self.factor[e[has]] - 1)[:, None] * (z[has] - self.centre[e[has]])
+        target[has] += _off_plane(off, projection)
+        return target
+
+    def moved(self, rows: np.ndarray, z: np.ndarray, projection: Projection | None) -> np.ndarray:
+        """Mask of the covered `rows` the edits actually move (pinned rows and partners that
+        hold still do not count)."""
+        shift = np.linalg.norm(self.latents(rows, z, projection) - z, axis=1)
+        scale = float(np.sqrt(z.var(0).sum())) or 1.0
+        return shift > 1e-3 * scale
+
+
+def _off_plane(v: np.ndarray, projection: Projection) -> np.ndarray:
+    """(I - P^+ P) v: the part of latent displacements v (N, d) the view does not show."""
+    comps = projection.components.numpy()  # (2, d), orthonormal rows
+    return v - (v @ comps.T) @ comps
+
+
+def _latent_centroids(model: LatentModel, dataset: Dataset, groups: list[np.ndarray], cap: int,
+                      seed: int) -> np.ndarray:
+    """Mean latent of each group of rows, each from at most `cap` of its rows, in one inference."""
+    rng = np.random.default_rng([seed, 0xCE])
+    picks = [_subset(g, cap, rng) for g in groups]
+    union, inverse = np.unique(np.concatenate(picks), return_inverse=True)
+    z, _ = infer(model, dataset.features, union)
+    bounds = np.cumsum([0] + [len(p) for p in picks])
+    return np.stack([z[inverse[bounds[i]:bounds[i + 1]]].mean(0) for i in range(len(picks))])
+
+
+def _row_lookup(ids: np.ndarray):
+    contiguous = bool(len(ids)) and ids[0] == 0 and ids[-1] == len(ids) - 1 and bool((np.diff(ids) == 1).all())
+    order = None if contiguous else np.argsort(ids, kind="stable")
+
+    def rows_of(wanted: np.ndarray) -> np.ndarray:
+        wanted = np.asarray(wanted, dtype=np.int64)
+        if contiguous:
+            rows = wanted
+        else:
+            rows = order[np.clip(np.searchsorted(ids, wanted, sorter=order), 0, len(ids) - 1)]
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(ids) or not np.array_equal(ids[rows], wanted)):
+            raise EditError("an edit refers to ids that are not in this dataset; was it made on another dataset?")
+        return rows
+    return rows_of
+
+
+# ---------------------------------------------------------------------------- the two phases
+
+
+@dataclass(frozen=True, eq=False)
+class _Sample:
+    reference: np.ndarray   # (R,) train rows, the kNN index and the train side of the gap
+    edited: np.ndarray      # positions in `reference` of covered rows
+    heldout: np.ndarray     # (H,) rows of the eval split
+    split: str
+
+    @classmethod
+    def draw(cls, dataset: Dataset, covered: np.ndarray, config: BiasConfig) -> "_Sample":
+        rng = np.random.default_rng([config.seed, 0xB1A5])
+        train = dataset.indices("train")
+        reference = _subset(train, config.n_reference, rng)
+        want = min(len(covered), config.n_reference // 4)
+        have = np.isin(reference, covered, assume_unique=True)
+        if have.sum() < want:  # a small edit on a big dataset: make sure it is seen
+            extra = _subset(np.setdiff1d(covered, reference[have], assume_unique=True), want - int(have.sum()), rng)
+            drop = rng.choice(np.flatnonzero(~have), size=len(extra), replace=False)
+            reference = np.sort(np.r_[np.delete(reference, drop), extra])
+        edited = np.flatnonzero(np.isin(reference, covered, assume_unique=True))
+        split = config.eval_split
+        heldout = dataset.indices(split)
+        if len(heldout) < 4 * config.k:
+            split = next((s for s in ("val", "test") if len(dataset.indices(s)) >= 4 * config.k), None)
+            if split is None:
+                raise StateError("the bias report needs held-out samples: the dataset has almost no val or "
+                                 "test rows; load it with a val fraction in splits=[...]")
+            heldout = dataset.indices(split)
+        return cls(reference, edited, _subset(heldout, config.n_eval, rng), split)
+
+    def sizes(self, n_covered: int, n_moved: int) -> dict:
+        return {"n_covered": int(n_covered), "n_reference": int(len(self.reference)),
+                "n_covered_in_reference": int(len(self.edited)), "n_moved_in_reference": int(n_moved),
+                "n_heldout": int(len(self.heldout)), "heldout_split": self.split}
+
+
+def _subset(rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return rows if len(rows) <= n else np.sort(rng.choice(rows, size=n, replace=False))
+
+
+@dataclass(frozen=True, eq=False)
+class _Space:
+    """One latent space seen on the sample: latents and class predictions of each part, and
+    the kNN majority label of each reference row among the other reference rows."""
+
+    z_reference: np.ndarray
+    z_heldout: np.ndarray
+    pred_reference: np.ndarray
+    pred_heldout: np.ndarray
+    majority_reference: np.ndarray
+
+
+def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: np.ndarray, before: _Space,
+                after: _Space, phase: str, config: BiasConfig) -> list[Indicator]:
+    """All seven indicators from the two spaces (shared by both phases).
+
+    moved: positions in the reference of the rows the edits move. Predicted phase: the
+    leakage probe reads the reference rows (the target latents themselves), and the train
+    side of the gap leaves the moved rows out (in the edited space they sit where the
+    person put them by construction). Measured phase: the probe reads held-out rows, and
+    the gap is the model's plain train - held-out accuracy.
+    """
+    probe_heldout = phase == "measured"
+    th, k = config.thresholds, config.k
+    train_rows = dataset.indices("train")
+    y_ref, y_held = dataset.labels[sample.reference], dataset.labels[sample.heldout]
+    out = [selection_skew(dataset.labels[covered], dataset.labels[train_rows], dataset.n_classes, "label", th,
+                          categories=dataset.class_names)]
+    for name, codes in dataset.attributes.items():
+        cats = dataset.attribute_categories[name]
+        out.append(selection_skew(codes[covered], codes[train_rows], len(cats), name, th,
+                                  within=dataset.labels[covered], within_population=dataset.labels[train_rows],
+                                  categories=cats))
+    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th))
+    out.append(class_accuracy(y_held, before.pred_heldout, after.pred_heldout, dataset.class_names, th,
+                              config.min_group))
+    for name, codes in dataset.attributes.items():
+        out += group_fairness(y_held, before.pred_heldout, after.pred_heldout, codes[sample.heldout], name,
+                              dataset.n_classes, th, config.min_group, dataset.attribute_categories[name])
+    rows = sample.heldout if probe_heldout else sample.reference
+    probe = _first(len(rows), config.n_probe)
+    zb, za = (before.z_heldout, after.z_heldout) if probe_heldout else (before.z_reference, after.z_reference)
+    for name, codes in dataset.attributes.items():
+        if len(dataset.attribute_categories[name]) > MAX_PROBE_CATEGORIES:
+            out.append(Indicator("attribute_leakage", None, None, None, "ok",
+                                 f"{name} has too many values to probe", name))
+            continue
+        out.append(attribute_leakage(zb[probe], za[probe], dataset.labels[rows][probe], codes[rows][probe], name,
+                                     th, config.seed))
+    acc = lambda pred, y: float((pred == y).mean()) if len(y) else float("nan")  # noqa: E731
+    train = np.ones(len(y_ref), dtype=bool)
+    if not probe_heldout:
+        train[moved] = False
+    out.append(generalization_gap(acc(before.pred_reference[train], y_ref[train]), acc(before.pred_heldout, y_held),
+                                  acc(after.pred_reference[train], y_ref[train]), acc(after.pred_heldout, y_held), th))
+    far = _first(len(sample.heldout), config.n_distortion)  # held-out rows: never covered by an edit
+    out.append(collateral_distortion(before.z_heldout[far], after.z_heldout[far], k, th))
+    return out
+
+
+def _first(n: int, cap: int) -> np.ndarray:
+    return np.arange(min(n, cap))  # the samples are random subsets already
+
+
+def _knn_space(z_ref: np.ndarray, y_ref: np.ndarray, z_held: np.ndarray, k: int, n_classes: int,
+               held_nbr: np.ndarray | None = None) -> _Space:
+    """A kNN classifier on the reference rows stands in for the model's head."""
+    pred_ref = majority(y_ref, neighbours(z_ref, None, k), n_classes)
+    held_nbr = neighbours(z_ref, z_held, k) if held_nbr is None else held_nbr
+    return _Space(z_ref, z_held, pred_ref, majority(y_ref, held_nbr, n_classes), pred_ref)
+
+
+def predict_report(model: LatentModel, dataset: Dataset, projection: Projection | None, targets: EditTargets,
+                   edit_ids: Sequence[int] = (), config: BiasConfig = BiasConfig()) -> BiasReport:
+    """Indicators of the edited latent space vs the current one, before any training.
+
+    The reference rows move to their targets (covered) or stay (uncovered). A held-out row
+    moves by the mean displacement of its k nearest reference rows in the current space:
+    the model is assumed to carry an edit over to unseen samples near the edited ones.
+    A kNN classifier on the reference rows plays the model in both spaces; the leakage
+    probe reads the reference rows, i.e. the target latents themselves.
+    """
+    start = time.perf_counter()
+    sample = _Sample.draw(dataset, targets.rows, config)
+    z_ref, _ = infer(model, dataset.features, sample.reference)          # (R, d)
+    z_held, _ = infer(model, dataset.features, sample.heldout)           # (H, d)
+    z_new = z_ref.copy()
+    z_new[sample.edited] = targets.latents(sample.reference[sample.edited], z_ref[sample.edited], projection)
+    nbr = neighbours(z_ref, z_held, config.k)                            # (H, k)
+    z_held_new = z_held + (z_new - z_ref)[nbr].mean(1)                   # (H, d)
+    y_ref = dataset.labels[sample.reference]
+    before = _knn_space(z_ref, y_ref, z_held, config.k, dataset.n_classes, nbr)
+    after = _knn_space(z_new, y_ref, z_held_new, config.k, dataset.n_classes)
+    moved = sample.edited[targets.moved(sample.reference[sample.edited], z_ref[sample.edited], projection)]
+    indicators = _indicators(dataset, sample, targets.rows, moved, before, after, "predicted", config)
+    return BiasReport("predicted", tuple(int(i) for i in edit_ids), tuple(indicators),
+                      sample.sizes(targets.n_covered, len(moved)), time.perf_counter() - start)
+
+
+def measure_report(model_before: LatentModel, model_after: LatentModel, dataset: Dataset,
+                   projection: Projection | None, targets: EditTargets, edit_ids: Sequence[int] = (),
+                   config: BiasConfig = BiasConfig()) -> BiasReport:
+    """Indicators of the model after the edit's training vs the checkpoint just before it,
+    from the models' own latents and predictions on the same sampled rows (the leakage
+    probe on held-out rows)."""
+    start = time.perf_counter()
+    sample = _Sample.draw(dataset, targets.rows, config)
+    spaces = []
+    y_ref = dataset.labels[sample.reference]
+    for model in (model_before, model_after):
+        z_ref, logits_ref = infer(model, dataset.features, sample.reference)
+        z_held, logits_held = infer(model, dataset.features, sample.heldout)
+        knn = majority(y_ref, neighbours(z_ref, None, config.k), dataset.n_classes)
+        spaces.append(_Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), knn))
+    z_edited = spaces[0].z_reference[sample.edited]
+    moved = sample.edited[targets.moved(sample.reference[sample.edited], z_edited, projection)]
+    indicators = _indicators(dataset, sample, targets.rows, moved, spaces[0], spaces[1], "measured", config)
+    return BiasReport("measured", tuple(int(i) for i in edit_ids), tuple(indicators),
+                      sample.sizes(targets.n_covered, len(moved)), time.perf_counter() - start)

@@ -1,0 +1,185 @@
+"""The HILL app: one page to train a model, watch its latent space, reshape it, retrain.
+
+`build_app(session)` composes the components around one Session (one per browser
+session: serve a factory, see `hill_viz.cli.serve`). A periodic callback on the page's
+event loop drains the trainer's live records into the curves and keeps the edit tools
+in step with the Session; heavy work runs off the loop (`Actions.run`); user mistakes
+show as notifications. When the browser session ends, training is cancelled and the
+workspace closed, with everything recorded kept.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import holoviews as hv
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from hill_viz.session import Session
+from hill_viz.ui.actions import Actions
+from hill_viz.ui.edit_tools import EditTools
+from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATASET = "digits-shortcut"
+DEFAULT_N = 5_000            # an epoch in about a second on one core
+DEFAULT_PRETRAIN_EPOCHS = 2  # so the first view is meaningful
+DEFAULT_WORKSPACE_ROOT = Path("workspaces") / "default"
+POLL_MS = 300
+
+# Components other modules provide; an absent one leaves a marked slot in the layout.
+_OPTIONAL = {
+    "latent_view": ("hill_viz.ui.latent_view", "LatentView"),
+    "breakdown": ("hill_viz.ui.breakdown", "Breakdown"),
+    "gallery": ("hill_viz.ui.gallery", "Gallery"),
+    "table": ("hill_viz.ui.selection_table", "SelectionTable"),
+    "bias": ("hill_viz.ui.bias_panel", "BiasPanel"),
+    "timeline": ("hill_viz.ui.timeline", "Timeline"),
+}
+
+
+def _optional(key: str):
+    """The component class, or None while its module does not exist yet."""
+    module, name = _OPTIONAL[key]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None) -> Session:
+    """A Session on a fresh sub-workspace of `root`, so browser sessions never share state."""
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return Session(Path(root).expanduser() / name, actor=actor)
+
+
+class HillApp(Viewer):
+    """All components of the app around one Session, and the page lifecycle."""
+
+    session = param.ClassSelector(class_=Session)
+    dataset = param.String(default=DEFAULT_DATASET, doc="Dataset loaded on page load if the Session has none")
+    path = param.String(default="", doc="A dataset file to load instead of `dataset`")
+    n = param.Integer(default=DEFAULT_N, allow_None=True)
+    pretrain_epochs = param.Integer(default=DEFAULT_PRETRAIN_EPOCHS, bounds=(0, None))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.actions = Actions()
+        self.training = TrainingPanel(session=self.session, actions=self.actions)
+        if self.path:
+            self.training.settings.param.update(dataset=FILE_CHOICE, path=self.path, n=self.n)
+        else:
+            self.training.settings.param.update(dataset=self.dataset, n=self.n)
+        self.components = {key: self._make(key) for key in _OPTIONAL}
+        self.latent_view = self.components["latent_view"]
+        self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
+        self._periodic = None
+        self._closed = False
+        self.ready = threading.Event()  # set once the first model is built (tests wait on it)
+        if self.session.model is not None:
+            self.ready.set()
+
+    def _make(self, key: str):
+        cls = _optional(key)
+        if cls is None:
+            return None
+        shared = {"actions": self.actions} if "actions" in cls.param else {}  # one place reports errors
+        return cls(session=self.session, **shared)
+
+    # -- layout -------------------------------------------------------------------------------
+    def _slot(self, key: str, title: str):
+        component = self.components[key]
+        if component is not None:
+            return component
+        # SLOT: filled automatically once hill_viz/ui/<module>.py provides the component
+        return pn.pane.Markdown(f"*{title}: not available in this build.*", css_classes=[f"hill-slot-{key}"])
+
+    def main_area(self) -> pn.Column:
+        return pn.Column(
+            pn.Row(self._slot("latent_view", "Latent view"), self.edit_tools, sizing_mode="stretch_width"),
+            pn.Row(self._slot("breakdown", "Selection breakdown"),
+                   pn.Tabs(("Gallery", self._slot("gallery", "Gallery")),
+                           ("Table", self._slot("table", "Selection table")), sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            pn.Row(self._slot("bias", "Bias indicators"), sizing_mode="stretch_width"),
+            pn.Row(self._slot("timeline", "Timeline"), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def template(self) -> pn.template.BootstrapTemplate:
+        # Bootstrap: every resource is served locally (the Fast/Material templates fetch web fonts)
+        template = pn.template.BootstrapTemplate(
+            title="hill-viz · Human in the Latent Loop", sidebar=[self.training], main=[self.main_area()],
+            sidebar_width=360, header_background="#0072B2")
+        self.actions.notifications = template.notifications
+        return template
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Row(self.training, self.main_area())
+
+    # -- lifecycle (inside a server session) ------------------------------------------------------
+    def start(self) -> None:
+        """Hook the page's periodic callback, first model and cleanup into the current session."""
+        pn.state.onload(self._on_load)
+        pn.state.on_session_destroyed(self._on_destroyed)
+
+    async def _on_load(self) -> None:
+        self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
+        if self.session.model is None:
+            await self._first_model()
+        self.poll()
+
+    async def _first_model(self) -> None:
+        built = await self.training.build()
+        if built:
+            self.ready.set()
+            if self.pretrain_epochs:
+                await self.training.train(self.pretrain_epochs)
+
+    def poll(self) -> None:
+        """One tick on the event loop: curves, progress, edit tools."""
+        if self._closed:
+            return
+        try:
+            self.training.poll()
+            self.edit_tools.sync()
+        except Exception:  # a broken tick must not stop the next one
+            log.exception("periodic update failed")
+
+    def _on_destroyed(self, session_context) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop updates, cancel training; the workspace is closed once the trainer has stopped."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._periodic is not None:
+            self._periodic.stop()
+        self.session.cancel()
+
+        def finish():
+            self.session.wait(timeout=120)
+            if not self.session.is_busy:
+                self.session.workspace.close()
+        threading.Thread(target=finish, name="hill-close", daemon=True).start()
+
+
+def build_app(session: Session, **options) -> pn.template.BootstrapTemplate:
+    """The page for one Session; call inside a server session (e.g. from a `pn.serve` factory)."""
+    hv.extension("bokeh")
+    pn.extension("tabulator", notifications=True)
+    app = HillApp(session=session, **options)
+    template = app.template()
+    template.hill_app = app  # for tests and embedding: the components behind the page
+    app.start()
+    return template

@@ -1,0 +1,165 @@
+"""Breakdown: what a selection is made of, next to the whole population.
+
+One bar chart per categorical column a selector can name (the label and each attribute):
+bars give each category's share of the selection, black dashes its share of all points,
+so an over- or under-represented class or group shows at a glance. Clicking a bar selects
+that class (or attribute value) in every view.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from hill_viz.core.edits import Selector
+from hill_viz.core.frame import LatentFrame
+from hill_viz.errors import ConfigError, HillError
+from hill_viz.render.palette import UNSELECTED, palette
+from hill_viz.session import Session
+from hill_viz.ui.session_watch import SessionWatch
+
+__all__ = ["Breakdown", "breakdown_table"]
+
+log = logging.getLogger(__name__)
+
+_Version = hv.streams.Stream.define("BreakdownVersion", version=0)
+
+
+def breakdown_table(frame: LatentFrame, column: str, rows: np.ndarray) -> pd.DataFrame:
+    """Per category of `column`: count and share in the selected rows and in all rows."""
+    names = frame.categories(column)
+    k = len(names)
+    codes = frame.codes(column)
+    population = np.bincount(codes, minlength=k)[:k]
+    selected = np.bincount(codes[rows], minlength=k)[:k] if len(rows) else np.zeros(k, dtype=np.int64)
+    return pd.DataFrame({
+        "category": list(names), "code": np.arange(k),
+        "selected": selected, "population": population,
+        "selected_share": selected / max(int(selected.sum()), 1),
+        "population_share": population / max(int(population.sum()), 1),
+        "color": list(palette(k, column)),
+    })
+
+
+class Breakdown(Viewer):
+    """Label and attribute make-up of the Session's selection; a click on a bar selects it."""
+
+    session = param.ClassSelector(class_=Session)
+    actions = param.Parameter(default=None, doc="An Actions object to report errors through")
+    height = param.Integer(default=260, bounds=(120, 2000))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.session is None:
+            raise ConfigError("Breakdown needs a session: Breakdown(session=Session(...))")
+        self.selected_rows = np.empty(0, dtype=np.int64)
+        self.charts: dict[str, hv.DynamicMap] = {}
+        self.taps: dict[str, hv.streams.Tap] = {}
+        self._version = _Version()
+        self._columns: tuple[str, ...] = ()
+        self._layout = pn.Column(sizing_mode="stretch_width", css_classes=["hill-breakdown"])
+        self._watch = SessionWatch(self.session, ("frame_version", "selection_version"), self._refresh)
+        self._refresh({"frame_version"})
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns broken down: the label and every attribute of the current frame."""
+        return self._columns
+
+    def table(self, column: str) -> pd.DataFrame:
+        frame = self.session.frame
+        if frame is None:
+            raise ConfigError("there is no latent view yet; build a model first")
+        return breakdown_table(frame, column, self.selected_rows)
+
+    def select_category(self, column: str, category: str | int) -> np.ndarray:
+        """Select every point of one class (column 'label') or attribute value."""
+        frame = self.session.frame
+        names = frame.categories(column) if frame is not None else ()
+        code = names.index(category) if isinstance(category, str) and category in names else category
+        if column == "label":
+            return self.session.select(Selector.of_label(int(code)))
+        value = names[int(code)] if not isinstance(code, str) and 0 <= int(code) < len(names) else str(code)
+        return self.session.select(Selector.of_attribute(column, value))
+
+    # -- charts ---------------------------------------------------------------------------------
+    def _chart(self, column: str, version: int = 0) -> hv.Overlay:
+        frame = self.session.frame
+        if frame is None:
+            return hv.Bars([], "category", "share") * hv.Scatter([], "category", "share")
+        table = self.table(column)
+        has_selection = len(self.selected_rows) > 0
+        share = table["selected_share"] if has_selection else table["population_share"]
+        colors = table["color"] if has_selection else [UNSELECTED] * len(table)
+        bars = hv.Bars(pd.DataFrame({"category": table["category"], "share": share, "count":
+                                     table["selected"] if has_selection else table["population"],
+                                     "color": colors}), "category", ["share", "count", "color"])
+        dashes = hv.Scatter(table[["category", "population_share"]].rename(columns={"population_share": "share"}),
+                            "category", "share")
+        what = f"{int(table['selected'].sum()):,} selected" if has_selection else "no selection: all points"
+        title = f"{column} — bars: {what}; dashes: all points"
+        return (bars.opts(color="color", tools=["hover", "tap"], selection_alpha=1, nonselection_alpha=1,
+                          line_color=None) *
+                dashes.opts(marker="dash", size=26, color="black", line_width=2, tools=[])
+                ).opts(title=title, responsive=True, height=self.height, ylabel="share", xlabel=column,
+                       show_legend=False, ylim=(0, None), fontsize={"title": 10})
+
+    def _build_charts(self) -> None:
+        frame = self.session.frame
+        self._columns = ("label", *frame.attribute_names) if frame is not None else ()
+        self.charts, self.taps = {}, {}
+        panes = []
+        for column in self._columns:
+            dmap = hv.DynamicMap(lambda version, column=column: self._chart(column, version), streams=[self._version])
+            tap = hv.streams.Tap(source=dmap, x=None, y=None)
+            tap.add_subscriber(lambda x=None, y=None, column=column: self._on_tap(column, x))
+            self.charts[column], self.taps[column] = dmap, tap
+            panes.append(pn.pane.HoloViews(dmap, sizing_mode="stretch_width", min_height=self.height))
+        self._layout.objects = panes or [pn.pane.Markdown("*No latent view yet: build a model first.*")]
+
+    def _refresh(self, names: set[str]) -> None:
+        frame, ids = self.session.frame, self.session.selection
+        rows = np.empty(0, dtype=np.int64)
+        if frame is not None and len(ids):
+            try:
+                rows = frame.rows_of_ids(ids)
+            except HillError:
+                pass
+        self.selected_rows = rows
+        columns = ("label", *frame.attribute_names) if frame is not None else ()
+        if "frame_version" in names and columns != self._columns:
+            self._build_charts()
+        self._version.event(version=self._version.version + 1)
+
+    def _on_tap(self, column: str, category) -> None:
+        if category is None:
+            return
+        if isinstance(category, (list, tuple)):  # nested factors: (category, ...)
+            category = category[0]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._select(column, str(category))
+            return
+        loop.create_task(asyncio.to_thread(self._select, column, str(category)))
+
+    def _select(self, column: str, category: str) -> None:
+        try:
+            self.select_category(column, category)
+        except HillError as exc:
+            if self.actions is not None:
+                self.actions.error(str(exc))
+            elif pn.state.notifications is not None:
+                pn.state.notifications.error(str(exc))
+            else:
+                log.warning("%s", exc)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        self._watch.attach()
+        return self._layout

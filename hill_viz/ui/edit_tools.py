@@ -1,0 +1,384 @@
+"""EditTools: turn the current selection into pending edits, show them, apply them.
+
+With a selection made, a handle (a black dot) sits at its centroid. Drag it with the
+point-draw tool, or switch on "click sets the destination" and click, to translate the
+selection there; use the slider to contract/expand it; pin it; or remember selections as
+A and B to separate or merge them. Pending edits are drawn over the cloud (arrows,
+target outlines), listed, editable and removable until **Apply** freezes them into a
+teacher and trains with it.
+
+Everything goes through Session methods (`add_edit`, `update_edit`, `remove_edit`,
+`apply_edits`); the component keeps only what the Session does not: the handle anchor and
+the remembered A/B selections.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from hill_viz.core.edits import Edit, Selector
+from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
+from hill_viz.errors import EditError
+from hill_viz.session import Session
+from hill_viz.ui.actions import FAILED, Actions
+from hill_viz.ui.edit_overlay import centroid, edit_previews, preview_overlay
+from hill_viz.ui.session_watch import SessionWatch
+
+HANDLE_COLOR = "black"
+ARROW_HEAD_FRACTION = 0.03  # arrow head length as a fraction of the cloud's extent
+_EMPTY_HANDLE = {"x": [], "y": []}
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A selection kept as A or B: how it was drawn, its ids, and the view it was drawn on."""
+
+    selector: Selector
+    ids: np.ndarray
+    frame_version: int
+
+    def selector_now(self, session: Session) -> Selector:
+        """The drawn selector while the view is unchanged; the ids once the cloud has moved."""
+        return self.selector if session.frame_version == self.frame_version else Selector.of_ids(self.ids)
+
+
+class EditTools(Viewer):
+    """Edit controls for one Session; overlays itself on a LatentView if given one."""
+
+    session = param.ClassSelector(class_=Session)
+    actions = param.ClassSelector(class_=Actions)
+    latent_view = param.Parameter(default=None, doc="The LatentView to draw the handle and previews on")
+
+    dx = param.Number(default=0.0, label="dx", doc="Translation in view units")
+    dy = param.Number(default=0.0, label="dy")
+    factor = param.Number(default=0.5, bounds=(0.05, 3.0), step=0.05, label="Contract (<1) / expand (>1)")
+    margin = param.Number(default=0.0, label="Separation margin")
+    tap_moves = param.Boolean(default=False, label="Click on the cloud sets the destination")
+    epochs = param.Integer(default=5, label="Epochs")
+    lambda_ = param.Number(default=1.0, label="λ (distillation weight)")
+    mode = param.Selector(default="projected", objects=list(LOSS_MODES), label="Teacher loss")
+    edited = param.Integer(default=None, allow_None=True, label="Edit #", doc="The pending edit being edited")
+    edit_value_1 = param.Number(default=0.0, label="")
+    edit_value_2 = param.Number(default=0.0, label="")
+    edit_weight = param.Number(default=1.0, label="Weight")
+
+    def __init__(self, **params):
+        params.setdefault("actions", Actions())
+        super().__init__(**params)
+        self.memory: dict[str, Remembered] = {}
+        self.anchor: tuple[float, float] | None = None   # the handle's position when the selection was drawn
+        self.handle_edit: int | None = None               # the translate edit the handle is driving
+        self._seen = (-1, -1, -1)                         # selection, frame, edits versions shown
+        self.handle_pipe = hv.streams.Pipe(data=dict(_EMPTY_HANDLE))
+        self.handle = hv.DynamicMap(self._handle_points, streams=[self.handle_pipe])
+        self.draw = hv.streams.PointDraw(source=self.handle, num_objects=1, add=False, drag=True)
+        self.draw.add_subscriber(self._on_handle_moved)
+        self.tap = hv.streams.Tap(source=self.handle, x=None, y=None)
+        self.tap.add_subscriber(self._on_tap)
+        self._refresh = hv.streams.Stream.define("EditsRefresh", version=0)()
+        self.previews = hv.DynamicMap(self._previews, streams=[self._refresh])
+        self._build_widgets()
+        self._watch = SessionWatch(self.session, ("selection_version", "frame_version", "edits_version"),
+                                   lambda names: self.sync())
+        if self.latent_view is not None:
+            self.latent_view.add_overlay(self.previews)
+            self.latent_view.add_overlay(self.handle)
+        self.sync()
+
+    # -- overlay elements ------------------------------------------------------------------------
+    @staticmethod
+    def _handle_points(data) -> hv.Points:
+        return hv.Points(data, kdims=["x", "y"]).opts(
+            color=HANDLE_COLOR, size=18, marker="circle", line_color="white", line_width=2,
+            tools=[], active_tools=[])
+
+    def _previews(self, version: int = 0) -> hv.Overlay:
+        frame = self.session.frame
+        previews = edit_previews(frame, self.session.pending) if frame is not None and self.session.pending else []
+        return preview_overlay(previews, head=self._head_length())
+
+    def _head_length(self) -> float:
+        frame = self.session.frame
+        if frame is None or not len(frame):
+            return 0.1
+        x, y = frame.column("x"), frame.column("y")
+        extent = max(float(np.ptp(x)), float(np.ptp(y)), 1e-6)
+        return ARROW_HEAD_FRACTION * extent
+
+    # -- widgets -------------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        w = pn.widgets
+        self.selection_info = pn.pane.Markdown("", css_classes=["hill-selection"], margin=(0, 10))
+        self.memory_info = pn.pane.Markdown("", margin=(0, 10))
+        buttons = {
+            "translate": w.Button(label="Translate by dx, dy", width=150),
+            "contract": w.Button(label="Contract / expand", width=150),
+            "pin": w.Button(label="Pin selection", width=150),
+            "remember_a": w.Button(label="Remember as A", width=120),
+            "remember_b": w.Button(label="Remember as B", width=120),
+            "separate": w.Button(label="Separate A and B", width=150),
+            "merge": w.Button(label="Merge A onto B", width=150),
+            "update": w.Button(label="Update edit", width=110),
+            "remove": w.Button(label="Remove edit", color="warning", width=110),
+            "apply": w.Button(label="Apply edits", color="primary", width=150,
+                              css_classes=["hill-apply"]),
+        }
+        self.buttons = buttons
+        buttons["translate"].on_click(lambda e: self._spawn(self.translate_selection, self.dx, self.dy))
+        buttons["contract"].on_click(lambda e: self._spawn(self.contract_selection, self.factor))
+        buttons["pin"].on_click(lambda e: self._spawn(self.pin_selection))
+        buttons["remember_a"].on_click(lambda e: self.remember("A"))
+        buttons["remember_b"].on_click(lambda e: self.remember("B"))
+        buttons["separate"].on_click(lambda e: self._spawn(self.separate_memory, self.margin))
+        buttons["merge"].on_click(lambda e: self._spawn(self.merge_memory))
+        buttons["update"].on_click(lambda e: self._spawn(self.update_edited))
+        buttons["remove"].on_click(lambda e: self._spawn(self.remove_edited))
+        buttons["apply"].on_click(self._on_apply)
+        self.pending_table = w.Tabulator(self._pending_frame(), show_index=False, disabled=True,
+                                         selectable=1, height=150, sizing_mode="stretch_width",
+                                         css_classes=["hill-pending"])
+        self.pending_table.param.watch(self._on_row_selected, "selection")
+        self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
+                             w.FloatInput.from_param(self.param.edit_value_2, width=80, label="–"))
+        self.param.watch(self._on_edited_changed, "edited")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        self._watch.attach()  # Session changes made on other threads reach this page on its loop
+        p, w = self.param, pn.widgets
+        num = dict(width=90)
+        return pn.Column(
+            pn.pane.Markdown("### Edit the selection", margin=(0, 10)),
+            self.selection_info,
+            pn.pane.Markdown("Drag the black handle (point-draw tool) or click a destination:",
+                             margin=(0, 10)),
+            w.Checkbox.from_param(p.tap_moves),
+            pn.Row(w.FloatInput.from_param(p.dx, **num), w.FloatInput.from_param(p.dy, **num),
+                   self.buttons["translate"]),
+            pn.Row(w.FloatSlider.from_param(p.factor, width=190), self.buttons["contract"]),
+            self.buttons["pin"],
+            pn.Row(self.buttons["remember_a"], self.buttons["remember_b"]),
+            self.memory_info,
+            pn.Row(w.FloatInput.from_param(p.margin, width=120), self.buttons["separate"]),
+            self.buttons["merge"],
+            pn.pane.Markdown("### Pending edits", margin=(0, 10)),
+            self.pending_table,
+            pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
+                   w.FloatInput.from_param(p.edit_weight, width=80)),
+            pn.Row(self.buttons["update"], self.buttons["remove"]),
+            pn.Row(w.IntInput.from_param(p.epochs, width=80), w.FloatInput.from_param(p.lambda_, width=110),
+                   w.Select.from_param(p.mode, width=110)),
+            self.buttons["apply"],
+            width=380,
+        )
+
+    # -- making edits --------------------------------------------------------------------------
+    def translate_selection(self, dx: float, dy: float):
+        """Add a translate edit for the current selection (the handle then sits at its target)."""
+        pending = self.session.add_edit(Edit.translate(self.session.selection_selector(), dx, dy))
+        if self.anchor is not None:
+            self.handle_edit = pending.edit_id
+            self._place_handle(self.anchor[0] + dx, self.anchor[1] + dy)
+        return pending
+
+    def translate_to(self, x: float, y: float):
+        """Move the selection's centroid to (x, y): a new translate edit, or the handle's edit updated."""
+        if self.anchor is None:
+            raise EditError("the selection is empty; select points on the latent view first")
+        dx, dy = x - self.anchor[0], y - self.anchor[1]
+        if self.handle_edit is not None and any(p.edit_id == self.handle_edit for p in self.session.pending):
+            old = next(p for p in self.session.pending if p.edit_id == self.handle_edit).edit
+            pending = self.session.update_edit(self.handle_edit, Edit.translate(old.selector, dx, dy, old.weight))
+            self._place_handle(x, y)
+            return pending
+        return self.translate_selection(dx, dy)
+
+    def contract_selection(self, factor: float):
+        return self.session.add_edit(Edit.contract(self.session.selection_selector(), factor))
+
+    def pin_selection(self):
+        return self.session.add_edit(Edit.pin(self.session.selection_selector()))
+
+    def remember(self, slot: str) -> None:
+        """Keep the current selection as A or B for separate/merge."""
+        def keep():
+            selector = self.session.selection_selector()
+            self.memory[slot] = Remembered(selector, self.session.selection.copy(), self.session.frame_version)
+        if self.actions.call(keep) is not FAILED:
+            self._show_memory()
+
+    def _memory(self, slot: str) -> Selector:
+        if slot not in self.memory:
+            raise EditError(f"no selection remembered as {slot}; select points and click 'Remember as {slot}'")
+        return self.memory[slot].selector_now(self.session)
+
+    def separate_memory(self, margin: float):
+        return self.session.add_edit(Edit.separate(self._memory("A"), self._memory("B"), margin))
+
+    def merge_memory(self):
+        return self.session.add_edit(Edit.merge(self._memory("A"), self._memory("B")))
+
+    # -- editing pending edits -------------------------------------------------------------------
+    def _find(self, edit_id: int | None):
+        for p in self.session.pending:
+            if p.edit_id == edit_id:
+                return p
+        raise EditError("choose a pending edit first (click its row in the list)")
+
+    @staticmethod
+    def _editable(op: str) -> tuple[str | None, str | None]:
+        """The numeric parameters of an op that the editor's two value fields show."""
+        return {"translate": ("dx", "dy"), "contract": ("factor", None), "separate": ("margin", None)}.get(
+            op, (None, None))
+
+    def update_edited(self):
+        """Replace the chosen pending edit's parameters with the editor's values."""
+        item = self._find(self.edited)
+        e = item.edit
+        v1, v2, weight = self.edit_value_1, self.edit_value_2, self.edit_weight
+        if e.op == "translate":
+            new = Edit.translate(e.selector, v1, v2, weight)
+        elif e.op == "contract":
+            new = Edit.contract(e.selector, v1, weight)
+        elif e.op == "separate":
+            new = Edit.separate(e.selector, e.partner, v1, weight)
+        else:
+            new = Edit(e.op, e.selector, e.params, weight)
+        pending = self.session.update_edit(item.edit_id, new)
+        if item.edit_id == self.handle_edit and self.anchor is not None and e.op == "translate":
+            self._place_handle(self.anchor[0] + v1, self.anchor[1] + v2)
+        return pending
+
+    def remove_edited(self) -> None:
+        item = self._find(self.edited)
+        self.session.remove_edit(item.edit_id)
+        if item.edit_id == self.handle_edit:
+            self.handle_edit = None
+            if self.anchor is not None:
+                self._place_handle(*self.anchor)
+        self.edited = None
+
+    def _on_row_selected(self, event) -> None:
+        if event.new:
+            row = self.pending_table.value.iloc[event.new[0]]
+            self.edited = int(row["edit"])
+
+    def _on_edited_changed(self, event) -> None:
+        try:
+            e = self._find(event.new).edit
+        except EditError:
+            return
+        names = self._editable(e.op)
+        values = [float(e.param(name)) if name else 0.0 for name in names]
+        for widget, name in zip(self.value_inputs, names):
+            widget.label = name or "–"
+            widget.disabled = name is None
+        self.param.update(edit_value_1=values[0], edit_value_2=values[1], edit_weight=e.weight)
+
+    # -- applying ----------------------------------------------------------------------------------
+    def teacher_config(self) -> TeacherConfig:
+        return TeacherConfig(lambda_=self.lambda_, mode=self.mode)
+
+    async def _on_apply(self, event=None) -> None:
+        await self.apply()
+
+    async def apply(self) -> bool:
+        """Freeze the pending edits into a teacher and train with it (off the event loop)."""
+        def go():
+            return self.session.apply_edits(self.epochs, self.teacher_config())
+        done = await self.actions.run(go)
+        self.sync()
+        if done is FAILED:
+            return False
+        self.handle_edit = None
+        self.actions.notify(f"training {self.epochs} epochs with the edits as teacher "
+                            f"({done.n_covered:,} samples covered)")
+        return True
+
+    # -- handle events (event loop) -----------------------------------------------------------------
+    def _on_handle_moved(self, data=None, **_) -> None:
+        data = data or {}
+        xs, ys = list(data.get("x", [])), list(data.get("y", []))
+        if not xs or self.anchor is None:
+            return
+        x, y = float(xs[0]), float(ys[0])
+        if self._handle_at(x, y):
+            return  # an echo of where Python put the handle
+        self._spawn(self.translate_to, x, y)
+
+    def _on_tap(self, x=None, y=None, **_) -> None:
+        if self.tap_moves and x is not None and y is not None:
+            self._spawn(self.translate_to, float(x), float(y))
+
+    def _handle_at(self, x: float, y: float) -> bool:
+        current = self.handle_pipe.data or {}
+        cx, cy = list(current.get("x", [])), list(current.get("y", []))
+        return bool(cx) and abs(cx[0] - x) < 1e-9 and abs(cy[0] - y) < 1e-9
+
+    def _place_handle(self, x: float, y: float) -> None:
+        self.handle_pipe.send({"x": [float(x)], "y": [float(y)]})
+
+    def _spawn(self, fn, *args) -> None:
+        """Run a Session-changing call off the event loop (inline when no loop runs), then resync."""
+        async def go():
+            await self.actions.run(fn, *args)
+            self.sync()
+        try:
+            asyncio.get_running_loop().create_task(go())
+        except RuntimeError:  # no loop: headless use
+            asyncio.run(go())
+
+    # -- keeping up with the Session (event loop) ---------------------------------------------------
+    def sync(self) -> None:
+        """Refresh the handle, lists and previews if the selection, frame or edits changed."""
+        s = self.session
+        seen = (s.selection_version, s.frame_version, s.edits_version)
+        if seen == self._seen:
+            return
+        selection_changed, frame_changed = seen[0] != self._seen[0], seen[1] != self._seen[1]
+        self._seen = seen
+        if self.handle_edit is not None and not any(p.edit_id == self.handle_edit for p in s.pending):
+            self.handle_edit = None  # applied or removed
+        if selection_changed or frame_changed:
+            self._follow_selection(keep_edit=not selection_changed)
+        self._show_selection()
+        self.pending_table.value = self._pending_frame()
+        self._refresh.event(version=sum(seen))
+
+    def _follow_selection(self, keep_edit: bool) -> None:
+        """Put the handle on the selection's centroid, or on the target of the edit it drives."""
+        s = self.session
+        if s.frame is None or not len(s.selection):
+            self.anchor, self.handle_edit = None, None
+            self.handle_pipe.send(dict(_EMPTY_HANDLE))
+            return
+        self.anchor = centroid(s.frame, s.selection)
+        if not keep_edit or self.handle_edit is None:
+            self.handle_edit = None
+            self._place_handle(*self.anchor)
+            return
+        edit = self._find(self.handle_edit).edit
+        self._place_handle(self.anchor[0] + edit.param("dx"), self.anchor[1] + edit.param("dy"))
+
+    def _show_selection(self) -> None:
+        s = self.session
+        if not len(s.selection):
+            self.selection_info.object = "No selection: draw a box or lasso on the cloud."
+            return
+        how = s.selector.describe() if s.selector is not None else "ids"
+        self.selection_info.object = f"**{len(s.selection):,} points selected** ({how})"
+
+    def _show_memory(self) -> None:
+        lines = [f"{slot}: {len(m.ids):,} points ({m.selector.describe()})" for slot, m in sorted(self.memory.items())]
+        self.memory_info.object = "  \n".join(lines) or "A and B: none remembered yet"
+
+    def _pending_frame(self) -> pd.DataFrame:
+        rows = [{"edit": p.edit_id, "op": p.edit.op, "points": len(p.resolved.ids),
+                 "description": p.edit.describe(), "weight": p.edit.weight} for p in self.session.pending]
+        return pd.DataFrame(rows, columns=["edit", "op", "points", "description", "weight"])

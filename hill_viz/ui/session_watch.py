@@ -1,0 +1,54 @@
+"""Run a component's refresh on its page's event loop when Session parameters change.
+
+The Session bumps `frame_version` and `selection_version` on whatever thread does the
+work (the trainer's worker, `asyncio.to_thread`). Bokeh models may only change on the
+document's event loop, so a change seen on another thread is handed to the document
+with `add_next_tick_callback`; one seen on the loop (or with no page: tests) runs at once.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+import panel as pn
+from panel.io.state import set_curdoc
+
+__all__ = ["SessionWatch"]
+
+
+class SessionWatch:
+    """Calls `callback(names)` after any of the watched parameters of `session` change."""
+
+    def __init__(self, session, names: tuple[str, ...], callback: Callable[[set[str]], None]):
+        self.callback = callback
+        self.doc = None
+        self._loop_thread: int | None = None
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        session.param.watch(self._changed, list(names))
+
+    def attach(self) -> None:
+        """Remember the current page (call while building the component inside a session)."""
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            self.doc = doc
+            self._loop_thread = threading.get_ident()
+
+    def _changed(self, *events) -> None:
+        with self._lock:
+            first = not self._pending
+            self._pending.update(e.name for e in events)
+        if self.doc is None or threading.get_ident() == self._loop_thread:
+            self._flush()
+        elif first:  # one scheduled flush drains all changes made until it runs
+            self.doc.add_next_tick_callback(self._flush_on_doc)
+
+    def _flush_on_doc(self) -> None:
+        with set_curdoc(self.doc):
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            names, self._pending = self._pending, set()
+        if names:
+            self.callback(names)

@@ -1,0 +1,259 @@
+"""TrainingPanel: dataset, model and training settings; train/pause/resume/cancel; live curves.
+
+Settings live in `TrainingSettings` (param), widgets are built from it, and every button
+calls a Session method through `Actions` (off the event loop). The trainer thread never
+touches a widget: it appends records to the Session's live queue, and `poll()` (run by
+the app's periodic callback on the event loop) drains them into `hv.streams.Buffer`s
+that feed the loss and accuracy curves, and updates the progress bar and status line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from hill_viz.core.data import list_datasets
+from hill_viz.core.model import ModelSpec
+from hill_viz.core.training import TrainConfig
+from hill_viz.errors import ConfigError, DataError
+from hill_viz.session import Session
+from hill_viz.ui.actions import FAILED, Actions
+
+FILE_CHOICE = "a file…"
+UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
+
+
+def _dataset_choices() -> list[str]:
+    return [card.name for card in list_datasets()] + [FILE_CHOICE]
+
+
+class TrainingSettings(param.Parameterized):
+    """What the next build/train uses. The Session validates the values (one-line errors)."""
+
+    dataset = param.Selector(default="digits-shortcut", objects=_dataset_choices(),
+                             doc="A builtin dataset, or a file (path on the server, or an upload)")
+    n = param.Integer(default=None, allow_None=True, label="Samples (n)",
+                      doc="Size of a generated dataset, or a random subset; empty: the dataset's default")
+    path = param.String(default="", label="File path on the server", doc="Parquet, CSV or NPZ file")
+    latent_dim = param.Integer(default=16, label="Latent dim")
+    seed = param.Integer(default=0)
+    lr = param.Number(default=1e-3, label="Learning rate")
+    batch_size = param.Integer(default=0, label="Batch size (0 = auto)")
+    epochs = param.Integer(default=2, label="Epochs", doc="Epochs per Train click")
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: np.array([], dtype=float) for c in columns})
+
+
+def _check_model_settings(latent_dim: int, seed: int, lr: float, batch_size: int) -> None:
+    """The same checks `build_model` makes, done before anything is replaced."""
+    if batch_size < 0:
+        raise ConfigError(f"batch size must be 0 (auto) or a positive number, got {batch_size}")
+    if seed < 0:
+        raise ConfigError(f"seed must be 0 or more, got {seed}")
+    ModelSpec(n_features=1, n_classes=2, latent_dim=latent_dim)
+    TrainConfig(lr=lr, batch_size=batch_size or 1, seed=seed)
+
+
+class TrainingPanel(Viewer):
+    """Settings, training controls, progress and live curves for one Session."""
+
+    session = param.ClassSelector(class_=Session)
+    actions = param.ClassSelector(class_=Actions)
+    settings = param.ClassSelector(class_=TrainingSettings)
+
+    def __init__(self, **params):
+        params.setdefault("actions", Actions())
+        params.setdefault("settings", TrainingSettings())
+        super().__init__(**params)
+        self.loss_buffer = hv.streams.Buffer(_empty(["epoch", "loss"]), length=20_000, index=False)
+        self.acc_buffer = hv.streams.Buffer(_empty(["epoch", "val_acc"]), length=20_000, index=False)
+        self.session.drain_live()  # what happened before this page opened comes from the history
+        self._seed_curves()
+        self._build_widgets()
+        self.poll()
+
+    # -- widgets ----------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        s = self.settings
+        w = pn.widgets
+        self.upload = w.FileInput(accept=".parquet,.csv,.npz", multiple=False, sizing_mode="stretch_width")
+        self.dataset_widgets = pn.Column(
+            w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
+            w.IntInput.from_param(s.param.n, sizing_mode="stretch_width"),
+            w.TextInput.from_param(s.param.path, sizing_mode="stretch_width", placeholder="/data/my.parquet"),
+            pn.pane.Markdown("…or upload a file:", margin=(0, 10)),
+            self.upload,
+        )
+        self.model_widgets = pn.Column(
+            pn.Row(w.IntInput.from_param(s.param.latent_dim, width=110), w.IntInput.from_param(s.param.seed, width=110)),
+            pn.Row(w.FloatInput.from_param(s.param.lr, width=110, step=1e-4, format="0.[00000]"),
+                   w.IntInput.from_param(s.param.batch_size, width=110)),
+        )
+        self.build_button = w.Button(label="Load data & build model", color="primary",
+                                     sizing_mode="stretch_width")
+        self.epochs_input = w.IntInput.from_param(s.param.epochs, width=90, css_classes=["hill-epochs"])
+        self.train_button = w.Button(label="Train", color="success", width=90, css_classes=["hill-train"])
+        self.pause_button = w.Button(label="Pause", width=80)
+        self.resume_button = w.Button(label="Resume", width=80)
+        self.cancel_button = w.Button(label="Cancel", color="danger", width=80)
+        self.progress = pn.indicators.Progress(value=0, max=1000, sizing_mode="stretch_width", height=14)
+        self.status_line = pn.pane.Markdown("", css_classes=["hill-status"], margin=(0, 10))
+        self.build_button.on_click(self._on_build)
+        self.train_button.on_click(self._on_train)
+        self.pause_button.on_click(self._on_pause)
+        self.resume_button.on_click(self._on_resume)
+        self.cancel_button.on_click(self._on_cancel)
+
+    def curves(self) -> hv.Layout:
+        loss = hv.DynamicMap(lambda data: hv.Curve(data, "epoch", "loss"), streams=[self.loss_buffer])
+        acc = hv.DynamicMap(lambda data: hv.Curve(data, "epoch", "val_acc"), streams=[self.acc_buffer])
+        common = dict(height=170, responsive=True, tools=["hover"], framewise=True, show_grid=True)
+        return (loss.opts(title="Training loss", color="#0072B2", **common)
+                + acc.opts(title="Validation accuracy", color="#D55E00", **common)).cols(1)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            pn.pane.Markdown("### Data and model", margin=(0, 10)),
+            self.dataset_widgets,
+            self.model_widgets,
+            self.build_button,
+            pn.pane.Markdown("### Training", margin=(0, 10)),
+            pn.Row(self.epochs_input, self.train_button),
+            pn.Row(self.pause_button, self.resume_button, self.cancel_button),
+            self.progress,
+            self.status_line,
+            pn.pane.HoloViews(self.curves(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    # -- actions ----------------------------------------------------------------------------
+    async def _on_build(self, event=None) -> None:
+        await self.build()
+
+    async def build(self) -> bool:
+        """Load the chosen dataset and build a fresh model (off the event loop)."""
+        s = self.settings
+        upload = self._save_upload()
+        if upload is FAILED:
+            return False
+        done = await self.actions.run(self._build_sync, s.dataset, s.n, upload or s.path,
+                                      s.latent_dim, s.seed, s.lr, s.batch_size)
+        if done is FAILED:
+            return False
+        self._reset_curves()
+        self.poll()
+        return True
+
+    def _build_sync(self, dataset: str, n: int | None, path: str, latent_dim: int, seed: int,
+                    lr: float, batch_size: int) -> None:
+        _check_model_settings(latent_dim, seed, lr, batch_size)  # before the current model is dropped
+        options = {} if n is None else {"n": n}
+        if dataset == FILE_CHOICE:
+            if not path:
+                raise DataError("choose a file: type its path on the server or upload it")
+            self.session.load_dataset(path=path, **options)
+        else:
+            self.session.load_dataset(dataset, **options)
+        self.session.build_model(latent_dim=latent_dim, seed=seed, lr=lr, batch_size=batch_size or None)
+
+    def _save_upload(self) -> str | None | object:
+        """Write an uploaded file into the workspace; its path, None if nothing was uploaded."""
+        if self.settings.dataset != FILE_CHOICE or not self.upload.value:
+            return None
+        name = Path(self.upload.filename or "upload").name
+        target = self.session.workspace.resolve(UPLOADS) / name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(self.upload.value)
+        except OSError as exc:
+            self.actions.error(f"cannot store the uploaded file {name}: {exc.strerror}")
+            return FAILED
+        return str(target)
+
+    async def _on_train(self, event=None) -> None:
+        await self.train()
+
+    async def train(self, epochs: int | None = None) -> bool:
+        epochs = self.settings.epochs if epochs is None else epochs
+        done = await self.actions.run(self.session.train, epochs)
+        self.poll()
+        return done is not FAILED
+
+    async def _on_pause(self, event=None) -> None:
+        await self.actions.run(self.session.pause)
+        self.poll()
+
+    async def _on_resume(self, event=None) -> None:
+        await self.actions.run(self.session.resume)
+        self.poll()
+
+    async def _on_cancel(self, event=None) -> None:
+        await self.actions.run(self.session.cancel)
+        self.poll()
+
+    # -- live updates (event loop) ------------------------------------------------------------
+    def poll(self) -> None:
+        """Drain the Session's live records into the curves; refresh progress, status, buttons."""
+        batches, epochs = [], []
+        for record in self.session.drain_live():
+            if record["kind"] == "batch":
+                batches.append((record["epoch"], record["loss"]))
+            elif record["kind"] == "epoch":
+                epochs.append((record["epoch"], record.get("val_acc", np.nan)))
+            elif record["kind"] == "error":
+                self.actions.error(record["message"])
+        if batches:
+            self.loss_buffer.send(pd.DataFrame(batches, columns=["epoch", "loss"]))
+        if epochs:
+            self.acc_buffer.send(pd.DataFrame(epochs, columns=["epoch", "val_acc"]))
+        self._refresh_controls()
+
+    def _refresh_controls(self) -> None:
+        session = self.session
+        status = session.status
+        busy = session.is_busy
+        self.progress.value = int(round(session.progress * 1000)) if busy or session.history else 0
+        self.train_button.disabled = busy or status == "empty"
+        self.build_button.disabled = busy
+        self.pause_button.disabled = status != "training"
+        self.resume_button.disabled = status != "paused"
+        self.cancel_button.disabled = not busy
+        self.status_line.object = self.status_text()
+
+    def status_text(self) -> str:
+        s = self.session
+        if s.dataset is None:
+            return "No dataset yet: choose one and click **Load data & build model**."
+        parts = [f"**{s.dataset.name}** · {s.dataset.n_samples:,} samples"]
+        if s.trainer is not None:
+            parts.append(f"epoch {s.trainer.epoch}")
+        if s.history:
+            last = s.history[-1]
+            if last.get("val_acc") is not None:
+                parts.append(f"val acc {last['val_acc']:.3f}")
+        state = {"empty": "no model", "ready": "idle", "paused": "paused",
+                 "training": f"training {s.progress:.0%}"}[s.status]
+        parts.append(state)
+        if s.teachers:
+            parts.append(f"{len(s.teachers)} teacher{'s' if len(s.teachers) > 1 else ''}")
+        return " · ".join(parts)
+
+    def _seed_curves(self) -> None:
+        history = self.session.history
+        if history:
+            self.loss_buffer.send(pd.DataFrame({"epoch": [float(h["epoch"]) for h in history],
+                                                "loss": [h.get("train_loss", np.nan) for h in history]}))
+            self.acc_buffer.send(pd.DataFrame({"epoch": [float(h["epoch"]) for h in history],
+                                               "val_acc": [h.get("val_acc", np.nan) for h in history]}))
+
+    def _reset_curves(self) -> None:
+        self.loss_buffer.clear()
+        self.acc_buffer.clear()
+        self._seed_curves()

@@ -1,0 +1,93 @@
+"""The explore app in headless chromium on 10^6 points: drag a box, check the server's selection.
+
+The server runs in this process, so the test asserts on the very Session and Breakdown the
+page drives: the ids selected must be exactly the numpy ground truth for the box the
+server received, and the breakdown chart must have been redrawn for that selection.
+"""
+import time
+
+import numpy as np
+import pytest
+
+from hill_viz.core.geometry import box_mask
+from hill_viz.session import Session
+from hill_viz.ui.explore import explore_app
+
+N = 10**6
+VIEW = ".hill-latent-view"
+
+
+def wait_until(condition, timeout: float, what: str, page) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        page.wait_for_timeout(100)
+
+
+@pytest.fixture(scope="module")
+def big_session(tmp_path_factory):
+    """blobs at 10^6 points with an untrained model: the test is about the view, not training."""
+    session = Session(tmp_path_factory.mktemp("explore") / "ws")
+    session.load_dataset("blobs", n=N)
+    session.build_model(latent_dim=8, hidden=32)
+    return session
+
+
+def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, serve, artifacts, big_session):
+    session = big_session
+    pages = []
+
+    def factory():
+        pages.append(explore_app(session))
+        return pages[-1]
+
+    with serve(factory) as url:
+        page.goto(url)
+        events = page.locator(f"{VIEW} .bk-events").first
+        events.wait_for(state="visible", timeout=60_000)
+        parts = pages[-1].explore
+        view, breakdown = parts["view"], parts["breakdown"]
+        wait_until(lambda: view.cloud.last is not None and view.cloud.last.data.shape[0] > 1, 30,
+                   "the first cloud image", page)
+        chart_before = breakdown.charts["label"].last
+        version = session.selection_version
+
+        page.locator(f"{VIEW} .bk-tool-icon-box-select").first.click()
+        area = events.bounding_box()
+        assert area["width"] > 300 and area["height"] > 300
+        start = (area["x"] + 0.35 * area["width"], area["y"] + 0.30 * area["height"])
+        end = (area["x"] + 0.65 * area["width"], area["y"] + 0.70 * area["height"])
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move(*end, steps=8)
+        page.mouse.up()
+        wait_until(lambda: session.selection_version > version and not view.selecting, 30,
+                   "the box selection to reach the server", page)
+
+        # the server-side selection is exactly the points in the box it received
+        assert session.selector is not None and session.selector.kind == "box"
+        box = session.selector.box
+        frame = session.frame
+        x, y = frame.column("x"), frame.column("y")
+        truth = frame.column("id")[box_mask(x, y, *box)]
+        assert 1_000 < len(truth) < N
+        np.testing.assert_array_equal(session.selection, truth)
+        # the box is the one dragged: about 30% x 40% of the visible ranges, in the middle
+        vp = view.viewport
+        width_share = (box[2] - box[0]) / (vp.x_range[1] - vp.x_range[0])
+        assert 0.2 < width_share < 0.4
+
+        # the breakdown chart was redrawn for this selection
+        wait_until(lambda: breakdown.charts["label"].last is not chart_before, 15, "the breakdown redraw", page)
+        bars = breakdown.charts["label"].last.get(0)
+        rows = frame.rows_of_ids(truth)
+        counts = np.bincount(frame.column("label")[rows], minlength=len(frame.class_names))
+        np.testing.assert_allclose(bars.dimension_values("share"), counts / counts.sum())
+        np.testing.assert_array_equal(bars.dimension_values("count"), counts)
+
+        wait_until(lambda: view.highlight.last is not None and (np.asarray(view.highlight.last.data)[..., 3] > 0).any(),
+                   15, "the selection highlight", page)
+        page.wait_for_timeout(1500)  # let the browser paint the new images
+        page.screenshot(path=str(artifacts / "explore-box-select.png"), full_page=True)
+        assert not [e for e in page.console_errors if "ERR_NAME_NOT_RESOLVED" not in e and "Failed to load" not in e]

@@ -1,0 +1,105 @@
+"""Aggregation and shading checked against numpy on small frames."""
+import numpy as np
+import pytest
+
+from hill_viz.core.frame import LatentFrame
+from hill_viz.errors import ConfigError
+from hill_viz.render import Viewport, aggregate, color_spec, count_in, render_frame, to_rgba
+from hill_viz.render.palette import palette
+
+W, H = 40, 30
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    label = rng.integers(0, 4, n)
+    x = rng.normal(label, 0.7).astype(np.float32)
+    y = rng.normal(-label, 0.5).astype(np.float32)
+    return LatentFrame.from_arrays(
+        x, y, label=label, pred=np.where(rng.random(n) < 0.8, label, (label + 1) % 4),
+        confidence=rng.random(n).astype(np.float32), class_names=["a", "b", "c", "d"],
+        attributes={"group": rng.integers(0, 3, n).astype(np.int8)}, attribute_categories={"group": ("u", "v", "w")})
+
+
+def _hist(frame, vp, mask=None):
+    x, y = frame.column("x"), frame.column("y")
+    if mask is not None:
+        x, y = x[mask], y[mask]
+    counts, _, _ = np.histogram2d(y, x, bins=[vp.height, vp.width], range=[vp.y_range, vp.x_range])
+    return counts  # (H, W), row 0 at the bottom, like datashader
+
+
+def test_categorical_counts_match_histogram2d(frame):
+    vp = Viewport((-1.0, 4.0), (-4.0, 1.5), W, H)
+    agg = aggregate(frame, vp, color_spec(frame, "label"))
+    assert agg.shape == (H, W, 4)
+    labels = frame.column("label")
+    for code in range(4):
+        np.testing.assert_array_equal(agg.values[:, :, code], _hist(frame, vp, labels == code))
+    np.testing.assert_array_equal(agg.values.sum(axis=2), _hist(frame, vp))
+
+
+def test_rows_subset_and_attribute(frame):
+    vp = Viewport.of_frame(frame, W, H)
+    rows = np.flatnonzero(frame.column("group") == 1)[::3]
+    agg = aggregate(frame, vp, color_spec(frame, "group"), rows=rows)
+    assert agg.shape == (H, W, 3)
+    assert agg.values[:, :, [0, 2]].sum() == 0
+    assert agg.values.sum() == len(rows)
+
+
+def test_correct_column_is_categorical_without_copy(frame):
+    vp = Viewport.of_frame(frame, W, H)
+    agg = aggregate(frame, vp, color_spec(frame, "correct"))
+    wrong = ~frame.column("correct")
+    np.testing.assert_array_equal(agg.values[:, :, 0], _hist(frame, vp, wrong))
+
+
+def test_continuous_mean_matches_numpy(frame):
+    vp = Viewport.of_frame(frame, W, H)
+    agg = aggregate(frame, vp, color_spec(frame, "confidence")).values
+    conf = frame.column("confidence").astype(np.float64)
+    x, y = frame.column("x"), frame.column("y")
+    sums, _, _ = np.histogram2d(y, x, bins=[H, W], range=[vp.y_range, vp.x_range], weights=conf)
+    counts = _hist(frame, vp)
+    filled = counts > 0
+    np.testing.assert_allclose(agg[filled], sums[filled] / counts[filled], rtol=1e-5)
+    assert np.isnan(agg[~filled]).all()
+
+
+def test_shading_shows_exactly_the_filled_pixels_in_palette_colours(frame):
+    vp = Viewport((-1.0, 4.0), (-4.0, 1.5), W, H)
+    rgba = to_rgba(render_frame(frame, vp, "label", spread=0))   # (H, W, 4), top row first
+    counts = _hist(frame, vp)[::-1]
+    assert rgba.shape == (H, W, 4)
+    np.testing.assert_array_equal(rgba[..., 3] > 0, counts > 0)
+    only_a = frame.column("label") == 0
+    pure = (_hist(frame, vp, only_a)[::-1] == counts) & (counts > 0)
+    r, g, b = (int(palette(4)[0][i:i + 2], 16) for i in (1, 3, 5))
+    assert pure.any()
+    np.testing.assert_array_equal(rgba[pure][:, :3], np.tile([r, g, b], (pure.sum(), 1)))
+
+
+def test_spreading_grows_isolated_points():
+    frame = LatentFrame.from_arrays(np.array([0.0, 10.0], np.float32), np.array([0.0, 10.0], np.float32))
+    vp = Viewport((-1.0, 11.0), (-1.0, 11.0), 60, 60)
+    plain = to_rgba(render_frame(frame, vp, "label", spread=0))
+    spread = to_rgba(render_frame(frame, vp, "label", spread=2))
+    assert (plain[..., 3] > 0).sum() == 2
+    assert (spread[..., 3] > 0).sum() > 2
+
+
+def test_viewport_and_colour_errors_say_what_to_fix(frame):
+    with pytest.raises(ConfigError, match="low < high"):
+        Viewport((1.0, 1.0), (0.0, 1.0))
+    with pytest.raises(ConfigError, match="cannot colour by 'nope'"):
+        color_spec(frame, "nope")
+    assert Viewport((0.0, 1.0), (0.0, 1.0), 10**6, 0).width == 4096
+
+
+def test_count_in_matches_box(frame):
+    vp = Viewport((0.0, 2.0), (-2.0, 0.0), W, H)
+    x, y = frame.column("x"), frame.column("y")
+    assert count_in(frame, vp) == int(((x >= 0) & (x <= 2) & (y >= -2) & (y <= 0)).sum())

@@ -1,0 +1,115 @@
+"""The Timeline without a browser: built from a real recorded Session, driven like a reviewer would."""
+import io
+import json
+
+import holoviews as hv
+import panel as pn
+import pytest
+import xarray as xr
+
+from hill_viz.core.edits import Edit, Selector
+from hill_viz.session import Session
+from hill_viz.ui.timeline import Timeline
+
+hv.extension("bokeh")
+
+
+@pytest.fixture
+def session(tmp_path):
+    s = Session(tmp_path / "ws")
+    s.load_dataset("digits")
+    s.build_model(seed=0, arch="mlp", hidden=32)
+    s.train(1, wait=True)
+    s.add_edit(Edit.translate(Selector.of_label(3), 1.5, 0.5))
+    s.apply_edits(1, wait=True)  # records predicted and measured bias reports too
+    return s
+
+
+def errors(timeline):
+    return [text for level, text in timeline.actions.messages if level == "error"]
+
+
+def event_of(session, kind):
+    return next(e for e in session.workspace.store.path_to() if e.kind == kind)
+
+
+def test_it_renders_every_event_and_the_curves(session):
+    t = Timeline(session=session)
+    pn.panel(t).get_root()  # the whole component renders without a server
+    t.render_plots()
+    store = session.workspace.store
+    assert len(t.table) == store.count() and list(t.events.value["id"]) == [e.id for e in store.events()][::-1]
+    acc = t._acc_pipe.data["head"]
+    assert len(acc) == 2 and acc["val_acc"].between(0, 1).all()
+    bias = t._bias_pipe.data
+    assert len(bias) and set(bias["severity"]) <= {"ok", "warn", "alert"}
+    nodes = t._tree_pipe.data["nodes"]
+    assert (nodes["lane"] == 0).all() and len(t._tree_pipe.data["edits"]) == 2  # edit_added, edits_applied
+
+
+def test_clicking_an_event_shows_its_details_snapshot_and_bias_report(session):
+    t = Timeline(session=session)
+    t.plots()
+    applied = event_of(session, "edits_applied")
+    row = list(t.events.value["id"]).index(applied.id)
+    t.events.selection = [row]  # a click in the table
+    assert t.selected == applied.id
+    assert f"Event {applied.id}" in t.header.object and "edits_applied" in t.header.object
+    assert t.event_json.object["params"]["edit_ids"] == [1]
+    assert "predicted" in t.bias_view.object and "measured" in t.bias_view.object
+    assert "| indicator |" in t.bias_view.object
+    assert t.snapshots.object is not None and "class 3" in t.moved_view.object  # the moved class
+
+    edit = event_of(session, "edit_added")
+    index = list(t._tree_pipe.data["nodes"]["id"]).index(edit.id)
+    t._tap.event(index=[index])  # a click on the tree
+    assert t.selected == edit.id
+    assert isinstance(t.event_json.object["params"]["ids"], str)  # long id lists are shortened
+
+
+def test_revert_then_the_next_action_shows_a_branch(session):
+    t = Timeline(session=session)
+    store = session.workspace.store
+    old_tip = store.head
+    target = event_of(session, "training_segment")
+    assert not t.revert()  # nothing selected yet
+    assert errors(t) == ["select an event on the timeline first"]
+    t.select(target.id)
+    assert t.revert()
+    head = store.get(store.head)
+    assert head.kind == "revert" and head.parent_id == target.id
+    assert session.trainer.epoch == 1 and session.teachers == []
+    assert t.annotate("going back: the edit hurt class 8")
+    note = store.get(store.head)
+    assert note.kind == "annotation" and note.parent_id == head.id and note.params["event_id"] == target.id
+    table = t.table.set_index("id")
+    assert table.loc[old_tip, "lane"] == 1 and not table.loc[old_tip, "on_head"]
+    assert table.loc[note.id, "lane"] == 0 and table.loc[target.id, "on_head"]
+    assert t._lane_ticks() == [(0, "current"), (1, "branch 1")]
+
+
+def test_annotation_mistakes_show_a_message_and_record_nothing(session):
+    t = Timeline(session=session)
+    n = session.workspace.store.count()
+    t.select(event_of(session, "model_built").id)
+    assert not t.annotate("   ")
+    assert errors(t) == ["an annotation needs some text; type a note first"]
+    assert session.workspace.store.count() == n
+
+
+def test_poll_picks_up_new_events(session):
+    t = Timeline(session=session)
+    n = len(t.table)
+    t.poll()
+    assert len(t.table) == n
+    session.train(1, wait=True)
+    t.poll()
+    assert len(t.table) > n and len(t._acc_pipe.data["head"]) == 3
+
+
+def test_exports(session):
+    t = Timeline(session=session)
+    doc = json.loads(t._history_json().getvalue())
+    assert [e["id"] for e in doc["events"]] == [e.id for e in session.workspace.store.events()]
+    ds = xr.open_dataset(io.BytesIO(t._review_netcdf().getvalue()), engine="h5netcdf")
+    assert {"event", "class", "indicator"} <= set(ds.dims) and ds.sizes["event"] == len(doc["events"])
