@@ -466,6 +466,7 @@ class Session(param.Parameterized):
         return pending
 
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
+        """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
         index = self._pending_index(edit_id)
         pending = PendingEdit(edit_id, resolved)
         self._record("edit_updated", *self._edit_record(pending))

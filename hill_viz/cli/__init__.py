@@ -10,7 +10,7 @@ import sys
 
 from hill_viz.errors import HillError
 
-COMMANDS = ("datasets", "train", "simulate", "serve", "history", "replay", "verify", "bench")  # modules of this package, in help order
+COMMANDS = ("datasets", "train", "simulate", "serve", "history", "replay", "verify", "bias", "bench")  # modules of this package, in help order
 
 
 def build_parser() -> argparse.ArgumentParser:

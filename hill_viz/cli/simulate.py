@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from hill_viz.cli._common import finite_float, non_negative_int, positive_int, print_json
 from hill_viz.errors import ConfigError
+
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 
 
 def register(sub) -> None:
@@ -34,6 +37,8 @@ def register(sub) -> None:
                    help=f"teacher contrastive weight (default {d.teacher.relational})")
     p.add_argument("--positives", choices=("group", "across"), default=d.teacher.positives,
                    help=f"contrastive positives (default {d.teacher.positives})")
+    p.add_argument("--jobs", type=positive_int, default=DEFAULT_JOBS,
+                   help=f"sessions run at once, in worker processes (default {DEFAULT_JOBS}: one per core, up to 2)")
     p.add_argument("--workspace", type=Path,
                    help="record the simulated session in this workspace (one strategy and one seed)")
     p.add_argument("--out", type=Path, help="write results.csv, summary.csv, results.md, ood_by_round.png here")
@@ -80,7 +85,7 @@ def run(args) -> int:
         def progress(name: str) -> None:
             bar.set_description(name, refresh=False)
             bar.update(1)
-        result = run_study(config, workspace=args.workspace, progress=progress)
+        result = run_study(config, workspace=args.workspace, progress=progress, jobs=args.jobs)
     if args.out is not None:
         paths = write_outputs(result, args.out)
         result["outputs"] = [str(p) for p in paths]

@@ -173,6 +173,9 @@ class BiasThresholds:
         label that a linear probe on the latent explains).
     gap: rise of the train - held-out accuracy gap.
     distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
+    alpha: where a test applies (skew: chi-square; conflict, class and worst-group
+        accuracy: McNemar's exact test on the paired before/after outcomes), a change only
+        counts when its p-value is below alpha; small samples then stay "ok".
     """
 
     skew_label: tuple[float, float | None] = (0.5, None)
@@ -185,9 +188,14 @@ class BiasThresholds:
     leakage: tuple[float, float | None] = (0.05, 0.10)
     gap: tuple[float, float | None] = (0.03, 0.08)
     distortion: tuple[float, float | None] = (0.10, 0.20)
+    alpha: float = 0.05
 
     def __post_init__(self):
+        if not (_is_number(self.alpha) and 0 < self.alpha <= 1):
+            raise ConfigError(f"alpha must be in (0, 1], got {self.alpha!r}")
         for f in fields(self):
+            if f.name == "alpha":
+                continue
             pair = getattr(self, f.name)
             ok = isinstance(pair, tuple) and len(pair) == 2 and _is_number(pair[0]) \
                 and (pair[1] is None or (_is_number(pair[1]) and pair[1] >= pair[0]))
@@ -195,9 +203,10 @@ class BiasThresholds:
                 raise ConfigError(f"threshold {f.name} must be (warn, alert) numbers with alert >= warn "
                                   f"(alert may be None), got {pair!r}")
 
-    def grade(self, which: str, harm: float | None) -> str:
-        """Severity of `harm` (larger is worse) against the named (warn, alert) pair."""
-        if harm is None or not np.isfinite(harm):
+    def grade(self, which: str, harm: float | None, p_value: float | None = None) -> str:
+        """Severity of `harm` (larger is worse) against the named (warn, alert) pair; "ok"
+        when a test's p_value says the change may be chance."""
+        if harm is None or not np.isfinite(harm) or (p_value is not None and not p_value < self.alpha):
             return "ok"
         warn, alert = getattr(self, which)
         if alert is not None and harm >= alert:
@@ -205,7 +214,7 @@ class BiasThresholds:
         return "warn" if harm >= warn else "ok"
 
     def to_dict(self) -> dict:
-        return {k: list(v) for k, v in asdict(self).items()}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def _is_number(v) -> bool:
@@ -281,15 +290,16 @@ def selection_skew(selected: np.ndarray, population: np.ndarray, n_categories: i
     w = float(np.sqrt(chi2 / n))
     coverage = float((observed > 0).sum() / max((expected > 0).sum(), 1))
     share = observed / n
-    over = int(np.argmax(share - expected / max(expected.sum(), 1)))
-    name = categories[over] if over < len(categories) else str(over)
+    excess = share - expected / max(expected.sum(), 1)
+    over = int(np.argmax(excess))
+    name = (categories[over] if over < len(categories) else str(over)) if excess[over] > 0.005 else "none"
     which = "skew_label" if within is None and subject == "label" else "skew_attribute"
-    severity = thresholds.grade(which, w) if p_value < 0.01 else "ok"
+    severity = thresholds.grade(which, w, p_value)
     what = "labels" if subject == "label" else f"{subject} values"
     matched = " (given the selected labels)" if within is not None else ""
     explanation = (f"the edit covers {n} samples; their {what} differ from the population{matched} "
-                   f"with effect size w={w:.2f} (p={p_value:.2g}); most over-represented: {name} "
-                   f"({share[over]:.0%}); {coverage:.0%} of the values are covered")
+                   f"with effect size w={w:.2f} (p={p_value:.2g}); most over-represented: {name}"
+                   f"{f' ({share[over]:.0%})' if name != 'none' else ''}; {coverage:.0%} of the values are covered")
     return Indicator("selection_skew", w, 0.0, w, severity, explanation, subject,
                      {"chi2": float(chi2), "p_value": float(p_value), "coverage": coverage, "n": n,
                       "most_over_represented": name})
@@ -324,6 +334,16 @@ def _drop_self(idx: np.ndarray, own: np.ndarray) -> np.ndarray:
     return idx[~is_self].reshape(len(idx), idx.shape[1] - 1)
 
 
+def paired_change_p(ok_before: np.ndarray, ok_after: np.ndarray) -> float:
+    """McNemar's exact test (`scipy.stats.binomtest`) of paired binary outcomes: the p-value
+    that as many samples went one way (ok -> not ok) vs the other by chance."""
+    ok_before, ok_after = np.asarray(ok_before, dtype=bool), np.asarray(ok_after, dtype=bool)
+    lost, gained = int((ok_before & ~ok_after).sum()), int((~ok_before & ok_after).sum())
+    if lost + gained == 0:
+        return 1.0
+    return float(stats.binomtest(lost, lost + gained, 0.5).pvalue)
+
+
 def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_after: np.ndarray,
                    thresholds: BiasThresholds) -> Indicator:
     """Share of edited samples whose k nearest neighbours' majority label is not their own.
@@ -336,13 +356,14 @@ def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_aft
     labels = np.asarray(labels)
     if len(labels) == 0:
         return Indicator("label_conflict", None, None, None, "ok", "the edit moves none of the sampled rows")
-    before = float((np.asarray(majority_before) != labels).mean())
-    after = float((np.asarray(majority_after) != labels).mean())
+    fits_before, fits_after = np.asarray(majority_before) == labels, np.asarray(majority_after) == labels
+    before, after = 1.0 - float(fits_before.mean()), 1.0 - float(fits_after.mean())
     delta = after - before
+    p_value = paired_change_p(fits_before, fits_after)
     explanation = (f"{after:.0%} of the {len(labels)} samples the edit moves sit among another label's points "
                    f"(was {before:.0%})")
-    return Indicator("label_conflict", after, before, delta, thresholds.grade("conflict", delta), explanation,
-                     details={"n": int(len(labels))})
+    return Indicator("label_conflict", after, before, delta, thresholds.grade("conflict", delta, p_value),
+                     explanation, details={"n": int(len(labels)), "p_value": p_value})
 
 
 # ---------------------------------------------------------------------------- indicator 3: class accuracy
@@ -372,9 +393,12 @@ def class_accuracy(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.n
                    f"overall {overall_b:.1%} -> {overall_a:.1%}")
     per_class = {str(class_names[c]): {"before": float(acc_b[c]), "after": float(acc_a[c]), "n": int(counts[c])}
                  for c in range(n_classes) if counts[c]}
+    mine = labels == worst
+    p_value = paired_change_p(pred_before[mine] == worst, pred_after[mine] == worst)
     return Indicator("class_accuracy", float(acc_a[worst]), float(acc_b[worst]), delta,
-                     thresholds.grade("class_drop", -delta), explanation, str(class_names[worst]),
-                     {"overall_before": overall_b, "overall_after": overall_a, "per_class": per_class})
+                     thresholds.grade("class_drop", -delta, p_value), explanation, str(class_names[worst]),
+                     {"overall_before": overall_b, "overall_after": overall_a, "per_class": per_class,
+                      "p_value": p_value})
 
 
 # ---------------------------------------------------------------------------- indicator 4: group fairness
@@ -429,27 +453,28 @@ def _nanmean(v: np.ndarray) -> float | None:
 
 
 def worst_group_accuracy(labels: np.ndarray, correct: np.ndarray, groups: np.ndarray,
-                         min_group: int = 10) -> tuple[float | None, str]:
-    """Lowest accuracy over (label, attribute value) groups (Sagawa et al. 2020, Group DRO).
+                         min_group: int = 10) -> tuple[float | None, str, np.ndarray]:
+    """Lowest accuracy over (label, attribute value) groups (Sagawa et al. 2020, Group DRO):
+    (accuracy, which group, mask of its samples); (None, "", empty mask) if no group counts.
 
     Groups smaller than min_group are pooled into one "rare combinations" group (in a
     spurious-correlation dataset these are the samples that contradict the shortcut), which
     counts when it reaches min_group itself.
     """
     labels, groups = np.asarray(labels, dtype=np.int64), np.asarray(groups, dtype=np.int64)
-    key = labels * (int(groups.max(initial=0)) + 1) + groups
-    uniq, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    correct = np.asarray(correct, dtype=bool)
+    n_values = int(groups.max(initial=0)) + 1
+    uniq, inv, counts = np.unique(labels * n_values + groups, return_inverse=True, return_counts=True)
     small = counts[inv] < min_group
     accs = np.bincount(inv, weights=correct, minlength=len(uniq)) / counts
-    best: tuple[float | None, str] = (None, "")
-    n_values = int(groups.max(initial=0)) + 1
+    best: tuple[float | None, str, np.ndarray] = (None, "", np.zeros(len(labels), dtype=bool))
     for j in np.flatnonzero(counts >= min_group):
         if best[0] is None or accs[j] < best[0]:
-            best = (float(accs[j]), f"label {uniq[j] // n_values}, value {uniq[j] % n_values}")
+            best = (float(accs[j]), f"label {uniq[j] // n_values}, value {uniq[j] % n_values}", inv == j)
     if small.sum() >= min_group:
         rare = float(correct[small].mean())
         if best[0] is None or rare < best[0]:
-            best = (rare, "rare (label, value) combinations")
+            best = (rare, "rare (label, value) combinations", small)
     return best
 
 
@@ -471,15 +496,16 @@ def group_fairness(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.n
                 if delta is not None else f"too few samples per {attribute} group to compare")
         details = {"per_class_after": fa.get("eod_per_class")} if key == "eod" else {}
         out.append(Indicator(name, a, b, delta, thresholds.grade(which, delta), text, attribute, details))
-    wb, _ = worst_group_accuracy(labels, pred_before == labels, groups, min_group)
-    wa, where = worst_group_accuracy(labels, pred_after == labels, groups, min_group)
+    wb, _, _ = worst_group_accuracy(labels, pred_before == labels, groups, min_group)
+    wa, where, mine = worst_group_accuracy(labels, pred_after == labels, groups, min_group)
     delta = None if wa is None or wb is None else wa - wb
     where = _name_value(where, categories)
+    p_value = paired_change_p(pred_before[mine] == labels[mine], pred_after[mine] == labels[mine])
     text = (f"worst (label, {attribute}) group: {where}, accuracy {_fmt(wb)} -> {_fmt(wa)}"
             if delta is not None else f"too few samples per (label, {attribute}) group")
     out.append(Indicator("worst_group_accuracy", wa, wb, delta,
-                         thresholds.grade("worst_group_drop", None if delta is None else -delta),
-                         text, attribute, {"group": where}))
+                         thresholds.grade("worst_group_drop", None if delta is None else -delta, p_value),
+                         text, attribute, {"group": where, "n": int(mine.sum()), "p_value": p_value}))
     return out
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -188,7 +187,8 @@ def timeline_table(store: EventStore) -> pd.DataFrame:
     kinds = [r[5] for r in rows]
     table = pd.DataFrame({
         "id": ids, "parent_id": parents, "seq": np.fromiter((r[2] for r in rows), dtype=np.int64, count=n),
-        "ts": [r[3] for r in rows], "actor": [r[4] for r in rows], "kind": kinds, "summary": summaries,
+        "ts": pd.Series([r[3] for r in rows], dtype=str), "actor": pd.Series([r[4] for r in rows], dtype=str),
+        "kind": pd.Series(kinds, dtype=str), "summary": pd.Series(summaries, dtype=str),
         "lane": branch_lanes(ids, parents, head_path),
         "on_head": np.fromiter((i in head_path for i in ids.tolist()), dtype=bool, count=n),
         "is_edit": np.isin(np.asarray(kinds, dtype=object), EDIT_EVENT_KINDS),
@@ -289,7 +289,7 @@ def export_review(store: EventStore, path: str | Path) -> Path:
     return path
 
 
-def edits_of(store: EventStore, event: Event) -> list[int]:
+def edits_of(event: Event) -> list[int]:
     """Edit ids an event concerns (edit events, edits_applied, bias reports)."""
     p = event.params
     if "edit_ids" in p:
@@ -303,18 +303,10 @@ def bias_reports_for(store: EventStore, event: Event) -> list[Event]:
     """The bias reports about the edits an event concerns (the event itself if it is one)."""
     if event.kind == "bias_report":
         return [event]
-    mine = set(edits_of(store, event))
+    mine = set(edits_of(event))
     if not mine:
         return []
-    return [e for e in store.events(("bias_report",)) if mine & set(edits_of(store, e))]
-
-
-def lanes_summary(table: pd.DataFrame) -> dict[int, int]:
-    """lane -> number of events in it."""
-    counts: dict[int, int] = defaultdict(int)
-    for lane in table["lane"].tolist():
-        counts[lane] += 1
-    return dict(counts)
+    return [e for e in store.events(("bias_report",)) if mine & set(edits_of(e))]
 
 
 # -- latent snapshots: what moved between an event and now -----------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import datashader as ds
 import datashader.transfer_functions as tf
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -19,7 +20,8 @@ from hill_viz.core.geometry import box_mask
 from hill_viz.errors import ConfigError
 from hill_viz.render.palette import CONTINUOUS, palette
 
-__all__ = ["ColorSpec", "Viewport", "aggregate", "color_spec", "count_in", "render_frame", "shade", "to_rgba"]
+__all__ = ["ColorSpec", "Viewport", "aggregate", "color_spec", "count_in", "render_frame", "shade",
+           "shade_categorical", "to_rgba"]
 
 MAX_PIXELS = 4096  # per side; larger plot sizes are clipped
 MIN_ALPHA_FRACTION = 0.6  # a lone point's opacity relative to the densest pixel's: visible, yet density shows
@@ -115,11 +117,75 @@ def aggregate(frame: LatentFrame, viewport: Viewport, spec: ColorSpec, rows: np.
 def shade(agg: xr.DataArray, spec: ColorSpec, *, alpha: int = 255, spread: int = 2) -> tf.Image:
     """RGBA image of an aggregate; `spread` (pixels, at most) grows isolated points."""
     if spec.is_categorical:
-        img = tf.shade(agg, color_key=list(spec.colors), how="eq_hist", alpha=alpha,
-                       min_alpha=int(alpha * MIN_ALPHA_FRACTION))
+        img = shade_categorical(agg, spec.colors, alpha=alpha, min_alpha=int(alpha * MIN_ALPHA_FRACTION))
     else:
         img = tf.shade(agg, cmap=list(spec.colors), how="linear", span=spec.span, alpha=alpha)
     return tf.dynspread(img, threshold=0.75, max_px=spread) if spread > 0 else img
+
+
+def shade_categorical(agg: xr.DataArray, colors, *, alpha: int = 255, min_alpha: int = 40) -> tf.Image:
+    """Shade per-category counts (H, W, K) as `tf.shade(agg, color_key=colors, how="eq_hist")` does.
+
+    A pixel's colour is the count-weighted mean of its categories' colours; its opacity
+    runs from `min_alpha` (the fewest points) to `alpha` (the most), histogram-equalized.
+    One numba pass instead of datashader's numpy passes over (H, W, K): several times faster.
+    """
+    counts = np.ascontiguousarray(agg.values, dtype=np.uint32)  # (H, W, K)
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.float64)  # (K, 3)
+    totals = _totals(counts)  # (H, W)
+    level = _eq_hist_levels(totals)
+    packed = _shade_categorical(counts, rgb, totals, level, float(min_alpha), float(alpha))
+    y_dim, x_dim = agg.dims[:2]
+    return tf.Image(xr.DataArray(packed, coords={y_dim: agg.coords[y_dim], x_dim: agg.coords[x_dim]},
+                                 dims=(y_dim, x_dim)))
+
+
+def _eq_hist_levels(totals: np.ndarray) -> np.ndarray:
+    """Per pixel, the share of filled pixels with a smaller total, rescaled to [0, 1]."""
+    filled = totals[totals > 0]
+    if not len(filled):
+        return np.zeros(totals.shape, dtype=np.float64)
+    values, counts = np.unique(filled, return_counts=True)
+    cdf = np.cumsum(counts) / len(filled)
+    lo = cdf[0]
+    scaled = (cdf - lo) / (1.0 - lo) if lo < 1.0 else np.ones_like(cdf)
+    level = np.zeros(totals.shape, dtype=np.float64)
+    mask = totals > 0
+    level[mask] = scaled[np.searchsorted(values, totals[mask])]
+    return level
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _totals(counts):
+    h, w, k = counts.shape
+    out = np.zeros((h, w), dtype=np.uint64)
+    for i in numba.prange(h):
+        for j in range(w):
+            for c in range(k):
+                out[i, j] += counts[i, j, c]
+    return out
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _shade_categorical(counts, rgb, totals, level, min_alpha, alpha):
+    h, w, k = counts.shape
+    out = np.zeros((h, w), dtype=np.uint32)
+    for i in numba.prange(h):
+        for j in range(w):
+            total = totals[i, j]
+            if total == 0:
+                continue
+            r = g = b = 0.0
+            for c in range(k):
+                n = counts[i, j, c]
+                if n:
+                    r += n * rgb[c, 0]
+                    g += n * rgb[c, 1]
+                    b += n * rgb[c, 2]
+            a = min_alpha + (alpha - min_alpha) * level[i, j]
+            out[i, j] = (np.uint32(r / total) | (np.uint32(g / total) << 8) | (np.uint32(b / total) << 16)
+                         | (np.uint32(a) << 24))
+    return out
 
 
 def render_frame(frame: LatentFrame, viewport: Viewport, color_by: str | ColorSpec = "label",

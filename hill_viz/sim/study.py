@@ -9,10 +9,13 @@ dataset without the planted cue.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
@@ -81,25 +84,17 @@ def simulate(strategy: str, seed: int, config: StudyConfig, workspace: str | Pat
     With `workspace` None the session records into a temporary workspace, removed after.
     `oracle` trains the same model and budget on the data without the cue, with no edits.
     """
-    from hill_viz.session import Session  # torch: only when a study runs
-
     name = "oracle" if oracle else strategy
+    user = make_strategy("none" if oracle else strategy)
+    rng = np.random.default_rng([seed, 0x5E])
     with _workspace(workspace) as ws:
-        s = Session(ws, actor=f"simulated-{name}")
-        s.live_frame = False  # the user looks once per round, not every epoch
-        if progress is not None:
-            s.extra_callbacks = [_EpochHook(lambda: progress(f"{name} seed {seed}"))]
-        s.load_dataset(config.dataset, n=config.n, seed=seed,
-                       **{**dict(config.data_options), **({"cue": False} if oracle else {})})
-        s.build_model(latent_dim=config.latent_dim, seed=seed)
-        user = make_strategy("none" if oracle else strategy)
-        rng = np.random.default_rng([seed, 0x5E])
+        s = _start_session(ws, name, seed, config, oracle, progress, bias_reports=workspace is not None)
         start = time.perf_counter()
         if config.warmup_epochs:
             s.train(config.warmup_epochs, wait=True)
         rounds = [_round_row(s, 0, 0)]
         for r in range(1, config.rounds + 1):
-            edits = user.plan(View.of(s.frame, config.attribute), rng)
+            edits = user.plan(View.of(s.frame, config.attribute), rng)  # look at the view, decide
             for edit in edits:
                 s.add_edit(edit)
             if edits:
@@ -107,10 +102,29 @@ def simulate(strategy: str, seed: int, config: StudyConfig, workspace: str | Pat
             else:
                 s.train(config.round_epochs, wait=True)
             rounds.append(_round_row(s, r, len(edits)))
-        final = rounds[-1]
-        return {"strategy": name, "seed": seed, **{k: final[k] for k in METRICS},
-                "n_edits": sum(r["n_edits"] for r in rounds), "epochs": final["epoch"],
-                "seconds": round(time.perf_counter() - start, 2), "rounds": rounds}
+    final = rounds[-1]
+    return {"strategy": name, "seed": seed, **{k: final[k] for k in METRICS},
+            "n_edits": sum(r["n_edits"] for r in rounds), "epochs": final["epoch"],
+            "seconds": round(time.perf_counter() - start, 2), "rounds": rounds}
+
+
+def _start_session(ws, name: str, seed: int, config: StudyConfig, oracle: bool, progress: Progress | None,
+                   bias_reports: bool):
+    """A session on `ws` with the dataset loaded and a fresh model, as a person would start.
+
+    Bias reports around each applied edit are for review: only worth their time in a kept workspace.
+    """
+    from hill_viz.session import Session  # torch: only when a study runs
+
+    s = Session(ws, actor=f"simulated-{name}")
+    s.live_frame = False  # the user looks once per round, not every epoch
+    s.auto_bias = bias_reports
+    if progress is not None:
+        s.extra_callbacks = [_EpochHook(lambda: progress(f"{name} seed {seed}"))]
+    options = {**dict(config.data_options), **({"cue": False} if oracle else {})}
+    s.load_dataset(config.dataset, n=config.n, seed=seed, **options)
+    s.build_model(latent_dim=config.latent_dim, seed=seed)
+    return s
 
 
 @contextlib.contextmanager
@@ -131,7 +145,9 @@ def _workspace(path: str | Path | None):
 
 
 def _round_row(session, round_: int, n_edits: int) -> dict:
-    m = session.metrics()  # test accuracy is measured here, never shown to the user
+    """Metrics after a round, as the workspace recorded them at the end of its training segment."""
+    segments = session.workspace.store.events(("training_segment",))
+    m = segments[-1].metrics if segments else session.metrics()  # the user never sees test accuracy
     return {"round": round_, "epoch": session.trainer.epoch, "n_edits": n_edits,
             "val_acc": m["val_acc"], "ood_acc": m["test_acc"], "worst_group_acc": m["worst_group_acc"],
             "gap": m["train_acc"] - m["val_acc"]}
@@ -154,25 +170,61 @@ class _EpochHook:
 # -- the study ------------------------------------------------------------------------------
 
 def run_study(config: StudyConfig = StudyConfig(), workspace: str | Path | None = None,
-              progress: Progress | None = None) -> dict:
+              progress: Progress | None = None, jobs: int = 1) -> dict:
     """Every strategy and the oracle on every seed; returns rows, summary, oracle and targets.
 
     `workspace` records the one simulated session there (one strategy and one seed only).
+    `jobs` > 1 runs that many sessions at once in worker processes (same results: every
+    session is seeded and trains single-threaded).
     """
     if workspace is not None and (len(config.strategies) != 1 or len(config.seeds) != 1):
         raise ConfigError("a --workspace records one session: give one strategy and one seed "
                           f"(got {len(config.strategies)} strategies and {len(config.seeds)} seeds)")
-    wall, cpu = time.perf_counter(), time.process_time()
-    runs = []
-    for seed in config.seeds:
-        for strategy in config.strategies:
-            runs.append(simulate(strategy, seed, config, workspace, progress=progress))
-        runs.append(simulate("none", seed, config, oracle=True, progress=progress))
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    tasks = [(strategy, seed, config, workspace, False) for seed in config.seeds for strategy in config.strategies]
+    tasks += [("none", seed, config, None, True) for seed in config.seeds]
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    runs = _run_parallel(tasks, jobs, progress) if jobs > 1 else [
+        simulate(st, seed, cfg, ws, oracle=oracle, progress=progress) for st, seed, cfg, ws, oracle in tasks]
     result = summarize(runs)
-    result["config"] = config.to_dict()
-    result["timing"] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1),
+    result["config"] = {**config.to_dict(), "jobs": jobs}
+    result["timing"] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_seconds() - cpu, 1),
                         "runs": len(runs), "epochs_per_run": config.total_epochs}
     return result
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished worker processes."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _run_parallel(tasks: list[tuple], jobs: int, progress: Progress | None) -> list[dict]:
+    """The sessions in `jobs` worker processes, results in task order; progress relayed by a queue."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        queue = manager.Queue()
+        relay = _QueueProgress(queue) if progress is not None else None
+        futures = [pool.submit(simulate, st, seed, cfg, ws, oracle, relay) for st, seed, cfg, ws, oracle in tasks]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2)
+            while progress is not None and not queue.empty():
+                progress(queue.get())
+        while progress is not None and not queue.empty():
+            progress(queue.get())
+        return [f.result() for f in futures]
+
+
+class _QueueProgress:
+    """A picklable progress callback for worker processes: puts the run's name on a queue."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, name: str) -> None:
+        self.queue.put(name)
 
 
 def summarize(runs: list[dict]) -> dict:

@@ -84,7 +84,8 @@ class HillApp(Viewer):
         self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
         self._periodic = None
         self._closed = False
-        self.ready = threading.Event()  # set once the first model is built (tests wait on it)
+        self.loaded = threading.Event()  # set when a browser has opened the page
+        self.ready = threading.Event()   # set once the first model is built (tests wait on it)
         if self.session.model is not None:
             self.ready.set()
 
@@ -133,6 +134,7 @@ class HillApp(Viewer):
         pn.state.on_session_destroyed(self._on_destroyed)
 
     async def _on_load(self) -> None:
+        self.loaded.set()
         self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
         if self.session.model is None:
             await self._first_model()

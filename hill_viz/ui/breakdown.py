@@ -60,6 +60,8 @@ class Breakdown(Viewer):
             raise ConfigError("Breakdown needs a session: Breakdown(session=Session(...))")
         self.selected_rows = np.empty(0, dtype=np.int64)
         self.charts: dict[str, hv.DynamicMap] = {}
+        self.panes: dict[str, pn.pane.HoloViews] = {}
+        self.rendered: dict[str, hv.Overlay] = {}  # the last chart drawn per column
         self.taps: dict[str, hv.streams.Tap] = {}
         self._version = _Version()
         self._columns: tuple[str, ...] = ()
@@ -92,18 +94,22 @@ class Breakdown(Viewer):
     def _chart(self, column: str, version: int = 0) -> hv.Overlay:
         frame = self.session.frame
         if frame is None:
-            return hv.Bars([], "category", "share") * hv.Scatter([], "category", "share")
+            return hv.Bars([], column, "share") * hv.Scatter([], column, "share")
         table = self.table(column)
         has_selection = len(self.selected_rows) > 0
         share = table["selected_share"] if has_selection else table["population_share"]
         colors = table["color"] if has_selection else [UNSELECTED] * len(table)
-        bars = hv.Bars(pd.DataFrame({"category": table["category"], "share": share, "count":
+        # the category axis is named after the column: plots sharing a dimension name share axes
+        bars = hv.Bars(pd.DataFrame({column: table["category"], "share": share, "count":
                                      table["selected"] if has_selection else table["population"],
-                                     "color": colors}), "category", ["share", "count", "color"])
-        dashes = hv.Scatter(table[["category", "population_share"]].rename(columns={"population_share": "share"}),
-                            "category", "share")
+                                     "color": colors}), column, ["share", "count", "color"])
+        dashes = hv.Scatter(pd.DataFrame({column: table["category"], "share": table["population_share"]}),
+                            column, "share")
         what = f"{int(table['selected'].sum()):,} selected" if has_selection else "no selection: all points"
-        title = f"{column} — bars: {what}; dashes: all points"
+        self.rendered[column] = chart = self._style(bars, dashes, column, f"{column} — bars: {what}; dashes: all points")
+        return chart
+
+    def _style(self, bars: hv.Bars, dashes: hv.Scatter, column: str, title: str) -> hv.Overlay:
         return (bars.opts(color="color", tools=["hover", "tap"], selection_alpha=1, nonselection_alpha=1,
                           line_color=None) *
                 dashes.opts(marker="dash", size=26, color="black", line_width=2, tools=[])
@@ -113,15 +119,16 @@ class Breakdown(Viewer):
     def _build_charts(self) -> None:
         frame = self.session.frame
         self._columns = ("label", *frame.attribute_names) if frame is not None else ()
-        self.charts, self.taps = {}, {}
-        panes = []
+        self.charts, self.taps, self.panes = {}, {}, {}
         for column in self._columns:
             dmap = hv.DynamicMap(lambda version, column=column: self._chart(column, version), streams=[self._version])
             tap = hv.streams.Tap(source=dmap, x=None, y=None)
             tap.add_subscriber(lambda x=None, y=None, column=column: self._on_tap(column, x))
             self.charts[column], self.taps[column] = dmap, tap
-            panes.append(pn.pane.HoloViews(dmap, sizing_mode="stretch_width", min_height=self.height))
-        self._layout.objects = panes or [pn.pane.Markdown("*No latent view yet: build a model first.*")]
+            self.panes[column] = pn.pane.HoloViews(dmap, sizing_mode="stretch_width", min_height=self.height,
+                                                   linked_axes=False)
+        self._layout.objects = (list(self.panes.values()) or
+                                [pn.pane.Markdown("*No latent view yet: build a model first.*")])
 
     def _refresh(self, names: set[str]) -> None:
         frame, ids = self.session.frame, self.session.selection

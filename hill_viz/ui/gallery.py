@@ -62,7 +62,7 @@ class Gallery(Viewer):
         if self.session is None:
             raise ConfigError("Gallery needs a session: Gallery(session=Session(...))")
         self.shown_rows = np.empty(0, dtype=np.int64)
-        self.image = pn.pane.PNG(None, sizing_mode="fixed", css_classes=["hill-gallery"])
+        self.image = pn.pane.PNG(None, css_classes=["hill-gallery"])
         self.caption = pn.pane.Markdown("", margin=(0, 10))
         self._watch = SessionWatch(self.session, ("frame_version", "selection_version"), self._refresh)
         self._refresh({"selection_version"})

@@ -297,7 +297,7 @@ class LatentView(Viewer):
         self._watch.attach()
         if self._layout is None:
             self._pane = pn.pane.HoloViews(self.plot, sizing_mode="stretch_width", min_height=self.height,
-                                           css_classes=["hill-latent-view"])
+                                           linked_axes=False, css_classes=["hill-latent-view"])
             color = pn.widgets.Select.from_param(self.param.color_by, name="Colour by", width=170)
             self._layout = pn.Column(
                 pn.Row(color, self.clear_button, self.status, align="end"),

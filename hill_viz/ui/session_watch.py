@@ -4,9 +4,11 @@ The Session bumps `frame_version` and `selection_version` on whatever thread doe
 work (the trainer's worker, `asyncio.to_thread`). Bokeh models may only change on the
 document's event loop, so a change seen on another thread is handed to the document
 with `add_next_tick_callback`; one seen on the loop (or with no page: tests) runs at once.
+When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
@@ -15,37 +17,54 @@ from panel.io.state import set_curdoc
 
 __all__ = ["SessionWatch"]
 
+log = logging.getLogger(__name__)
+
 
 class SessionWatch:
     """Calls `callback(names)` after any of the watched parameters of `session` change."""
 
     def __init__(self, session, names: tuple[str, ...], callback: Callable[[set[str]], None]):
+        self.session = session
         self.callback = callback
         self.doc = None
         self._loop_thread: int | None = None
         self._pending: set[str] = set()
         self._lock = threading.Lock()
-        session.param.watch(self._changed, list(names))
+        self._watcher = session.param.watch(self._changed, list(names))
 
     def attach(self) -> None:
         """Remember the current page (call while building the component inside a session)."""
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
+        if self.doc is None and doc is not None and doc.session_context is not None:
             self.doc = doc
             self._loop_thread = threading.get_ident()
+            pn.state.on_session_destroyed(lambda context: self.stop())
+
+    def stop(self) -> None:
+        """Stop watching (the page is gone)."""
+        if self._watcher is not None:
+            self.session.param.unwatch(self._watcher)
+            self._watcher = None
 
     def _changed(self, *events) -> None:
+        # never raise: this runs inside the Session's methods, on any thread
         with self._lock:
             first = not self._pending
             self._pending.update(e.name for e in events)
-        if self.doc is None or threading.get_ident() == self._loop_thread:
-            self._flush()
-        elif first:  # one scheduled flush drains all changes made until it runs
-            self.doc.add_next_tick_callback(self._flush_on_doc)
+        try:
+            if self.doc is None or threading.get_ident() == self._loop_thread:
+                self._flush()
+            elif first:  # one scheduled flush drains all changes made until it runs
+                self.doc.add_next_tick_callback(self._flush_on_doc)
+        except Exception:  # noqa: BLE001
+            log.exception("refreshing a view after a Session change failed")
 
     def _flush_on_doc(self) -> None:
-        with set_curdoc(self.doc):
-            self._flush()
+        try:
+            with set_curdoc(self.doc):
+                self._flush()
+        except Exception:  # noqa: BLE001
+            log.exception("refreshing a view after a Session change failed")
 
     def _flush(self) -> None:
         with self._lock:

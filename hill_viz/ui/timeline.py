@@ -74,8 +74,8 @@ class Timeline(Viewer):
         parent_pos = np.array([pos.get(p, -1) for p in t["parent_id"].tolist()], dtype=np.int64)
         has = parent_pos >= 0
         seq, lane = t["seq"].to_numpy(), t["lane"].to_numpy()
-        edges = pd.DataFrame({"x0": seq[parent_pos[has]], "y0": lane[parent_pos[has]],
-                              "x1": seq[has], "y1": lane[has]})
+        edges = pd.DataFrame({"seq": seq[parent_pos[has]], "lane": lane[parent_pos[has]],
+                              "seq_end": seq[has], "lane_end": lane[has]})
         # few, cheap columns: HoloViews computes a range for every one (strings cost most)
         nodes = t[["seq", "lane", "id", "kind"]].copy()
         nodes["size"] = np.where(t["is_edit"], 11, np.where(t["kind"] == "checkpoint", 4, 7))
@@ -141,7 +141,9 @@ class Timeline(Viewer):
                                                               line_color="#D55E00", line_width=1.5)
 
     def _tree_edges(self, data):
-        return hv.Segments(data["edges"], ["x0", "y0", "x1", "y1"]).opts(color="#888888", line_width=1)
+        # named like the points' axes, so all three plots share one x axis (the sequence)
+        return hv.Segments(data["edges"], ["seq", "lane", "seq_end", "lane_end"]).opts(color="#888888",
+                                                                                       line_width=1)
 
     def _tree_head(self, data):
         return hv.Points(data["head"], ["seq", "lane"]).opts(marker="circle", size=18, fill_alpha=0,
@@ -170,14 +172,14 @@ class Timeline(Viewer):
         self.snapshots = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=340)
         self.moved_view = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.note = w.TextAreaInput(placeholder="A note on this event…", height=70, sizing_mode="stretch_width")
-        self.annotate_button = w.Button(name="Annotate", button_type="primary", css_classes=["hill-annotate"])
-        self.revert_button = w.Button(name="Revert to this event (new branch)", button_type="warning",
+        self.annotate_button = w.Button(label="Annotate", color="primary", css_classes=["hill-annotate"])
+        self.revert_button = w.Button(label="Revert to this event (new branch)", color="warning",
                                       css_classes=["hill-revert"])
         self.export_json = w.FileDownload(callback=self._history_json, filename="history.json",
-                                          label="Export history (JSON)", button_type="light")
+                                          label="Export history (JSON)", color="light")
         self.export_netcdf = w.FileDownload(callback=self._review_netcdf, filename="review.nc",
-                                            label="Export review data (NetCDF)", button_type="light")
-        self.annotate_button.on_click(lambda event: self.annotate(self.note.value))
+                                            label="Export review data (NetCDF)", color="light")
+        self.annotate_button.on_click(lambda event: self.annotate(self.note.value_input or self.note.value))
         self.revert_button.on_click(lambda event: self.revert())
         self._sync_buttons()
 
@@ -215,8 +217,12 @@ class Timeline(Viewer):
         self._tree_pipe.send(self._tree_data())
         self._acc_pipe.send(self._acc_data())
         self._bias_pipe.send(self._bias_data())
-        self.events.value = self.table[TABLE_COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
+        rows = self.table[TABLE_COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
+        self.events.value = rows.assign(ts=rows["ts"].str.slice(0, 19).str.replace("T", " "))
         self._sync_buttons()
+        if self.selected is not None:  # keep the highlight on the same event; after a revert "now" changed
+            self.events.selection = rows.index[rows["id"] == self.selected].tolist()
+            self._show_selected()
 
     def _sync_buttons(self) -> None:
         none = self.selected is None
@@ -336,7 +342,7 @@ class Timeline(Viewer):
             return False
         if self.actions.call(self.session.annotate, target, text) is FAILED:
             return False
-        self.note.value = ""
+        self.note.param.update(value="", value_input="")
         self.actions.notify(f"note added to event {target}", "success")
         self.refresh()
         return True

@@ -45,8 +45,9 @@ def app_server(tmp_path, serve):
 
 def open_app(page, url, apps):
     page.goto(url)
-    wait_until(lambda: apps and apps[-1].ready.is_set(), 60, "the first model", page)
-    app = apps[-1]
+    wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
+    (app,) = [a for a in apps if a.loaded.is_set()]  # the server's readiness probe made others
+    wait_until(app.ready.is_set, 60, "the first model", page)
     page.locator(f"{VIEW} .bk-events").first.wait_for(state="visible", timeout=30_000)
     return app
 

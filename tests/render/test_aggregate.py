@@ -103,3 +103,18 @@ def test_count_in_matches_box(frame):
     vp = Viewport((0.0, 2.0), (-2.0, 0.0), W, H)
     x, y = frame.column("x"), frame.column("y")
     assert count_in(frame, vp) == int(((x >= 0) & (x <= 2) & (y >= -2) & (y <= 0)).sum())
+
+
+@pytest.mark.parametrize("alpha,min_alpha", [(255, 153), (90, 54), (255, 0)])
+def test_categorical_shading_equals_datashader_on_filled_pixels(frame, alpha, min_alpha):
+    import datashader.transfer_functions as tf
+
+    from hill_viz.render import shade_categorical
+
+    vp = Viewport.of_frame(frame, 120, 90)
+    agg = aggregate(frame, vp, color_spec(frame, "label"))
+    ours = to_rgba(shade_categorical(agg, palette(4), alpha=alpha, min_alpha=min_alpha)).astype(int)
+    ref = to_rgba(tf.shade(agg, color_key=list(palette(4)), how="eq_hist", alpha=alpha, min_alpha=min_alpha))
+    filled = ref[..., 3] > 0
+    np.testing.assert_array_equal(ours[..., 3] > 0, filled)
+    np.testing.assert_array_equal(ours[filled], ref[filled].astype(int))
