@@ -50,8 +50,9 @@ from hill_viz.errors import ConfigError, EditError, StateError
 
 __all__ = [
     "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator", "PHASES", "SEVERITIES",
-    "attribute_leakage", "class_accuracy", "collateral_distortion", "generalization_gap", "group_fairness",
-    "label_conflict", "majority", "measure_report", "neighbours", "predict_report", "selection_skew",
+    "attribute_leakage", "class_accuracy", "collateral_distortion", "fairness_differences",
+    "generalization_gap", "group_fairness", "knn_preservation", "label_conflict", "leakage_score", "majority",
+    "measure_report", "neighbours", "paired_change_p", "predict_report", "selection_skew", "worst_group_accuracy",
 ]
 
 SEVERITIES = ("ok", "warn", "alert")
@@ -284,9 +285,12 @@ def selection_skew(selected: np.ndarray, population: np.ndarray, n_categories: i
         cond = joint / np.maximum(joint.sum(1, keepdims=True), 1)
         expected = np.bincount(within, minlength=n_within) @ cond
     keep = expected > 0
-    if n == 0 or keep.sum() < 2:
+    if n == 0:
         return Indicator("selection_skew", None, None, None, "ok", "no selection to compare", subject)
-    chi2, p_value = stats.chisquare(observed[keep], expected[keep] * observed[keep].sum() / expected[keep].sum())
+    if keep.sum() < 2:  # one possible value (given the labels): nothing can be skewed
+        chi2, p_value = 0.0, 1.0
+    else:
+        chi2, p_value = stats.chisquare(observed[keep], expected[keep] * observed[keep].sum() / expected[keep].sum())
     w = float(np.sqrt(chi2 / n))
     coverage = float((observed > 0).sum() / max((expected > 0).sum(), 1))
     share = observed / n
@@ -661,40 +665,37 @@ class EditTargets:
             raise EditError("no edits to check; add at least one edit")
         rows_of = _row_lookup(dataset.ids)
         pairs = [(rows_of(r.ids), None if r.other_ids is None else rows_of(r.other_ids)) for r in edits]
-        involved = np.unique(np.concatenate([np.r_[a, b] if b is not None else a for a, b in pairs]))
-        if view_xy is None:
-            target = projection.transform(infer(model, dataset.features, involved)[0])  # (K, 2)
+        if view_xy is None:  # infer the view positions of the rows involved only
+            involved = np.unique(np.concatenate([np.r_[a, b] if b is not None else a for a, b in pairs]))
+            target = np.full((dataset.n_samples, 2), np.nan, dtype=np.float32)
+            target[involved] = projection.transform(infer(model, dataset.features, involved)[0])
         else:
-            target = np.asarray(view_xy, dtype=np.float32)[involved].copy()
-        touched = np.zeros(len(involved), dtype=bool)
-        relation = np.full(len(involved), -1, dtype=np.int32)
+            target = np.array(view_xy, dtype=np.float32)                   # (N, 2), a copy
+        touched = np.zeros(dataset.n_samples, dtype=bool)
+        relation = np.full(dataset.n_samples, -1, dtype=np.int32)
         tables: list[tuple[int, int | None, float]] = []  # (own group, partner group, factor) per relation
-        groups: list[np.ndarray] = []
+        groups = _Groups()
         for r, (rows, other) in zip(edits, pairs):
-            a = np.searchsorted(involved, rows)
-            b = None if other is None else np.searchsorted(involved, other)
-            t_sel, t_other = edit_targets(r.edit, target[a], None if b is None else target[b])
-            target[a], touched[a] = t_sel, True
-            if b is not None and t_other is not None:
-                target[b], touched[b] = t_other, True
-            if relational and r.edit.op in ("merge", "contract"):
-                groups.append(rows)
-                if r.edit.op == "merge":
-                    groups.append(other)
-                    tables.append((len(groups) - 2, len(groups) - 1, 1.0))
-                else:
-                    tables.append((len(groups) - 1, None, float(r.edit.param("factor"))))
-                relation[a] = len(tables) - 1
-        keep = touched & (dataset.split[involved] == SPLITS.index("train"))
-        if not keep.any():
+            t_sel, t_other = edit_targets(r.edit, target[rows], None if other is None else target[other])
+            target[rows], touched[rows] = t_sel, True
+            if other is not None and t_other is not None:
+                target[other], touched[other] = t_other, True
+            if relational and r.edit.op == "merge":
+                tables.append((groups.index(rows), groups.index(other), 1.0))
+                relation[rows] = len(tables) - 1
+            elif relational and r.edit.op == "contract":
+                tables.append((groups.index(rows), None, float(r.edit.param("factor"))))
+                relation[rows] = len(tables) - 1
+        kept = np.flatnonzero(touched & (dataset.split == SPLITS.index("train")))
+        if not len(kept):
             raise EditError("the edits cover no training samples; select points of the train split")
         if not tables:
-            return cls(involved[keep], target[keep])
-        centroids = _latent_centroids(model, dataset, groups, group_sample, seed)   # (G, d)
+            return cls(kept, target[kept])
+        centroids = _latent_centroids(model, dataset, groups.rows, group_sample, seed)   # (G, d)
         own = centroids[[t[0] for t in tables]]
-        partner = np.stack([centroids[t[1]] if t[1] is not None else centroids[t[0]] for t in tables])
+        partner = np.stack([centroids[t[1] if t[1] is not None else t[0]] for t in tables])
         factor = np.array([t[2] for t in tables], dtype=np.float32)
-        return cls(involved[keep], target[keep], None, relation[keep], partner - own, factor, own)
+        return cls(kept, target[kept], None, relation[kept], partner - own, factor, own)
 
     @property
     def n_covered(self) -> int:
@@ -720,6 +721,20 @@ class EditTargets:
         shift = np.linalg.norm(self.latents(rows, z, projection) - z, axis=1)
         scale = float(np.sqrt(z.var(0).sum())) or 1.0
         return shift > 1e-3 * scale
+
+
+class _Groups:
+    """Distinct row groups (a merge partner often recurs across edits), each kept once."""
+
+    def __init__(self):
+        self.rows: list[np.ndarray] = []
+
+    def index(self, rows: np.ndarray) -> int:
+        for i, seen in enumerate(self.rows):
+            if len(seen) == len(rows) and (seen is rows or np.array_equal(seen, rows)):
+                return i
+        self.rows.append(rows)
+        return len(self.rows) - 1
 
 
 def _off_plane(v: np.ndarray, projection: Projection) -> np.ndarray:

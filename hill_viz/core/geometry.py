@@ -101,15 +101,16 @@ def _classify_cells(gx0, gy0, cell, cells, y0, inv_height, starts, ax, ay, bx, b
 
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _lasso_mask(x, y, gx0, gy0, inv_cell, cells, y0, inv_height, starts, ax, ay, bx, by, out):
-    g = cells.shape[0]
+    top = cells.shape[0] - 1.0
     for i in numba.prange(len(x)):
         tx, ty = np.float64(x[i]), np.float64(y[i])
         fx, fy = (tx - gx0) * inv_cell, (ty - gy0) * inv_cell
-        if not (0.0 <= fx < g and 0.0 <= fy < g):  # beyond the grid (which has a margin), or NaN
-            out[i] = False
-            continue
-        state = cells[int(fy), int(fx)]
-        if state == _BOUNDARY:
+        # points beyond the grid (and NaN) clamp into its outermost ring, which lies outside
+        # the polygon; clamping instead of branching keeps the loop free of mispredictions
+        fx = fx if fx == fx else 0.0
+        fy = fy if fy == fy else 0.0
+        state = cells[int(min(max(fy, 0.0), top)), int(min(max(fx, 0.0), top))]
+        if state == _BOUNDARY:  # rare: only points near the boundary
             out[i] = _inside(tx, ty, y0, inv_height, starts, ax, ay, bx, by)
         else:
             out[i] = state == _INSIDE
@@ -124,7 +125,8 @@ def lasso_mask(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:
         return out
     px, py = np.ascontiguousarray(poly[:, 0]), np.ascontiguousarray(poly[:, 1])
     slabs = _slab_edges(px, py, int(min(max(4 * len(poly), 64), 16384)))
-    # a square grid over the bounding box, two cells of margin on every side
+    # a square grid over the bounding box, two cells of margin on every side: boundary
+    # marking reaches one cell out, so the outermost ring is always wholly outside
     span = max(float(px.max() - px.min()), float(py.max() - py.min()), 1e-12)
     cell = span / (_GRID - 4)
     gx0, gy0 = float(px.min()) - 2 * cell, float(py.min()) - 2 * cell

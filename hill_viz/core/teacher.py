@@ -12,6 +12,8 @@ means the same across models:
 - relational (weight `relational`): supervised contrastive loss (Khosla et al. 2020) over
   the edit groups, in the spirit of Correct-N-Contrast (Zhang et al. 2022): samples an
   edit merged or moved together attract, groups an edit kept or pushed apart repel.
+  With positives="across" only group mates that came in through another selection
+  attract (the two sides of a merge: the hard pairs), so single-selection edits add nothing.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A strategy sees what a person in the app sees: the frozen projection of the current
 latents (`session.frame`: view x, y, label, attributes, split). It decides on training
-points only (split == train) and never looks at the test split. It returns `Edit`s made
+points only (split == train) and never looks at the val or test split. It returns `Edit`s made
 with the same selectors the UI offers; the study adds them through `Session.add_edit`.
 """
 from __future__ import annotations
@@ -65,14 +65,29 @@ def _spread(p: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Strategy:
-    """Base: no edits. Subclasses override `plan`."""
+    """Base: no edits (`none`). Subclasses override `plan`."""
 
     name: str = "none"
     min_group: int = 3          # sub-groups smaller than this are too small to see
-    split_apart: float = 0.5    # a sub-group is split off when its centre is this many class spreads away
+    split_apart: float = 0.5    # a sub-group is split off when its centre is this many spreads away
 
     def plan(self, view: View, rng: np.random.Generator) -> list[Edit]:
         return []
+
+    def split_off(self, view: View, by: np.ndarray, within: np.ndarray):
+        """(key, value, main) for every sub-group `within == value` of the points with `by == key`
+        whose centre sits split off from the key's largest sub-group `within == main`."""
+        for key in np.unique(by):
+            mine = by == key
+            main = int(np.bincount(within[mine]).argmax())
+            centre = view.xy[mine & (within == main)].mean(0)
+            spread = _spread(view.xy[mine]) or view.scale
+            for value in np.unique(within[mine]):
+                sub = mine & (within == value)
+                if value == main or sub.sum() < self.min_group:
+                    continue
+                if np.linalg.norm(view.xy[sub].mean(0) - centre) >= self.split_apart * spread:
+                    yield int(key), int(value), main
 
 
 @dataclass(frozen=True)
@@ -83,42 +98,20 @@ class Expert(Strategy):
     name: str = "expert"
 
     def plan(self, view: View, rng: np.random.Generator) -> list[Edit]:
-        edits = []
-        for label in np.unique(view.label):
-            in_class = view.label == label
-            main = int(np.bincount(view.cue[in_class]).argmax())
-            centre = view.xy[in_class & (view.cue == main)].mean(0)
-            spread = _spread(view.xy[in_class]) or view.scale
-            for cue in np.unique(view.cue[in_class]):
-                sub = in_class & (view.cue == cue)
-                if cue == main or sub.sum() < self.min_group:
-                    continue
-                if np.linalg.norm(view.xy[sub].mean(0) - centre) >= self.split_apart * spread:
-                    edits.append(Edit.merge(view.group(label, cue), onto=view.group(label, main)))
-        return edits
+        return [Edit.merge(view.group(label, cue), onto=view.group(label, main))
+                for label, cue, main in self.split_off(view, by=view.label, within=view.cue)]
 
 
 @dataclass(frozen=True)
 class Biased(Strategy):
-    """Believes the cue matters: per cue value, merges the points of other classes that carry
-    it onto the class the cue names (the largest class among the points with that cue)."""
+    """Believes the cue matters: per cue value, merges the points of other classes that carry it,
+    where they sit apart, onto the class the cue names (the largest class among its points)."""
 
     name: str = "biased"
 
     def plan(self, view: View, rng: np.random.Generator) -> list[Edit]:
-        edits = []
-        for cue in np.unique(view.cue):
-            with_cue = view.cue == cue
-            main = int(np.bincount(view.label[with_cue]).argmax())
-            centre = view.xy[with_cue & (view.label == main)].mean(0)
-            spread = _spread(view.xy[with_cue]) or view.scale
-            for label in np.unique(view.label[with_cue]):
-                sub = with_cue & (view.label == label)
-                if label == main or sub.sum() < self.min_group:
-                    continue
-                if np.linalg.norm(view.xy[sub].mean(0) - centre) >= self.split_apart * spread:
-                    edits.append(Edit.merge(view.group(label, cue), onto=view.group(main, cue)))
-        return edits
+        return [Edit.merge(view.group(label, cue), onto=view.group(main, cue))
+                for cue, label, main in self.split_off(view, by=view.cue, within=view.label)]
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class HillApp(Viewer):
             self.training.settings.param.update(dataset=FILE_CHOICE, path=self.path, n=self.n)
         else:
             self.training.settings.param.update(dataset=self.dataset, n=self.n)
+        self.component_errors: dict[str, str] = {}
         self.components = {key: self._make(key) for key in _OPTIONAL}
         self.latent_view = self.components["latent_view"]
         self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
@@ -94,7 +95,12 @@ class HillApp(Viewer):
         if cls is None:
             return None
         shared = {"actions": self.actions} if "actions" in cls.param else {}  # one place reports errors
-        return cls(session=self.session, **shared)
+        try:
+            return cls(session=self.session, **shared)
+        except Exception as exc:  # one broken panel must not take the page down: show it in its slot
+            log.exception("building %s failed", cls.__name__)
+            self.component_errors[key] = f"{type(exc).__name__}: {exc}"
+            return None
 
     # -- layout -------------------------------------------------------------------------------
     def _slot(self, key: str, title: str):
@@ -102,7 +108,9 @@ class HillApp(Viewer):
         if component is not None:
             return component
         # SLOT: filled automatically once hill_viz/ui/<module>.py provides the component
-        return pn.pane.Markdown(f"*{title}: not available in this build.*", css_classes=[f"hill-slot-{key}"])
+        why = f"failed to load ({self.component_errors[key]})" if key in self.component_errors else \
+            "not available in this build"
+        return pn.pane.Markdown(f"*{title}: {why}.*", css_classes=[f"hill-slot-{key}"])
 
     def main_area(self) -> pn.Column:
         return pn.Column(

@@ -212,6 +212,8 @@ class Timeline(Viewer):
 
     def refresh(self) -> None:
         store = self.session.workspace.store
+        reverted = (self._key is not None and store.head != self._key[1]
+                    and store.get(store.head).kind == "revert")
         self._key = (store.count(), store.head)
         self.table = timeline_table(store)
         self._tree_pipe.send(self._tree_data())
@@ -220,9 +222,10 @@ class Timeline(Viewer):
         rows = self.table[TABLE_COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
         self.events.value = rows.assign(ts=rows["ts"].str.slice(0, 19).str.replace("T", " "))
         self._sync_buttons()
-        if self.selected is not None:  # keep the highlight on the same event; after a revert "now" changed
+        if self.selected is not None:  # keep the highlight on the same event
             self.events.selection = rows.index[rows["id"] == self.selected].tolist()
-            self._show_selected()
+            if reverted:  # "now" is another view (during training the details stay until clicked again)
+                self._show_selected()
 
     def _sync_buttons(self) -> None:
         none = self.selected is None

@@ -208,6 +208,7 @@ def test_app_composes_components_and_marks_missing_slots(session):
     pn.panel(app).get_root()
     template = app.template()
     assert app.edit_tools.session is session and app.training.session is session
+    assert app.component_errors == {}
     for key, component in app.components.items():
         slot = app._slot(key, key)
         assert slot is component or f"hill-slot-{key}" in slot.css_classes

@@ -1,0 +1,199 @@
+"""BiasPanel: a traffic-light row of bias indicators per edit, details on click.
+
+The edits still pending share one row with their *predicted* report, recomputed in a
+worker thread whenever the pending edits change (`session.edits_version`), so the person
+can reconsider before applying; the page never waits for it. Each application of edits
+on the current branch gets a row with its *measured* report once its training is done
+(its predicted one until then). One light per indicator family (skew, conflict, class,
+fairness, leakage, gap, distortion): green ok, amber warn, red alert.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import threading
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from hill_viz.core.bias import BiasReport
+from hill_viz.core.bias_records import applications
+from hill_viz.errors import HillError
+from hill_viz.session import Session
+from hill_viz.ui.session_watch import SessionWatch
+
+__all__ = ["BiasPanel", "LIGHT_COLOURS"]
+
+log = logging.getLogger(__name__)
+LIGHT_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00"}  # Okabe-Ito: green, amber, red
+FAMILY_TITLES = {
+    "skew": "selection skew", "conflict": "label conflict", "class": "per-class accuracy",
+    "fairness": "group fairness", "leakage": "attribute leakage", "gap": "generalization gap",
+    "distortion": "collateral distortion",
+}
+PENDING = "pending"
+
+
+class BiasPanel(Viewer):
+    """Bias indicators beside the edit list, for one Session."""
+
+    session = param.ClassSelector(class_=Session)
+    selected = param.String(default="", doc="Key of the row whose details are shown ('' none, 'pending', "
+                                            "or an edits_applied event id)")
+    pending_report = param.ClassSelector(class_=BiasReport, default=None, allow_None=True,
+                                         doc="Predicted report of the pending edits, once computed")
+    computing = param.Boolean(default=False, doc="A prediction is running in the worker thread")
+    message = param.String(default="", doc="Why the last prediction is missing, if it failed")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["hill-bias-rows"])
+        self.details = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["hill-bias-details"])
+        self._lock = threading.Lock()
+        self._wanted = -1            # edits_version the prediction should match
+        self._done = -1              # edits_version of pending_report
+        self._idle = threading.Event()
+        self._idle.set()
+        self._signature = None       # what the rows show, to skip identical rebuilds
+        self._watch = SessionWatch(self.session, ("edits_version", "events_version"), self._session_changed)
+        self._watch.attach()
+        self._own = SessionWatch(self, ("pending_report", "computing", "message", "selected"),
+                                 lambda names: self.render(force=True))
+        self._own.attach()
+        self.render(force=True)
+        self.schedule_prediction()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        legend = " ".join(f"<span title='{t}'>{_dot('ok', t)}{t}</span>" for t in FAMILY_TITLES.values())
+        return pn.Column(
+            pn.pane.Markdown("### Bias indicators", margin=(0, 10)),
+            pn.pane.HTML(f"<small>{legend}</small>", margin=(0, 10)),
+            self.rows,
+            self.details,
+            sizing_mode="stretch_width",
+        )
+
+    # -- predictions, off the event loop -----------------------------------------------------------
+    def schedule_prediction(self) -> None:
+        """(Re)compute the pending edits' predicted report in a worker thread; returns at once."""
+        with self._lock:
+            self._wanted = self.session.edits_version
+            if not self._idle.is_set():
+                return  # the running worker sees the new version when it finishes
+            self._idle.clear()
+        self.computing = True
+        threading.Thread(target=self._predict_loop, name="hill-bias-predict", daemon=True).start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no prediction is running (tests); False on timeout."""
+        return self._idle.wait(timeout)
+
+    def _predict_loop(self) -> None:
+        while True:
+            with self._lock:
+                version = self._wanted
+            report, message = self._predict()
+            with self._lock:
+                if version == self._wanted:
+                    self._done = version
+                    break
+        try:
+            self.param.update(pending_report=report, message=message, computing=False)
+        finally:
+            self._idle.set()
+
+    def _predict(self) -> tuple[BiasReport | None, str]:
+        if not self.session.pending or self.session.frame is None:
+            return None, ""
+        try:
+            return self.session.predict_bias(), ""
+        except HillError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a failed prediction must not break the page
+            log.exception("bias prediction failed")
+            return None, f"internal error ({type(exc).__name__}: {exc})"
+
+    def _session_changed(self, names: set[str]) -> None:
+        if "edits_version" in names:
+            self.schedule_prediction()
+        self.render()
+
+    # -- rows ------------------------------------------------------------------------------------------
+    def entries(self) -> list[tuple[str, str, BiasReport | None, str]]:
+        """(key, label, report, note) per row: the pending edits first, then the applied ones, newest first."""
+        out = []
+        pending = list(self.session.pending)
+        if pending:
+            ids = ", ".join(f"#{p.edit_id}" for p in pending)
+            report = self.pending_report if self._done == self.session.edits_version else None
+            note = "" if report is not None else ("computing…" if self.computing else self.message or "no prediction")
+            out.append((PENDING, f"pending {ids} · predicted", report, note))
+        for app in reversed(applications(self.session.workspace)):
+            ids = ", ".join(f"#{i}" for i in app.edit_ids)
+            phase = "measured" if "measured" in app.reports else "predicted"
+            note = "" if app.reports else "no report recorded"
+            if phase == "predicted" and app.reports and app.segment is None:
+                note = "training…"
+            out.append((str(app.event.id), f"applied {ids} · {phase}", app.reports.get(phase), note))
+        return out
+
+    def render(self, force: bool = False) -> None:
+        entries = self.entries()
+        signature = [(k, label, None if r is None else (r.phase, r.severity, r.seconds), note)
+                     for k, label, r, note in entries]
+        if force or signature != self._signature:
+            self._signature = signature
+            self.rows.objects = [self._row(*e) for e in entries] or [
+                pn.pane.Markdown("*No edits yet: make an edit to see its predicted bias.*", margin=(0, 10))]
+        self.details.object = self._details_text(entries)
+
+    def _row(self, key: str, label: str, report: BiasReport | None, note: str) -> pn.Row:
+        if report is None:
+            lights = f"<i>{html.escape(note)}</i>"
+        else:
+            lights = " ".join(_dot(sev, f"{FAMILY_TITLES.get(f, f)}: {sev}") for f, sev in report.families().items())
+            lights += f" <b style='color:{LIGHT_COLOURS[report.severity]}'>{report.severity.upper()}</b>"
+            if note:
+                lights += f" <i>{html.escape(note)}</i>"
+        button = pn.widgets.Button(name="details", width=80, button_type="light", disabled=report is None,
+                                   css_classes=["hill-bias-details-button"])
+        button.on_click(lambda event, key=key: self.select(key))
+        text = pn.pane.HTML(f"<span class='hill-bias-row' data-key='{key}'>{html.escape(label)}&nbsp; {lights}</span>",
+                            sizing_mode="stretch_width", margin=(5, 10))
+        return pn.Row(text, button, sizing_mode="stretch_width")
+
+    def select(self, key: str) -> None:
+        """Show the details of a row (clicking again hides them)."""
+        self.selected = "" if self.selected == key else key
+
+    def _details_text(self, entries) -> str:
+        chosen = next((e for e in entries if e[0] == self.selected), None)
+        if chosen is None or chosen[2] is None:
+            return ""
+        _, label, report, _ = chosen
+        lines = [f"**{html.escape(label)}**: {report.severity.upper()} "
+                 f"({report.sizes.get('n_covered', '?')} samples covered, computed in {report.seconds:.2f} s)", "",
+                 "| indicator | value | before | change | severity | what it says |",
+                 "|---|---:|---:|---:|---|---|"]
+        for ind in report.indicators:
+            lines.append(f"| {ind.key} | {_num(ind.value)} | {_num(ind.baseline)} | {_num(ind.delta, True)} | "
+                         f"{_dot(ind.severity, ind.severity)} {ind.severity} | {_cell(ind.explanation)} |")
+        return "\n".join(lines)
+
+
+def _dot(severity: str, title: str) -> str:
+    colour = LIGHT_COLOURS.get(severity, "#999999")
+    return (f"<span class='hill-light hill-light-{severity}' title='{html.escape(title, quote=True)}' "
+            f"style='display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 2px;"
+            f"background:{colour}'></span>")
+
+
+def _num(v, signed: bool = False) -> str:
+    if v is None:
+        return "–"
+    return f"{v:+.3f}" if signed else f"{v:.3f}"
+
+
+def _cell(text: str) -> str:
+    return html.escape(text).replace("|", "\\|")
