@@ -71,7 +71,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from hill_viz.core.teacher import TeacherConfig
-    from hill_viz.sim.report import to_markdown, write_outputs
+    from hill_viz.sim.report import write_outputs
     from hill_viz.sim.study import StudyConfig, run_study
 
     teacher = TeacherConfig(lambda_=args.lambda_, relational=args.relational, positives=args.positives)
@@ -93,12 +93,18 @@ def run(args) -> int:
         result["workspace"] = str(args.workspace)
     if args.json:
         print_json(result)
-        return 0
+    else:
+        _print_report(result, args.out)
+    return 0
+
+
+def _print_report(result: dict, out: Path | None) -> None:
+    from hill_viz.sim.report import to_markdown
+
     print(to_markdown(result), end="")
     for name, t in result["targets"].items():
         met = {True: "met", False: "NOT met", None: "n/a (needs 2+ seeds)"}[t["met"]]
         print(f"{name}: {t['value']:+.3f} (target {t['target']}): {met}")
     timing = result["timing"]
     print(f"{timing['runs']} sessions of {timing['epochs_per_run']} epochs in {timing['wall_s']:.0f} s "
-          f"({timing['cpu_s']:.0f} s CPU)" + (f"; outputs in {args.out}" if args.out else ""))
-    return 0
+          f"({timing['cpu_s']:.0f} s CPU)" + (f"; outputs in {out}" if out else ""))

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable

@@ -65,7 +65,7 @@ class BiasPanel(Viewer):
         self.schedule_prediction()
 
     def __panel__(self) -> pn.viewable.Viewable:
-        legend = " ".join(f"<span title='{t}'>{_dot('ok', t)}{t}</span>" for t in FAMILY_TITLES.values())
+        legend = "lights, in order: " + " ".join(f"{_dot('', t)}{t}" for t in FAMILY_TITLES.values())
         return pn.Column(
             pn.pane.Markdown("### Bias indicators", margin=(0, 10)),
             pn.pane.HTML(f"<small>{legend}</small>", margin=(0, 10)),

@@ -179,25 +179,29 @@ class EditTools(Viewer):
         )
 
     # -- making edits --------------------------------------------------------------------------
-    def translate_selection(self, dx: float, dy: float):
+    def translate_selection(self, dx: float, dy: float, redraw: bool = True):
         """Add a translate edit for the current selection (the handle then sits at its target)."""
         pending = self.session.add_edit(Edit.translate(self.session.selection_selector(), dx, dy))
         if self.anchor is not None:
             self.handle_edit = pending.edit_id
-            self._place_handle(self.anchor[0] + dx, self.anchor[1] + dy)
+            self._place_handle(self.anchor[0] + dx, self.anchor[1] + dy, redraw)
         return pending
 
-    def translate_to(self, x: float, y: float):
-        """Move the selection's centroid to (x, y): a new translate edit, or the handle's edit updated."""
+    def translate_to(self, x: float, y: float, redraw: bool = True):
+        """Move the selection's centroid to (x, y): a new translate edit, or the handle's edit updated.
+
+        redraw=False when the browser already shows the handle there (the user dragged it):
+        redrawing a handle under the point-draw tool would break the user's next drag.
+        """
         if self.anchor is None:
             raise EditError("the selection is empty; select points on the latent view first")
         dx, dy = x - self.anchor[0], y - self.anchor[1]
         if self.handle_edit is not None and any(p.edit_id == self.handle_edit for p in self.session.pending):
             old = next(p for p in self.session.pending if p.edit_id == self.handle_edit).edit
             pending = self.session.update_edit(self.handle_edit, Edit.translate(old.selector, dx, dy, old.weight))
-            self._place_handle(x, y)
+            self._place_handle(x, y, redraw)
             return pending
-        return self.translate_selection(dx, dy)
+        return self.translate_selection(dx, dy, redraw)
 
     def contract_selection(self, factor: float):
         return self.session.add_edit(Edit.contract(self.session.selection_selector(), factor))
@@ -310,7 +314,7 @@ class EditTools(Viewer):
         x, y = float(xs[0]), float(ys[0])
         if self._handle_at(x, y):
             return  # an echo of where Python put the handle
-        self._spawn(self.translate_to, x, y)
+        self._spawn(self.translate_to, x, y, False)
 
     def _on_tap(self, x=None, y=None, **_) -> None:
         if self.tap_moves and x is not None and y is not None:
@@ -321,8 +325,12 @@ class EditTools(Viewer):
         cx, cy = list(current.get("x", [])), list(current.get("y", []))
         return bool(cx) and abs(cx[0] - x) < 1e-9 and abs(cy[0] - y) < 1e-9
 
-    def _place_handle(self, x: float, y: float) -> None:
-        self.handle_pipe.send({"x": [float(x)], "y": [float(y)]})
+    def _place_handle(self, x: float, y: float, redraw: bool = True) -> None:
+        data = {"x": [float(x)], "y": [float(y)]}
+        if redraw:
+            self.handle_pipe.send(data)
+        else:  # keep the record without sending the browser what it already shows
+            self.handle_pipe.update(data=data)
 
     def _spawn(self, fn, *args) -> None:
         """Run a Session-changing call off the event loop (inline when no loop runs), then resync."""

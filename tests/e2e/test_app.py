@@ -3,10 +3,12 @@
 The server runs in this process (`served`), so the tests assert on the very Session the
 page drives: its event store, its pending edits, its latent frame.
 """
+import io
 import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from hill_viz.session import Session
 from hill_viz.ui.app import build_app
@@ -71,18 +73,30 @@ def choose_tool(page, icon: str) -> None:
 
 
 def drag(page, start, end) -> None:
+    """Press, nudge (Bokeh starts a pan where the pointer first moves), then glide in ~10 px steps."""
     page.mouse.move(*start)
     page.mouse.down()
-    page.mouse.move(*end, steps=8)
+    page.mouse.move(start[0] + 1, start[1] + 1, steps=2)
+    steps = max(8, int(np.hypot(end[0] - start[0], end[1] - start[1]) / 10))
+    page.mouse.move(*end, steps=steps)
+    page.wait_for_timeout(100)
     page.mouse.up()
 
 
-def box_select(page, session, start, end) -> None:
+def box_select(page, session, start, end, attempts: int = 3) -> None:
+    """Drag a box; again if the plot was being redrawn (a redraw resets the active tool)."""
     before = session.selection_version
-    choose_tool(page, "box-select")
-    drag(page, start, end)
-    wait_until(lambda: session.selection_version > before and session.selector is not None, 30,
-               "the box selection to reach the server", page)
+    for attempt in range(attempts):
+        choose_tool(page, "box-select")
+        drag(page, start, end)
+        try:
+            wait_until(lambda: session.selection_version > before and session.selector is not None, 10,
+                       "the box selection to reach the server", page)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                page.screenshot(path="test-artifacts/app-box-select-failed.png")
+                raise
 
 
 def calibrate(page, session) -> PixelMap:
@@ -113,6 +127,12 @@ def centroid(frame, ids):
     return np.array([frame.column("x")[rows].mean(), frame.column("y")[rows].mean()])
 
 
+def handle_drawn_at(page, xy) -> bool:
+    """True once the browser shows the (black, 18 px) handle centred on page position xy."""
+    png = page.screenshot(clip={"x": xy[0] - 2, "y": xy[1] - 2, "width": 5, "height": 5})
+    return bool((np.asarray(Image.open(io.BytesIO(png)).convert("L")) < 60).all())
+
+
 def set_epochs_and_train(page, epochs: int) -> None:
     field = page.locator(".hill-epochs input").first
     field.fill(str(epochs))
@@ -129,6 +149,7 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
     # train 2 epochs with the button
     page.get_by_role("button", name="Train", exact=True).click()
     wait_until(lambda: session.trainer.epoch == 2 and session.status == "ready", 90, "2 epochs", page)
+    page.wait_for_timeout(1500)  # the cloud redraws for the new frame
 
     # box-select the core of the class that dominates its own region most
     pixels = calibrate(page, session)
@@ -143,6 +164,7 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
     tools = app.edit_tools
     wait_until(lambda: tools.anchor is not None and tools._handle_at(*tools.anchor), 30, "the handle", page)
     start = np.array(tools.anchor)
+    wait_until(lambda: handle_drawn_at(page, pixels.to_page(*start)), 30, "the handle in the browser", page)
     x, y = session.frame.column("x"), session.frame.column("y")
     span = np.array([np.ptp(x), np.ptp(y)])
     direction = np.sign(np.array([x.mean(), y.mean()]) - start) * np.array([1.0, 0.0])

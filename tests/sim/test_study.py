@@ -99,7 +99,8 @@ def test_config_mistakes():
 
 def test_cli_json_shape(capsys, tmp_path):
     code = main(["simulate", "--n", "1000", "--strategy", "expert", "--seeds", "3", "--rounds", "1",
-                 "--round-epochs", "1", "--warmup-epochs", "1", "--json", "--workspace", str(tmp_path / "ws")])
+                 "--round-epochs", "1", "--warmup-epochs", "1", "--json", "--workspace", str(tmp_path / "ws"),
+                 "--jobs", "2"])
     out, _ = capsys.readouterr()
     assert code == 0
     result = json.loads(out)
@@ -107,6 +108,10 @@ def test_cli_json_shape(capsys, tmp_path):
     assert [r["strategy"] for r in result["rows"]] == ["expert"]
     assert set(result["oracle"]) >= {"val_acc", "ood_acc", "worst_group_acc"}
     assert (tmp_path / "ws" / "hill.sqlite").exists()
+    assert result["config"]["jobs"] == 2  # sessions in worker processes: same results as one process
+    serial = run_study(StudyConfig(n=1000, strategies=("expert",), seeds=(3,), rounds=1, round_epochs=1,
+                                   warmup_epochs=1), jobs=1)
+    assert serial["rows"] == result["rows"] and serial["oracle"] == result["oracle"]
 
 
 def test_cli_mistakes_exit_2(capsys, tmp_path):

@@ -1,0 +1,519 @@
+"""The seven bias indicators: pure functions, arrays in, an `Indicator` record out.
+
+Each compares a measure before an edit (`baseline`) and after it (`value`) and grades the
+change with `BiasThresholds` (ok / warn / alert). `hill_viz.core.bias` feeds them the
+two latent spaces of an edit (predicted or measured) and assembles the `BiasReport`.
+
+1. `selection_skew`: chi-square goodness of fit of the edited samples' label and attribute
+   distributions to the population (Wall et al. 2017, attribute distribution / coverage).
+2. `label_conflict`: share of edited samples whose k nearest neighbours mostly carry
+   another label, at their new position vs their old one.
+3. `class_accuracy`: per-class accuracy change; the worst class is named.
+4. `group_fairness`: demographic parity difference, equalized odds difference (Fairlearn's
+   definitions, one-vs-rest per class) and worst-group accuracy, per attribute.
+5. `attribute_leakage`: how much of an attribute a linear probe reads from the latent,
+   beyond what the label already tells.
+6. `generalization_gap`: change of the train - held-out accuracy gap.
+7. `collateral_distortion`: trustworthiness (Venna & Kaski 2001, scikit-learn) and kNN
+   preservation (k = 10) between latents before and after, on samples the edit did not cover.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.manifold import trustworthiness
+from sklearn.neighbors import NearestNeighbors
+
+from hill_viz.errors import ConfigError
+
+__all__ = [
+    "FAMILIES", "SEVERITIES", "BiasThresholds", "Indicator", "attribute_leakage", "class_accuracy",
+    "collateral_distortion", "fairness_differences", "generalization_gap", "group_fairness", "knn_preservation",
+    "label_conflict", "leakage_score", "majority", "neighbours", "paired_change_p", "selection_skew",
+    "worst_group_accuracy", "worst_severity",
+]
+
+SEVERITIES = ("ok", "warn", "alert")
+FAMILIES = {  # indicator name -> the issue's indicator it belongs to (one traffic light each)
+    "selection_skew": "skew", "label_conflict": "conflict", "class_accuracy": "class",
+    "demographic_parity_difference": "fairness", "equalized_odds_difference": "fairness",
+    "worst_group_accuracy": "fairness", "attribute_leakage": "leakage",
+    "generalization_gap": "gap", "collateral_distortion": "distortion",
+}
+
+
+# ---------------------------------------------------------------------------- records and thresholds
+
+
+@dataclass(frozen=True, eq=False)
+class Indicator:
+    """One measure of one edit; `subject` says which attribute or class it is about."""
+
+    name: str
+    value: float | None
+    baseline: float | None
+    delta: float | None
+    severity: str
+    explanation: str
+    subject: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.name if self.subject is None else f"{self.name}[{self.subject}]"
+
+    @property
+    def family(self) -> str:
+        return FAMILIES.get(self.name, self.name)
+
+    def to_dict(self) -> dict:
+        """As recorded: "name" is the unique key (e.g. "attribute_leakage[cue]")."""
+        return {"name": self.key, "indicator": self.name, "subject": self.subject, "value": self.value,
+                "baseline": self.baseline, "delta": self.delta, "severity": self.severity,
+                "explanation": self.explanation, "details": self.details}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Indicator":
+        name = d.get("indicator") or str(d["name"]).split("[", 1)[0]
+        return cls(name, d.get("value"), d.get("baseline"), d.get("delta"), d["severity"],
+                   d.get("explanation", ""), d.get("subject"), d.get("details") or {})
+
+
+def worst_severity(severities) -> str:
+    return max(severities, key=SEVERITIES.index, default="ok")
+
+
+@dataclass(frozen=True)
+class BiasThresholds:
+    """(warn, alert) levels per indicator, crossed in the harmful direction; None: never.
+
+    skew_label / skew_attribute: Cohen's w of the edited samples vs the population (0.1
+        small, 0.3 medium, 0.5 large; Cohen 1988). A selection by label is skewed by
+        design, so label skew only warns.
+    conflict: rise in the share of edited samples that land among another label.
+    class_drop: fall of the worst class's accuracy.
+    dpd / eod: rise of the class-averaged demographic parity / equalized odds difference.
+        DPD grows with accuracy when the attribute goes with the label, so it only warns.
+    worst_group_drop: fall of the worst (label, attribute value) group's accuracy.
+    leakage: rise of the attribute leakage (share of the attribute's uncertainty given the
+        label that a linear probe on the latent explains).
+    gap: rise of the train - held-out accuracy gap.
+    distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
+    alpha: where a test applies (skew: chi-square; conflict, class and worst-group
+        accuracy: McNemar's exact test on the paired before/after outcomes), a change only
+        counts when its p-value is below alpha; small samples then stay "ok".
+    """
+
+    skew_label: tuple[float, float | None] = (0.5, None)
+    skew_attribute: tuple[float, float | None] = (0.3, 0.5)
+    conflict: tuple[float, float | None] = (0.10, 0.25)
+    class_drop: tuple[float, float | None] = (0.05, 0.15)
+    dpd: tuple[float, float | None] = (0.05, None)
+    eod: tuple[float, float | None] = (0.05, 0.10)
+    worst_group_drop: tuple[float, float | None] = (0.05, 0.15)
+    leakage: tuple[float, float | None] = (0.05, 0.10)
+    gap: tuple[float, float | None] = (0.03, 0.08)
+    distortion: tuple[float, float | None] = (0.10, 0.20)
+    alpha: float = 0.05
+
+    def __post_init__(self):
+        if not (_is_number(self.alpha) and 0 < self.alpha <= 1):
+            raise ConfigError(f"alpha must be in (0, 1], got {self.alpha!r}")
+        for f in fields(self):
+            if f.name == "alpha":
+                continue
+            pair = getattr(self, f.name)
+            ok = isinstance(pair, tuple) and len(pair) == 2 and _is_number(pair[0]) \
+                and (pair[1] is None or (_is_number(pair[1]) and pair[1] >= pair[0]))
+            if not ok:
+                raise ConfigError(f"threshold {f.name} must be (warn, alert) numbers with alert >= warn "
+                                  f"(alert may be None), got {pair!r}")
+
+    def grade(self, which: str, harm: float | None, p_value: float | None = None) -> str:
+        """Severity of `harm` (larger is worse) against the named (warn, alert) pair; "ok"
+        when a test's p_value says the change may be chance."""
+        if harm is None or not np.isfinite(harm) or (p_value is not None and not p_value < self.alpha):
+            return "ok"
+        warn, alert = getattr(self, which)
+        if alert is not None and harm >= alert:
+            return "alert"
+        return "warn" if harm >= warn else "ok"
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+# ---------------------------------------------------------------------------- indicator 1: selection skew
+
+
+def selection_skew(selected: np.ndarray, population: np.ndarray, n_categories: int, subject: str,
+                   thresholds: BiasThresholds, within: np.ndarray | None = None,
+                   within_population: np.ndarray | None = None, categories: Sequence[str] = ()) -> Indicator:
+    """How differently the edited samples are distributed over a variable than the population.
+
+    Wall et al. 2017 ("Warning, Bias May Occur", IEEE VAST) compare the distribution of the
+    data a user interacted with to the dataset's, per attribute (attribute distribution
+    metric: a chi-square test for categorical attributes) and count how much of the
+    attribute's range the interactions cover (attribute coverage). Here:
+    chi2 = sum_j (O_j - E_j)^2 / E_j with E_j = n * p_j (`scipy.stats.chisquare`), the
+    effect size w = sqrt(chi2 / n) (Cohen 1988; 0 when the selection looks like a random
+    draw, up to sqrt(1/p_min - 1)), and coverage = share of the categories present.
+    With `within` (the labels), E is label-matched: E_j = sum_c n_c * p(j | c), so an
+    attribute that merely follows the selected labels is not counted as skew.
+    """
+    selected = np.asarray(selected, dtype=np.int64)
+    n = len(selected)
+    observed = np.bincount(selected, minlength=n_categories).astype(np.float64)
+    if within is None:
+        p = np.bincount(population, minlength=n_categories) / max(len(population), 1)
+        expected = n * p
+    else:  # label-matched: sum over labels c of n_c(selection) * p(value | c)(population)
+        n_within = int(max(within.max(initial=0), within_population.max(initial=0))) + 1
+        joint = np.zeros((n_within, n_categories))
+        np.add.at(joint, (within_population, population), 1.0)
+        cond = joint / np.maximum(joint.sum(1, keepdims=True), 1)
+        expected = np.bincount(within, minlength=n_within) @ cond
+    keep = expected > 0
+    if n == 0:
+        return Indicator("selection_skew", None, None, None, "ok", "no selection to compare", subject)
+    if keep.sum() < 2:  # one possible value (given the labels): nothing can be skewed
+        chi2, p_value = 0.0, 1.0
+    else:
+        chi2, p_value = stats.chisquare(observed[keep], expected[keep] * observed[keep].sum() / expected[keep].sum())
+    w = float(np.sqrt(chi2 / n))
+    coverage = float((observed > 0).sum() / max((expected > 0).sum(), 1))
+    share = observed / n
+    excess = share - expected / max(expected.sum(), 1)
+    over = int(np.argmax(excess))
+    name = (categories[over] if over < len(categories) else str(over)) if excess[over] > 0.005 else "none"
+    which = "skew_label" if within is None and subject == "label" else "skew_attribute"
+    severity = thresholds.grade(which, w, p_value)
+    what = "labels" if subject == "label" else f"{subject} values"
+    matched = " (given the selected labels)" if within is not None else ""
+    explanation = (f"the edit covers {n} samples; their {what} differ from the population{matched} "
+                   f"with effect size w={w:.2f} (p={p_value:.2g}); most over-represented: {name}"
+                   f"{f' ({share[over]:.0%})' if name != 'none' else ''}; {coverage:.0%} of the values are covered")
+    return Indicator("selection_skew", w, 0.0, w, severity, explanation, subject,
+                     {"chi2": float(chi2), "p_value": float(p_value), "coverage": coverage, "n": n,
+                      "most_over_represented": name})
+
+
+# ---------------------------------------------------------------------------- indicator 2: label conflict
+
+
+def neighbours(index_z: np.ndarray, query: np.ndarray | None, k: int) -> np.ndarray:
+    """Positions in the index of each query's k nearest index points (Euclidean).
+
+    query None: the index points themselves, each skipping itself (leave-one-out).
+    """
+    k = min(k, len(index_z) - (query is None))
+    nn = NearestNeighbors(n_neighbors=k + (query is None)).fit(index_z)
+    if query is not None:
+        return nn.kneighbors(query, return_distance=False)
+    return _drop_self(nn.kneighbors(index_z, return_distance=False), np.arange(len(index_z)))
+
+
+def majority(labels: np.ndarray, idx: np.ndarray, n_classes: int) -> np.ndarray:
+    """Most common label among each row's neighbours idx (N, k); ties go to the lower label."""
+    votes = np.zeros((len(idx), n_classes))
+    np.add.at(votes, (np.repeat(np.arange(len(idx)), idx.shape[1]), labels[idx].ravel()), 1.0)
+    return votes.argmax(1)
+
+
+def _drop_self(idx: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Remove each row's own index (or its last neighbour if a duplicate point pushed it out)."""
+    is_self = idx == own[:, None]
+    is_self[~is_self.any(1), -1] = True
+    return idx[~is_self].reshape(len(idx), idx.shape[1] - 1)
+
+
+def paired_change_p(ok_before: np.ndarray, ok_after: np.ndarray) -> float:
+    """McNemar's exact test (`scipy.stats.binomtest`) of paired binary outcomes: the p-value
+    that as many samples went one way (ok -> not ok) vs the other by chance."""
+    ok_before, ok_after = np.asarray(ok_before, dtype=bool), np.asarray(ok_after, dtype=bool)
+    lost, gained = int((ok_before & ~ok_after).sum()), int((~ok_before & ok_after).sum())
+    if lost + gained == 0:
+        return 1.0
+    return float(stats.binomtest(lost, lost + gained, 0.5).pvalue)
+
+
+def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_after: np.ndarray,
+                   thresholds: BiasThresholds) -> Indicator:
+    """Share of edited samples whose k nearest neighbours' majority label is not their own.
+
+    conflict = (1/|E|) sum_{i in E} [maj_k(z_i) != y_i] over the samples E the edit moves,
+    with maj_k the majority label of i's k nearest neighbours (i itself excluded; `neighbours`
+    and `majority`), after the edit (value) and before it (baseline). A rise means the edit
+    sends samples into regions of another label: it teaches them to look like it.
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return Indicator("label_conflict", None, None, None, "ok", "the edit moves none of the sampled rows")
+    fits_before, fits_after = np.asarray(majority_before) == labels, np.asarray(majority_after) == labels
+    before, after = 1.0 - float(fits_before.mean()), 1.0 - float(fits_after.mean())
+    delta = after - before
+    p_value = paired_change_p(fits_before, fits_after)
+    explanation = (f"{after:.0%} of the {len(labels)} samples the edit moves sit among another label's points "
+                   f"(was {before:.0%})")
+    return Indicator("label_conflict", after, before, delta, thresholds.grade("conflict", delta, p_value),
+                     explanation, details={"n": int(len(labels)), "p_value": p_value})
+
+
+# ---------------------------------------------------------------------------- indicator 3: class accuracy
+
+
+def class_accuracy(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray,
+                   class_names: Sequence[str], thresholds: BiasThresholds, min_group: int = 10) -> Indicator:
+    """Accuracy of each class before and after; the class that loses most is named.
+
+    acc_c = |{i: y_i = c, yhat_i = c}| / |{i: y_i = c}| on held-out samples; value and
+    baseline are the worst-hit class's accuracy after and before (classes with fewer than
+    min_group samples are not ranked).
+    """
+    labels = np.asarray(labels)
+    n_classes = len(class_names)
+    counts = np.bincount(labels, minlength=n_classes)
+    acc_b = np.bincount(labels, weights=pred_before == labels, minlength=n_classes) / np.maximum(counts, 1)
+    acc_a = np.bincount(labels, weights=pred_after == labels, minlength=n_classes) / np.maximum(counts, 1)
+    ranked = counts >= min_group
+    if not ranked.any():
+        return Indicator("class_accuracy", None, None, None, "ok", "too few held-out samples per class")
+    change = np.where(ranked, acc_a - acc_b, np.inf)
+    worst = int(np.argmin(change))
+    overall_b, overall_a = float((pred_before == labels).mean()), float((pred_after == labels).mean())
+    delta = float(change[worst])
+    explanation = (f"worst class {class_names[worst]}: accuracy {acc_b[worst]:.0%} -> {acc_a[worst]:.0%}; "
+                   f"overall {overall_b:.1%} -> {overall_a:.1%}")
+    per_class = {str(class_names[c]): {"before": float(acc_b[c]), "after": float(acc_a[c]), "n": int(counts[c])}
+                 for c in range(n_classes) if counts[c]}
+    mine = labels == worst
+    p_value = paired_change_p(pred_before[mine] == worst, pred_after[mine] == worst)
+    return Indicator("class_accuracy", float(acc_a[worst]), float(acc_b[worst]), delta,
+                     thresholds.grade("class_drop", -delta, p_value), explanation, str(class_names[worst]),
+                     {"overall_before": overall_b, "overall_after": overall_a, "per_class": per_class,
+                      "p_value": p_value})
+
+
+# ---------------------------------------------------------------------------- indicator 4: group fairness
+
+
+def fairness_differences(labels: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_classes: int,
+                         min_group: int = 10) -> dict:
+    """Class-averaged demographic parity and equalized odds differences over `groups`.
+
+    Fairlearn's definitions for a binary task, applied one-vs-rest to each class c:
+    selection rate s_c(g) = P(yhat = c | g); TPR_c(g) = P(yhat = c | y = c, g);
+    FPR_c(g) = P(yhat = c | y != c, g); DPD_c = max_g s_c - min_g s_c;
+    EOD_c = max(max_g TPR_c - min_g TPR_c, max_g FPR_c - min_g FPR_c)
+    (`fairlearn.metrics.demographic_parity_difference` / `equalized_odds_difference`).
+    A rate is only compared over groups with at least min_group samples in its
+    denominator, since a group of two samples has a rate of 0 or 1 by chance. The
+    results are the means over classes where two groups qualify; `worst_class` names the
+    class with the largest EOD_c.
+    """
+    labels, pred, groups = (np.asarray(a, dtype=np.int64) for a in (labels, pred, groups))
+    n_groups = int(groups.max(initial=0)) + 1
+    table = np.bincount((groups * n_classes + labels) * n_classes + pred,
+                        minlength=n_groups * n_classes * n_classes).reshape(n_groups, n_classes, n_classes)
+    per_group = table.sum((1, 2))                                   # (G,)
+    predicted = table.sum(1)                                        # (G, C): yhat = c
+    true_pos = table[:, np.arange(n_classes), np.arange(n_classes)]  # (G, C)
+    positives = table.sum(2)                                        # (G, C): y = c
+    negatives = per_group[:, None] - positives
+    false_pos = predicted - true_pos
+    dpd = _range(predicted, per_group[:, None], min_group)
+    tpr = _range(true_pos, positives, min_group)
+    fpr = _range(false_pos, negatives, min_group)
+    eod = np.fmax(tpr, fpr)
+    return {"dpd": _nanmean(dpd), "eod": _nanmean(eod),
+            "worst_class": int(np.nanargmax(eod)) if np.isfinite(eod).any() else None,
+            "eod_per_class": [None if not np.isfinite(v) else float(v) for v in eod]}
+
+
+def _range(num: np.ndarray, den: np.ndarray, min_group: int) -> np.ndarray:
+    """max_g - min_g of num/den per class (columns), over groups with den >= min_group; NaN if < 2."""
+    den = np.broadcast_to(den, num.shape)
+    ok = den >= min_group
+    rate = np.where(ok, num / np.maximum(den, 1), np.nan)
+    enough = ok.sum(0) >= 2
+    with np.errstate(all="ignore"):
+        spread = np.nanmax(np.where(ok, rate, -np.inf), 0) - np.nanmin(np.where(ok, rate, np.inf), 0)
+    return np.where(enough, spread, np.nan)
+
+
+def _nanmean(v: np.ndarray) -> float | None:
+    return float(np.nanmean(v)) if np.isfinite(v).any() else None
+
+
+def worst_group_accuracy(labels: np.ndarray, correct: np.ndarray, groups: np.ndarray,
+                         min_group: int = 10) -> tuple[float | None, str, np.ndarray]:
+    """Lowest accuracy over (label, attribute value) groups (Sagawa et al. 2020, Group DRO):
+    (accuracy, which group, mask of its samples); (None, "", empty mask) if no group counts.
+
+    Groups smaller than min_group are pooled into one "rare combinations" group (in a
+    spurious-correlation dataset these are the samples that contradict the shortcut), which
+    counts when it reaches min_group itself.
+    """
+    labels, groups = np.asarray(labels, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+    correct = np.asarray(correct, dtype=bool)
+    n_values = int(groups.max(initial=0)) + 1
+    uniq, inv, counts = np.unique(labels * n_values + groups, return_inverse=True, return_counts=True)
+    small = counts[inv] < min_group
+    accs = np.bincount(inv, weights=correct, minlength=len(uniq)) / counts
+    best: tuple[float | None, str, np.ndarray] = (None, "", np.zeros(len(labels), dtype=bool))
+    for j in np.flatnonzero(counts >= min_group):
+        if best[0] is None or accs[j] < best[0]:
+            best = (float(accs[j]), f"label {uniq[j] // n_values}, value {uniq[j] % n_values}", inv == j)
+    if small.sum() >= min_group:
+        rare = float(correct[small].mean())
+        if best[0] is None or rare < best[0]:
+            best = (rare, "rare (label, value) combinations", small)
+    return best
+
+
+def group_fairness(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray, groups: np.ndarray,
+                   attribute: str, n_classes: int, thresholds: BiasThresholds, min_group: int = 10,
+                   categories: Sequence[str] = ()) -> list[Indicator]:
+    """Demographic parity difference, equalized odds difference and worst-group accuracy
+    over an attribute's values, before and after (see `fairness_differences` and
+    `worst_group_accuracy` for the formulas)."""
+    fb = fairness_differences(labels, pred_before, groups, n_classes, min_group)
+    fa = fairness_differences(labels, pred_after, groups, n_classes, min_group)
+    out = []
+    for key, name, which, meaning in (
+            ("dpd", "demographic_parity_difference", "dpd", "predicted classes differ between"),
+            ("eod", "equalized_odds_difference", "eod", "error rates differ between")):
+        b, a = fb[key], fa[key]
+        delta = None if a is None or b is None else a - b
+        text = (f"how much the {meaning} {attribute} groups (0 = not at all): {_fmt(b)} -> {_fmt(a)}"
+                if delta is not None else f"too few samples per {attribute} group to compare")
+        details = {"per_class_after": fa.get("eod_per_class")} if key == "eod" else {}
+        out.append(Indicator(name, a, b, delta, thresholds.grade(which, delta), text, attribute, details))
+    wb, _, _ = worst_group_accuracy(labels, pred_before == labels, groups, min_group)
+    wa, where, mine = worst_group_accuracy(labels, pred_after == labels, groups, min_group)
+    delta = None if wa is None or wb is None else wa - wb
+    where = _name_value(where, categories)
+    p_value = paired_change_p(pred_before[mine] == labels[mine], pred_after[mine] == labels[mine])
+    text = (f"worst (label, {attribute}) group: {where}, accuracy {_fmt(wb)} -> {_fmt(wa)}"
+            if delta is not None else f"too few samples per (label, {attribute}) group")
+    out.append(Indicator("worst_group_accuracy", wa, wb, delta,
+                         thresholds.grade("worst_group_drop", None if delta is None else -delta, p_value),
+                         text, attribute, {"group": where, "n": int(mine.sum()), "p_value": p_value}))
+    return out
+
+
+def _name_value(where: str, categories: Sequence[str]) -> str:
+    if "value " in where and categories:
+        head, code = where.rsplit("value ", 1)
+        if code.isdigit() and int(code) < len(categories):
+            return f"{head}value {categories[int(code)]}"
+    return where
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+# ---------------------------------------------------------------------------- indicator 5: attribute leakage
+
+
+def leakage_score(z: np.ndarray, labels: np.ndarray, attribute: np.ndarray, seed: int = 0) -> dict:
+    """How much of an attribute a linear probe reads from the latent beyond the label.
+
+    A multinomial logistic probe (Alain & Bengio 2016) predicts the attribute a from the
+    standardized latent z and the one-hot label y; a second model predicts a from y alone
+    (smoothed frequencies p(a | y)). Both are fit on one half of the rows and scored on the
+    other by cross-entropy H. leakage = 1 - H(a | z, y) / H(a | y), McFadden's pseudo-R^2 of
+    the latent given the label: 0 when the latent adds nothing about the attribute that the
+    label does not already say, 1 when it gives the attribute away. Conditioning on the
+    label matters when an attribute goes with the label (a shortcut), where a probe on z
+    alone scores high for any accurate model.
+    """
+    z, labels, attribute = np.asarray(z, dtype=np.float64), np.asarray(labels), np.asarray(attribute)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(z))
+    fit, test = order[: len(z) // 2], order[len(z) // 2:]
+    n_classes, n_values = int(labels.max()) + 1, int(attribute.max()) + 1
+    # label-only model: p(a | y) with add-one smoothing
+    counts = np.ones((n_classes, n_values))
+    np.add.at(counts, (labels[fit], attribute[fit]), 1.0)
+    p_label = counts / counts.sum(1, keepdims=True)
+    h_label = float(-np.log(p_label[labels[test], attribute[test]]).mean())
+    mean, std = z[fit].mean(0), z[fit].std(0) + 1e-8
+    x = np.c_[(z - mean) / std, np.eye(n_classes)[labels]]
+    if len(np.unique(attribute[fit])) < 2:
+        return {"leakage": 0.0, "accuracy": 1.0, "h_label": h_label, "h_probe": h_label}
+    probe = LogisticRegression(C=1.0, max_iter=300, tol=1e-3).fit(x[fit], attribute[fit])
+    proba = np.full((len(test), n_values), 1e-6)
+    proba[:, probe.classes_] = np.maximum(probe.predict_proba(x[test]), 1e-6)
+    proba /= proba.sum(1, keepdims=True)
+    h_probe = float(-np.log(proba[np.arange(len(test)), attribute[test]]).mean())
+    leakage = 1.0 - h_probe / h_label if h_label > 1e-9 else 0.0
+    accuracy = float((proba.argmax(1) == attribute[test]).mean())
+    return {"leakage": float(leakage), "accuracy": accuracy, "h_label": h_label, "h_probe": h_probe}
+
+
+def attribute_leakage(z_before: np.ndarray, z_after: np.ndarray, labels: np.ndarray, attribute: np.ndarray,
+                      name: str, thresholds: BiasThresholds, seed: int = 0) -> Indicator:
+    """Leakage of one attribute into the latent before and after (see `leakage_score`)."""
+    b = leakage_score(z_before, labels, attribute, seed)
+    a = leakage_score(z_after, labels, attribute, seed)
+    delta = a["leakage"] - b["leakage"]
+    explanation = (f"a linear probe explains {a['leakage']:.0%} of what the label leaves open about {name} "
+                   f"(was {b['leakage']:.0%}); probe accuracy {b['accuracy']:.0%} -> {a['accuracy']:.0%}")
+    return Indicator("attribute_leakage", a["leakage"], b["leakage"], delta, thresholds.grade("leakage", delta),
+                     explanation, name, {"probe_accuracy_before": b["accuracy"],
+                                         "probe_accuracy_after": a["accuracy"], "n": int(len(z_after))})
+
+
+# ---------------------------------------------------------------------------- indicator 6: generalization gap
+
+
+def generalization_gap(train_before: float, heldout_before: float, train_after: float, heldout_after: float,
+                       thresholds: BiasThresholds) -> Indicator:
+    """gap = train accuracy - held-out accuracy, after vs before; a rise means the edit is
+    fitted on the training samples without carrying over to unseen ones (overfitting)."""
+    gap_b, gap_a = train_before - heldout_before, train_after - heldout_after
+    delta = gap_a - gap_b
+    explanation = (f"train - held-out accuracy gap {gap_b:+.1%} -> {gap_a:+.1%} "
+                   f"(train {train_before:.1%} -> {train_after:.1%}, held-out {heldout_before:.1%} -> "
+                   f"{heldout_after:.1%})")
+    return Indicator("generalization_gap", gap_a, gap_b, delta, thresholds.grade("gap", delta), explanation,
+                     details={"train_before": train_before, "train_after": train_after,
+                              "heldout_before": heldout_before, "heldout_after": heldout_after})
+
+
+# ---------------------------------------------------------------------------- indicator 7: collateral distortion
+
+
+def knn_preservation(z_before: np.ndarray, z_after: np.ndarray, k: int) -> float:
+    """Mean share of each sample's k nearest neighbours (excluding itself) kept after the change."""
+    nb, na = neighbours(z_before, None, k), neighbours(z_after, None, k)
+    kept = (nb[:, :, None] == na[:, None, :]).any(2).sum(1)
+    return float(kept.mean() / k)
+
+
+def collateral_distortion(z_before: np.ndarray, z_after: np.ndarray, k: int,
+                          thresholds: BiasThresholds) -> Indicator:
+    """How much the edit reshuffles the neighbourhoods of samples it did not cover.
+
+    Trustworthiness T(k) (Venna & Kaski 2001; `sklearn.manifold.trustworthiness`) of the
+    after-latents against the before-latents: 1 when every sample's k nearest neighbours
+    after the edit were already among its nearest before; lower when strangers move in.
+    Also kNN preservation = mean |N_k^before(i) & N_k^after(i)| / k. Baseline 1 (no change).
+    """
+    if len(z_before) < 2 * k + 2:
+        return Indicator("collateral_distortion", None, None, None, "ok", "too few uncovered samples")
+    trust = float(trustworthiness(z_before, z_after, n_neighbors=k))
+    kept = knn_preservation(z_before, z_after, k)
+    explanation = (f"neighbourhoods of {len(z_before)} uncovered samples: trustworthiness {trust:.3f}, "
+                   f"{kept:.0%} of their {k} nearest neighbours kept")
+    return Indicator("collateral_distortion", trust, 1.0, trust - 1.0, thresholds.grade("distortion", 1.0 - trust),
+                     explanation, details={"knn_preservation": kept, "k": k, "n": int(len(z_before))})
