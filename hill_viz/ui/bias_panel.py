@@ -50,9 +50,10 @@ class BiasPanel(Viewer):
         super().__init__(**params)
         self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["hill-bias-rows"])
         self.details = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["hill-bias-details"])
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._wanted = -1            # edits_version the prediction should match
         self._done = -1              # edits_version of pending_report
+        self._running = False        # a worker is computing (it rechecks _wanted before it stops)
         self._idle = threading.Event()
         self._idle.set()
         self._signature = None       # what the rows show, to skip identical rebuilds
@@ -79,10 +80,11 @@ class BiasPanel(Viewer):
         """(Re)compute the pending edits' predicted report in a worker thread; returns at once."""
         with self._lock:
             self._wanted = self.session.edits_version
-            if not self._idle.is_set():
-                return  # the running worker sees the new version when it finishes
+            if self._running:
+                return  # the running worker sees the new version before it stops
+            self._running = True
             self._idle.clear()
-        self.computing = True
+            self.computing = True
         threading.Thread(target=self._predict_loop, name="hill-bias-predict", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -94,14 +96,15 @@ class BiasPanel(Viewer):
             with self._lock:
                 version = self._wanted
             report, message = self._predict()
-            with self._lock:
-                if version == self._wanted:
-                    self._done = version
-                    break
-        try:
-            self.param.update(pending_report=report, message=message, computing=False)
-        finally:
-            self._idle.set()
+            with self._lock:  # deciding to stop and publishing are one step: no request is lost
+                if version != self._wanted:
+                    continue
+                self._done, self._running = version, False
+                try:
+                    self.param.update(pending_report=report, message=message, computing=False)
+                finally:
+                    self._idle.set()
+                return
 
     def _predict(self) -> tuple[BiasReport | None, str]:
         if not self.session.pending or self.session.frame is None:

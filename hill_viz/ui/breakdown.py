@@ -19,7 +19,7 @@ from panel.viewable import Viewer
 
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import LatentFrame
-from hill_viz.errors import ConfigError, HillError
+from hill_viz.errors import ConfigError, EditError, HillError, StateError
 from hill_viz.render.palette import UNSELECTED, palette
 from hill_viz.session import Session
 from hill_viz.ui.session_watch import SessionWatch
@@ -59,6 +59,8 @@ class Breakdown(Viewer):
         if self.session is None:
             raise ConfigError("Breakdown needs a session: Breakdown(session=Session(...))")
         self.selected_rows = np.empty(0, dtype=np.int64)
+        self._tasks: set[asyncio.Task] = set()
+        self._notifications = None
         self.charts: dict[str, hv.DynamicMap] = {}
         self.panes: dict[str, pn.pane.HoloViews] = {}
         self.rendered: dict[str, hv.Overlay] = {}  # the last chart drawn per column
@@ -81,14 +83,22 @@ class Breakdown(Viewer):
         return breakdown_table(frame, column, self.selected_rows)
 
     def select_category(self, column: str, category: str | int) -> np.ndarray:
-        """Select every point of one class (column 'label') or attribute value."""
+        """Select every point of one class (column 'label') or attribute value, by name or code."""
         frame = self.session.frame
-        names = frame.categories(column) if frame is not None else ()
-        code = names.index(category) if isinstance(category, str) and category in names else category
+        if frame is None:
+            raise StateError("there is no latent view yet; build a model first")
+        names = frame.categories(column)
+        if isinstance(category, str):
+            if category not in names:
+                raise EditError(f"{column} has no category {category!r}; categories are: {', '.join(names)}")
+            code = names.index(category)
+        else:
+            code = int(category)
         if column == "label":
-            return self.session.select(Selector.of_label(int(code)))
-        value = names[int(code)] if not isinstance(code, str) and 0 <= int(code) < len(names) else str(code)
-        return self.session.select(Selector.of_attribute(column, value))
+            return self.session.select(Selector.of_label(code))
+        if not 0 <= code < len(names):
+            raise EditError(f"{column} has no category {code}; codes are 0..{len(names) - 1}")
+        return self.session.select(Selector.of_attribute(column, names[code]))
 
     # -- charts ---------------------------------------------------------------------------------
     def _chart(self, column: str, version: int = 0) -> hv.Overlay:
@@ -152,21 +162,32 @@ class Breakdown(Viewer):
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._select(column, str(category))
+            loop = None
+        if loop is None:
+            try:
+                self.select_category(column, str(category))
+            except HillError as exc:
+                self._error(str(exc))
             return
-        loop.create_task(asyncio.to_thread(self._select, column, str(category)))
+        task = loop.create_task(self._select_async(column, str(category)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def _select(self, column: str, category: str) -> None:
-        try:
-            self.select_category(column, category)
+    async def _select_async(self, column: str, category: str) -> None:
+        try:  # the selection runs in a worker thread; errors are reported here, on the event loop
+            await asyncio.to_thread(self.select_category, column, category)
         except HillError as exc:
-            if self.actions is not None:
-                self.actions.error(str(exc))
-            elif pn.state.notifications is not None:
-                pn.state.notifications.error(str(exc))
-            else:
-                log.warning("%s", exc)
+            self._error(str(exc))
+
+    def _error(self, text: str) -> None:
+        if self.actions is not None:
+            self.actions.error(text)
+        elif self._notifications is not None:
+            self._notifications.error(text)
+        else:
+            log.warning("%s", text)
 
     def __panel__(self) -> pn.viewable.Viewable:
         self._watch.attach()
+        self._notifications = self._notifications or pn.state.notifications
         return self._layout

@@ -75,7 +75,7 @@ class EditTools(Viewer):
         self.memory: dict[str, Remembered] = {}
         self.anchor: tuple[float, float] | None = None   # the handle's position when the selection was drawn
         self.handle_edit: int | None = None               # the translate edit the handle is driving
-        self._seen = (-1, -1, -1)                         # selection, frame, edits versions shown
+        self.shown_versions = (-1, -1, -1)  # the selection, frame and edits versions on screen
         self.handle_pipe = hv.streams.Pipe(data=dict(_EMPTY_HANDLE))
         self.handle = hv.DynamicMap(self._handle_points, streams=[self.handle_pipe])
         self.draw = hv.streams.PointDraw(source=self.handle, num_objects=1, add=False, drag=True)
@@ -347,10 +347,10 @@ class EditTools(Viewer):
         """Refresh the handle, lists and previews if the selection, frame or edits changed."""
         s = self.session
         seen = (s.selection_version, s.frame_version, s.edits_version)
-        if seen == self._seen:
+        if seen == self.shown_versions:
             return
-        selection_changed, frame_changed = seen[0] != self._seen[0], seen[1] != self._seen[1]
-        self._seen = seen
+        selection_changed, frame_changed = seen[0] != self.shown_versions[0], seen[1] != self.shown_versions[1]
+        self.shown_versions = seen
         if self.handle_edit is not None and not any(p.edit_id == self.handle_edit for p in s.pending):
             self.handle_edit = None  # applied or removed
         if selection_changed or frame_changed:

@@ -14,6 +14,7 @@ Session's `selection_version` or `frame_version` changes, whoever changed it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import holoviews as hv
@@ -70,6 +71,7 @@ class LatentView(Viewer):
         self._overlays: list = []
         self._tasks: set[asyncio.Task] = set()
         self._pane: pn.pane.HoloViews | None = None
+        self._notifications = None  # the page's notification area, once shown in a server session
         self._layout: pn.viewable.Viewable | None = None
         self.selected_rows = np.empty(0, dtype=np.int64)
         self._frame = self.session.frame
@@ -215,7 +217,8 @@ class LatentView(Viewer):
         except RuntimeError:
             loop = None
         if loop is None:
-            self._report(self.session.select, selector)
+            with self._reporting():
+                self.session.select(selector)
             return
         task = loop.create_task(self.select_async(selector))
         self._tasks.add(task)
@@ -225,13 +228,15 @@ class LatentView(Viewer):
         """`session.select` in a worker thread; a user mistake shows as a notification."""
         self.selecting = True
         try:
-            await asyncio.to_thread(self._report, self.session.select, selector)
+            with self._reporting():  # errors are reported back here, on the event loop
+                await asyncio.to_thread(self.session.select, selector)
         finally:
             self.selecting = False
 
-    def _report(self, fn, *args) -> None:
+    @contextlib.contextmanager
+    def _reporting(self):
         try:
-            fn(*args)
+            yield
             self.last_error = ""
         except HillError as exc:
             self._notify_error(str(exc))
@@ -243,8 +248,8 @@ class LatentView(Viewer):
         self.last_error = text
         if self.actions is not None:
             self.actions.error(text)
-        elif pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=0)
+        elif self._notifications is not None:
+            self._notifications.error(text, duration=0)
 
     def _sync_selection(self) -> bool:
         """Rows of the Session's selection in the current frame; True if the dimming changes."""
@@ -295,6 +300,7 @@ class LatentView(Viewer):
     # -- panel ----------------------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
         self._watch.attach()
+        self._notifications = self._notifications or pn.state.notifications
         if self._layout is None:
             self._pane = pn.pane.HoloViews(self.plot, sizing_mode="stretch_width", min_height=self.height,
                                            linked_axes=False, css_classes=["hill-latent-view"])

@@ -162,7 +162,8 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
 
     # drag the handle from the selection's centroid to a target a third of the cloud away
     tools = app.edit_tools
-    wait_until(lambda: tools.anchor is not None and tools._handle_at(*tools.anchor), 30, "the handle", page)
+    wait_until(lambda: tools.shown_versions[0] == session.selection_version and tools.anchor is not None,
+               30, "the edit tools to show the selection", page)
     start = np.array(tools.anchor)
     wait_until(lambda: handle_drawn_at(page, pixels.to_page(*start)), 30, "the handle in the browser", page)
     x, y = session.frame.column("x"), session.frame.column("y")

@@ -229,3 +229,27 @@ def test_explore_app_composes_the_components(digits):
     assert "digits-shortcut" in parts["status"].object
     digits.select(Selector.of_label(0))
     assert len(parts["gallery"].shown_rows) > 0 and len(parts["table"].table.value) > 0
+
+
+def test_a_failed_selection_off_the_loop_is_reported_on_the_loop(tmp_path):
+    from hill_viz.ui.actions import Actions
+
+    actions = Actions()
+    view = LatentView(session=Session(tmp_path / "nothing"), actions=actions)
+
+    async def drag():
+        view._on_lasso(geometry=np.array([[0, 0], [1, 0], [1, 1]]))
+        await asyncio.gather(*view._tasks)
+    asyncio.run(drag())
+    assert actions.messages and actions.messages[-1][0] == "error"
+    assert "build a model first" in actions.messages[-1][1] and not view.selecting
+
+
+def test_a_bar_for_an_unknown_class_is_reported(digits):
+    from hill_viz.ui.actions import Actions
+
+    breakdown = Breakdown(session=digits, actions=Actions())
+    breakdown.taps["label"].event(x="42", y=0.1)
+    assert "label has no category '42'" in breakdown.actions.messages[-1][1]
+    breakdown._on_tap("cue", "nope")
+    assert "cue has no category 'nope'; categories are: 0, 1" in breakdown.actions.messages[-1][1]
