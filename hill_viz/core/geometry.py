@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["box_mask", "lasso_mask"]
 
-_GRID = 512  # lasso grid cells per side
+_GRID_MAX = 512  # lasso grid cells per side, at most (fewer for fewer points: the grid costs G^2 tests)
 _OUTSIDE, _INSIDE, _BOUNDARY = 0, 1, 2
 
 
@@ -99,21 +99,26 @@ def _classify_cells(gx0, gy0, cell, cells, y0, inv_height, starts, ax, ay, bx, b
                 cells[r, c] = _INSIDE if _inside(cx, cy, y0, inv_height, starts, ax, ay, bx, by) else _OUTSIDE
 
 
+@numba.njit(nogil=True, inline="always")
+def _lookup(tx, ty, gx0, gy0, inv_cell, cells, y0, inv_height, starts, ax, ay, bx, by):
+    """One point: its cell's answer, or the exact test near the boundary."""
+    top = cells.shape[0] - 1.0
+    fx, fy = (tx - gx0) * inv_cell, (ty - gy0) * inv_cell
+    # points beyond the grid (and NaN) clamp into its outermost ring, which lies outside
+    # the polygon; clamping instead of branching keeps the loop free of mispredictions
+    fx = fx if fx == fx else 0.0
+    fy = fy if fy == fy else 0.0
+    state = cells[int(min(max(fy, 0.0), top)), int(min(max(fx, 0.0), top))]
+    if state == _BOUNDARY:  # rare: only points near the boundary
+        return _inside(tx, ty, y0, inv_height, starts, ax, ay, bx, by)
+    return state == _INSIDE
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _lasso_mask(x, y, gx0, gy0, inv_cell, cells, y0, inv_height, starts, ax, ay, bx, by, out):
-    top = cells.shape[0] - 1.0
     for i in numba.prange(len(x)):
-        tx, ty = np.float64(x[i]), np.float64(y[i])
-        fx, fy = (tx - gx0) * inv_cell, (ty - gy0) * inv_cell
-        # points beyond the grid (and NaN) clamp into its outermost ring, which lies outside
-        # the polygon; clamping instead of branching keeps the loop free of mispredictions
-        fx = fx if fx == fx else 0.0
-        fy = fy if fy == fy else 0.0
-        state = cells[int(min(max(fy, 0.0), top)), int(min(max(fx, 0.0), top))]
-        if state == _BOUNDARY:  # rare: only points near the boundary
-            out[i] = _inside(tx, ty, y0, inv_height, starts, ax, ay, bx, by)
-        else:
-            out[i] = state == _INSIDE
+        out[i] = _lookup(np.float64(x[i]), np.float64(y[i]), gx0, gy0, inv_cell, cells,
+                         y0, inv_height, starts, ax, ay, bx, by)
     return out
 
 
@@ -127,10 +132,11 @@ def lasso_mask(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     slabs = _slab_edges(px, py, int(min(max(4 * len(poly), 64), 16384)))
     # a square grid over the bounding box, two cells of margin on every side: boundary
     # marking reaches one cell out, so the outermost ring is always wholly outside
+    grid = int(np.clip(np.sqrt(len(x)) / 4, 32, _GRID_MAX))
     span = max(float(px.max() - px.min()), float(py.max() - py.min()), 1e-12)
-    cell = span / (_GRID - 4)
+    cell = span / (grid - 4)
     gx0, gy0 = float(px.min()) - 2 * cell, float(py.min()) - 2 * cell
-    cells = np.zeros((_GRID, _GRID), dtype=np.uint8)
+    cells = np.zeros((grid, grid), dtype=np.uint8)
     _mark_boundary(px, py, gx0, gy0, 1.0 / cell, cells)
     _classify_cells(gx0, gy0, cell, cells, *slabs)
     return _lasso_mask(np.asarray(x), np.asarray(y), gx0, gy0, 1.0 / cell, cells, *slabs, out)

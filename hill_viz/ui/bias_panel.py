@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sqlite3
 import threading
 
 import panel as pn
@@ -120,7 +121,10 @@ class BiasPanel(Viewer):
     def _session_changed(self, names: set[str]) -> None:
         if "edits_version" in names:
             self.schedule_prediction()
-        self.render()
+        try:
+            self.render()
+        except sqlite3.ProgrammingError:  # the workspace was closed: the page is going away
+            self._watch.stop()
 
     # -- rows ------------------------------------------------------------------------------------------
     def entries(self) -> list[tuple[str, str, BiasReport | None, str]]:

@@ -115,8 +115,8 @@ class LatentView(Viewer):
 
     def _compose(self) -> None:
         layers = [self.cloud, self.highlight, self.hover, *self._overlays]
-        self.plot = _overlay(layers).opts(responsive=True, height=self.height, xlabel="view x", ylabel="view y",
-                                   show_legend=False)
+        self.plot = _overlay(layers).opts(responsive=True, height=self.height, xlabel="view x",
+                                          ylabel="view y", show_legend=False)
         if self._pane is not None:
             self._pane.object = self.plot
 

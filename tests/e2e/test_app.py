@@ -172,8 +172,13 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
     direction[0] = direction[0] or 1.0
     target = start + direction * 0.3 * span
     choose_tool(page, "point-draw")
+    page.screenshot(path=str(artifacts / "app-before-drag.png"))
     drag(page, pixels.to_page(*start), pixels.to_page(*target))
-    wait_until(lambda: len(session.pending) == 1, 30, "the translate edit", page)
+    try:
+        wait_until(lambda: len(session.pending) == 1, 30, "the translate edit", page)
+    except AssertionError:
+        page.screenshot(path=str(artifacts / "app-drag-failed.png"))
+        raise
     (pending,) = session.pending
     moved = np.array([pending.edit.param("dx"), pending.edit.param("dy")])
     assert np.allclose(moved, target - start, atol=0.02 * span.max())  # a pixel or two off at most

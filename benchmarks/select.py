@@ -1,6 +1,0 @@
-"""Lasso/box selection vs matplotlib Path.contains_points. Same as `hill-viz bench select`."""
-import sys
-
-from hill_viz.cli import main
-
-sys.exit(main(["bench", "select", *sys.argv[1:]]))
