@@ -70,7 +70,7 @@ class _SessionCallback(Callback):
     def on_epoch_end(self, trainer, epoch, metrics):
         s = self.session
         s._checkpoint()
-        if s.live_frame:
+        if s.live_frame and time.monotonic() - s._frame_built_at >= s.live_frame_interval:
             s._refresh_frame()
         s.history = s.history + [dict(metrics)]
         s._live.append({"kind": "epoch", **metrics})
@@ -89,6 +89,9 @@ class Session(param.Parameterized):
     edits_version = param.Integer(default=0, doc="Bumped whenever the pending edits change")
     last_error = param.String(default="", doc="The last error of a background job, for the UI")
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
+    live_frame_interval = param.Number(default=2.0, bounds=(0, None),
+                                       doc="Least seconds between live frame rebuilds while training "
+                                           "(each rebuild redraws every view); the last epoch always shows")
     events_version = param.Integer(default=0, doc="Bumped whenever an event is recorded (any thread)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
@@ -115,6 +118,7 @@ class Session(param.Parameterized):
         self._lock = threading.RLock()
         self._live: collections.deque = collections.deque(maxlen=LIVE_QUEUE_MAX)  # worker -> UI
         self._selection_frame_version = -1  # frame_version when the selection was drawn
+        self._frame_built_at, self._frame_step, self._built_frame = 0.0, None, None  # live frame pacing
         self._segment: dict | None = None  # the training segment running: {"start_epoch", "epochs"}
         self.interrupted: dict | None = None  # a segment a crash cut short (see `resume_training`)
 
@@ -173,8 +177,15 @@ class Session(param.Parameterized):
 
     def _refresh_frame(self) -> None:
         frame = LatentFrame.build(self.model, self.projection, self.dataset)
-        self.frame = frame
+        self._frame_built_at, self._frame_step = time.monotonic(), self.trainer.step if self.trainer else None
+        self._built_frame = self.frame = frame
         self.frame_version += 1
+
+    def _refresh_frame_if_stale(self) -> None:
+        """Rebuild the frame unless it already shows the model as it is (e.g. after the last epoch)."""
+        current = self.frame is not None and self.frame is self._built_frame
+        if not (current and self.trainer is not None and self._frame_step == self.trainer.step):
+            self._refresh_frame()
 
     def show_frame(self, frame: LatentFrame) -> None:
         """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
@@ -236,7 +247,7 @@ class Session(param.Parameterized):
             self.trainer.fit(self.dataset, epochs, self.teachers, callbacks=[_SessionCallback(self), *self.extra_callbacks])
             result = evaluate(self.model, self.dataset)
             done = self.trainer.epoch - start
-            self._refresh_frame()
+            self._refresh_frame_if_stale()
             self._record("training_segment",
                          {"epochs": done, "requested_epochs": epochs, "n_teachers": len(self.teachers),
                           "cancelled": done < epochs},

@@ -40,7 +40,7 @@ def run(args) -> int:
         print(f"no applied edits{which} on the current branch of {ws.path}")
         return 0
     for app in apps:
-        ids = ", ".join(f"#{i}" for i in app.edit_ids)
+        ids = _edit_list(app.edit_ids)
         print(f"edits {ids}: applied at event {app.event.id}, {app.event.metrics.get('n_covered', '?')} samples taught")
         for phase in ("predicted", "measured"):
             report = app.reports.get(phase)
@@ -52,9 +52,16 @@ def run(args) -> int:
                 _print_report(report, "computed now" if phase in app.computed else f"event {app.report_events[phase]}")
         print()
     if pending is not None:
-        print(f"pending edits {', '.join(f'#{i}' for i in pending.edit_ids)} (not applied yet)")
+        print(f"pending edits {_edit_list(pending.edit_ids)} (not applied yet)")
         _print_report(pending, "computed now")
     return 0
+
+
+def _edit_list(ids, most: int = 8) -> str:
+    ids = list(ids)
+    if len(ids) <= most:
+        return ", ".join(f"#{i}" for i in ids)
+    return f"#{ids[0]}, #{ids[1]}, ... #{ids[-1]} ({len(ids)} edits)"
 
 
 def _print_report(report, source: str) -> None:

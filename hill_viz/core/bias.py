@@ -129,6 +129,7 @@ class BiasConfig:
         if self.min_group < 1:
             raise ConfigError(f"min_group must be at least 1, got {self.min_group}")
 
+
 # ---------------------------------------------------------------------------- where the edit sends its samples
 
 
@@ -340,10 +341,34 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
     person put them by construction). Measured phase: the probe reads held-out rows, and
     the gap is the model's plain train - held-out accuracy.
     """
-    probe_heldout = phase == "measured"
-    th, k = config.thresholds, config.k
-    train_rows = dataset.indices("train")
+    th = config.thresholds
     y_ref, y_held = dataset.labels[sample.reference], dataset.labels[sample.heldout]
+    out = _skew(dataset, covered, th)
+    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th))
+    out.append(class_accuracy(y_held, before.pred_heldout, after.pred_heldout, dataset.class_names, th,
+                              config.min_group))
+    for name, codes in dataset.attributes.items():
+        out += group_fairness(y_held, before.pred_heldout, after.pred_heldout, codes[sample.heldout], name,
+                              dataset.n_classes, th, config.min_group, dataset.attribute_categories[name])
+    if phase == "measured":
+        out += _leakage(dataset, sample.heldout, before.z_heldout, after.z_heldout, config)
+        train = np.ones(len(y_ref), dtype=bool)
+    else:
+        out += _leakage(dataset, sample.reference, before.z_reference, after.z_reference, config)
+        train = np.ones(len(y_ref), dtype=bool)
+        train[moved] = False
+    out.append(generalization_gap(_accuracy(before.pred_reference[train], y_ref[train]),
+                                  _accuracy(before.pred_heldout, y_held),
+                                  _accuracy(after.pred_reference[train], y_ref[train]),
+                                  _accuracy(after.pred_heldout, y_held), th))
+    far = _first(len(sample.heldout), config.n_distortion)  # held-out rows: never covered by an edit
+    out.append(collateral_distortion(before.z_heldout[far], after.z_heldout[far], config.k, th))
+    return out
+
+
+def _skew(dataset: Dataset, covered: np.ndarray, th: BiasThresholds) -> list[Indicator]:
+    """Selection skew of the covered rows over the labels and (label-matched) each attribute."""
+    train_rows = dataset.indices("train")
     out = [selection_skew(dataset.labels[covered], dataset.labels[train_rows], dataset.n_classes, "label", th,
                           categories=dataset.class_names)]
     for name, codes in dataset.attributes.items():
@@ -351,31 +376,27 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
         out.append(selection_skew(codes[covered], codes[train_rows], len(cats), name, th,
                                   within=dataset.labels[covered], within_population=dataset.labels[train_rows],
                                   categories=cats))
-    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th))
-    out.append(class_accuracy(y_held, before.pred_heldout, after.pred_heldout, dataset.class_names, th,
-                              config.min_group))
-    for name, codes in dataset.attributes.items():
-        out += group_fairness(y_held, before.pred_heldout, after.pred_heldout, codes[sample.heldout], name,
-                              dataset.n_classes, th, config.min_group, dataset.attribute_categories[name])
-    rows = sample.heldout if probe_heldout else sample.reference
+    return out
+
+
+def _leakage(dataset: Dataset, rows: np.ndarray, z_before: np.ndarray, z_after: np.ndarray,
+             config: BiasConfig) -> list[Indicator]:
+    """Attribute leakage of every attribute, probed on (at most n_probe of) `rows`."""
     probe = _first(len(rows), config.n_probe)
-    zb, za = (before.z_heldout, after.z_heldout) if probe_heldout else (before.z_reference, after.z_reference)
+    labels = dataset.labels[rows][probe]
+    out = []
     for name, codes in dataset.attributes.items():
         if len(dataset.attribute_categories[name]) > MAX_PROBE_CATEGORIES:
             out.append(Indicator("attribute_leakage", None, None, None, "ok",
                                  f"{name} has too many values to probe", name))
             continue
-        out.append(attribute_leakage(zb[probe], za[probe], dataset.labels[rows][probe], codes[rows][probe], name,
-                                     th, config.seed))
-    acc = lambda pred, y: float((pred == y).mean()) if len(y) else float("nan")  # noqa: E731
-    train = np.ones(len(y_ref), dtype=bool)
-    if not probe_heldout:
-        train[moved] = False
-    out.append(generalization_gap(acc(before.pred_reference[train], y_ref[train]), acc(before.pred_heldout, y_held),
-                                  acc(after.pred_reference[train], y_ref[train]), acc(after.pred_heldout, y_held), th))
-    far = _first(len(sample.heldout), config.n_distortion)  # held-out rows: never covered by an edit
-    out.append(collateral_distortion(before.z_heldout[far], after.z_heldout[far], k, th))
+        out.append(attribute_leakage(z_before[probe], z_after[probe], labels, codes[rows][probe], name,
+                                     config.thresholds, config.seed))
     return out
+
+
+def _accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    return float((pred == labels).mean()) if len(labels) else float("nan")
 
 
 def _first(n: int, cap: int) -> np.ndarray:

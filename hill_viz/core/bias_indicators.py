@@ -176,8 +176,8 @@ def selection_skew(selected: np.ndarray, population: np.ndarray, n_categories: i
         expected = n * p
     else:  # label-matched: sum over labels c of n_c(selection) * p(value | c)(population)
         n_within = int(max(within.max(initial=0), within_population.max(initial=0))) + 1
-        joint = np.zeros((n_within, n_categories))
-        np.add.at(joint, (within_population, population), 1.0)
+        joint = np.bincount(np.asarray(within_population, dtype=np.int64) * n_categories + population,
+                            minlength=n_within * n_categories).reshape(n_within, n_categories)
         cond = joint / np.maximum(joint.sum(1, keepdims=True), 1)
         expected = np.bincount(within, minlength=n_within) @ cond
     keep = expected > 0

@@ -24,7 +24,7 @@ from hill_viz.errors import HillError
 from hill_viz.session import Session
 from hill_viz.ui.session_watch import SessionWatch
 
-__all__ = ["BiasPanel", "LIGHT_COLOURS"]
+__all__ = ["BiasPanel", "LIGHT_COLOURS", "edit_list"]
 
 log = logging.getLogger(__name__)
 LIGHT_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00"}  # Okabe-Ito: green, amber, red
@@ -61,7 +61,7 @@ class BiasPanel(Viewer):
         self._watch = SessionWatch(self.session, ("edits_version", "events_version"), self._session_changed)
         self._watch.attach()
         self._own = SessionWatch(self, ("pending_report", "computing", "message", "selected"),
-                                 lambda names: self.render(force=True))
+                                 lambda names: self.render())  # rows rebuilt only if what they show changed
         self._own.attach()
         self.render(force=True)
         self.schedule_prediction()
@@ -132,12 +132,12 @@ class BiasPanel(Viewer):
         out = []
         pending = list(self.session.pending)
         if pending:
-            ids = ", ".join(f"#{p.edit_id}" for p in pending)
+            ids = edit_list([p.edit_id for p in pending])
             report = self.pending_report if self._done == self.session.edits_version else None
             note = "" if report is not None else ("computing…" if self.computing else self.message or "no prediction")
             out.append((PENDING, f"pending {ids} · predicted", report, note))
         for app in reversed(applications(self.session.workspace)):
-            ids = ", ".join(f"#{i}" for i in app.edit_ids)
+            ids = edit_list(app.edit_ids)
             phase = "measured" if "measured" in app.reports else "predicted"
             note = "" if app.reports else "no report recorded"
             if phase == "predicted" and app.reports and app.segment is None:
@@ -187,6 +187,14 @@ class BiasPanel(Viewer):
             lines.append(f"| {ind.key} | {_num(ind.value)} | {_num(ind.baseline)} | {_num(ind.delta, True)} | "
                          f"{_dot(ind.severity, ind.severity)} {ind.severity} | {_cell(ind.explanation)} |")
         return "\n".join(lines)
+
+
+def edit_list(ids, most: int = 6) -> str:
+    """'#1, #2, #3', or '#1, #2, … #90 (90 edits)' for long lists."""
+    ids = list(ids)
+    if len(ids) <= most:
+        return ", ".join(f"#{i}" for i in ids)
+    return f"#{ids[0]}, #{ids[1]}, … #{ids[-1]} ({len(ids)} edits)"
 
 
 def _dot(severity: str, title: str) -> str:

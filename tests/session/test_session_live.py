@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hill_viz.core.edits import Selector
+from hill_viz.core.frame import LatentFrame
 from hill_viz.errors import EditError, StateError
 from hill_viz.session import Session
 
@@ -91,3 +92,16 @@ def test_selection_selector_is_the_drawn_one_until_the_cloud_moves(session):
     session.train(1, wait=True)  # the frame is rebuilt: the box would now cover other points
     moved = session.selection_selector()
     assert moved.kind == "ids" and np.array_equal(np.array(moved.ids), ids)
+
+
+def test_live_frame_rebuilds_are_paced_and_never_doubled(session):
+    session.live_frame_interval = 0.0  # every epoch shows; the segment's end adds no second rebuild
+    before = session.frame_version
+    session.train(3, wait=True)
+    assert session.frame_version == before + 3
+    session.live_frame_interval = 1e6  # at most one rebuild: the model as it ends up
+    before = session.frame_version
+    session.train(3, wait=True)
+    assert session.frame_version == before + 1
+    rebuilt = LatentFrame.build(session.model, session.projection, session.dataset)
+    assert np.array_equal(rebuilt.column("x"), session.frame.column("x"))

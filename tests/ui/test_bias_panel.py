@@ -7,7 +7,7 @@ import pytest
 
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.session import Session
-from hill_viz.ui.bias_panel import LIGHT_COLOURS, PENDING, BiasPanel
+from hill_viz.ui.bias_panel import LIGHT_COLOURS, PENDING, BiasPanel, edit_list
 
 
 @pytest.fixture
@@ -98,3 +98,8 @@ def test_prediction_runs_in_a_worker_thread(session):
     assert panel.wait(60)
     assert seen == ["hill-bias-predict"]
     assert np.isfinite(panel.pending_report.seconds)
+
+
+def test_long_edit_lists_are_shortened():
+    assert edit_list([1, 2, 3]) == "#1, #2, #3"
+    assert edit_list(range(1, 91)) == "#1, #2, … #90 (90 edits)"
