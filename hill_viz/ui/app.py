@@ -113,14 +113,18 @@ class HillApp(Viewer):
         return pn.pane.Markdown(f"*{title}: {why}.*", css_classes=[f"hill-slot-{key}"])
 
     def main_area(self) -> pn.Column:
+        # dynamic tabs: only the tab on screen has Bokeh models in the page. Every HoloViews
+        # redraw walks all models of the page, so hidden panels would slow every selection.
+        selection = pn.Row(
+            self._slot("breakdown", "Selection breakdown"),
+            pn.Tabs(("Gallery", self._slot("gallery", "Gallery")), ("Table", self._slot("table", "Selection table")),
+                    dynamic=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
         return pn.Column(
             pn.Row(self._slot("latent_view", "Latent view"), self.edit_tools, sizing_mode="stretch_width"),
-            pn.Row(self._slot("breakdown", "Selection breakdown"),
-                   pn.Tabs(("Gallery", self._slot("gallery", "Gallery")),
-                           ("Table", self._slot("table", "Selection table")), sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            pn.Row(self._slot("bias", "Bias indicators"), sizing_mode="stretch_width"),
-            pn.Row(self._slot("timeline", "Timeline"), sizing_mode="stretch_width"),
+            pn.Tabs(("Selection", selection), ("Bias", self._slot("bias", "Bias indicators")),
+                    ("Timeline", self._slot("timeline", "Timeline")), dynamic=True, sizing_mode="stretch_width",
+                    css_classes=["hill-tabs"]),
             sizing_mode="stretch_width",
         )
 

@@ -349,22 +349,27 @@ class EditTools(Viewer):
         seen = (s.selection_version, s.frame_version, s.edits_version)
         if seen == self.shown_versions:
             return
-        selection_changed, frame_changed = seen[0] != self.shown_versions[0], seen[1] != self.shown_versions[1]
+        selection_changed, frame_changed, edits_changed = (new != old for new, old in zip(seen, self.shown_versions))
         self.shown_versions = seen
         if self.handle_edit is not None and not any(p.edit_id == self.handle_edit for p in s.pending):
             self.handle_edit = None  # applied or removed
-        if selection_changed or frame_changed:
+        # only what changed is redrawn: during training the frame changes every few seconds
+        if selection_changed or (frame_changed and len(s.selection)):
             self._follow_selection(keep_edit=not selection_changed)
-        self._show_selection()
-        self.pending_table.value = self._pending_frame()
-        self._refresh.event(version=sum(seen))
+        if selection_changed:
+            self._show_selection()
+        if edits_changed:
+            self.pending_table.value = self._pending_frame()
+        if edits_changed or (frame_changed and s.pending):
+            self._refresh.event(version=sum(seen))
 
     def _follow_selection(self, keep_edit: bool) -> None:
         """Put the handle on the selection's centroid, or on the target of the edit it drives."""
         s = self.session
         if s.frame is None or not len(s.selection):
             self.anchor, self.handle_edit = None, None
-            self.handle_pipe.send(dict(_EMPTY_HANDLE))
+            if self.handle_pipe.data != _EMPTY_HANDLE:
+                self.handle_pipe.send(dict(_EMPTY_HANDLE))
             return
         self.anchor = centroid(s.frame, s.selection)
         if not keep_edit or self.handle_edit is None:

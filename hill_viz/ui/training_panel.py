@@ -3,18 +3,20 @@
 Settings live in `TrainingSettings` (param), widgets are built from it, and every button
 calls a Session method through `Actions` (off the event loop). The trainer thread never
 touches a widget: it appends records to the Session's live queue, and `poll()` (run by
-the app's periodic callback on the event loop) drains them into `hv.streams.Buffer`s
-that feed the loss and accuracy curves, and updates the progress bar and status line.
+the app's periodic callback on the event loop) drains them into the Bokeh sources of the
+loss and accuracy curves (`stream`: only new points travel), and updates the progress bar
+and status line.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-import holoviews as hv
 import numpy as np
-import pandas as pd
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from hill_viz.core.data import list_datasets
@@ -25,6 +27,8 @@ from hill_viz.session import Session
 from hill_viz.ui.actions import FAILED, Actions
 
 FILE_CHOICE = "a file…"
+CURVE_PUSH_S = 1.0  # least seconds between loss-curve redraws while training
+CURVE_POINTS = 20_000  # points kept per curve
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
@@ -45,10 +49,6 @@ class TrainingSettings(param.Parameterized):
     lr = param.Number(default=1e-3, label="Learning rate")
     batch_size = param.Integer(default=0, label="Batch size (0 = auto)")
     epochs = param.Integer(default=2, label="Epochs", doc="Epochs per Train click")
-
-
-def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: np.array([], dtype=float) for c in columns})
 
 
 def _check_model_settings(latent_dim: int, seed: int, lr: float, batch_size: int) -> None:
@@ -72,8 +72,12 @@ class TrainingPanel(Viewer):
         params.setdefault("actions", Actions())
         params.setdefault("settings", TrainingSettings())
         super().__init__(**params)
-        self.loss_buffer = hv.streams.Buffer(_empty(["epoch", "loss"]), length=20_000, index=False)
-        self.acc_buffer = hv.streams.Buffer(_empty(["epoch", "val_acc"]), length=20_000, index=False)
+        # plain Bokeh sources: `stream` sends only the new points, while a HoloViews redraw walks
+        # every model of the page (about 150 ms on a full page, taken from selections)
+        self.loss_source = ColumnDataSource({"epoch": [], "loss": []})
+        self.acc_source = ColumnDataSource({"epoch": [], "val_acc": []})
+        self._batches: list[tuple[float, float]] = []  # loss points not drawn yet
+        self._pushed_at = 0.0
         self.session.drain_live()  # what happened before this page opened comes from the history
         self._seed_curves()
         self._build_widgets()
@@ -103,7 +107,7 @@ class TrainingPanel(Viewer):
         self.pause_button = w.Button(label="Pause", width=80)
         self.resume_button = w.Button(label="Resume", width=80)
         self.cancel_button = w.Button(label="Cancel", color="danger", width=80)
-        self.progress = pn.indicators.Progress(value=0, max=1000, sizing_mode="stretch_width", height=14)
+        self.progress = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width", height=14)
         self.status_line = pn.pane.Markdown("", css_classes=["hill-status"], margin=(0, 10))
         self.build_button.on_click(self._on_build)
         self.train_button.on_click(self._on_train)
@@ -111,12 +115,16 @@ class TrainingPanel(Viewer):
         self.resume_button.on_click(self._on_resume)
         self.cancel_button.on_click(self._on_cancel)
 
-    def curves(self) -> hv.Layout:
-        loss = hv.DynamicMap(lambda data: hv.Curve(data, "epoch", "loss"), streams=[self.loss_buffer])
-        acc = hv.DynamicMap(lambda data: hv.Curve(data, "epoch", "val_acc"), streams=[self.acc_buffer])
-        common = dict(height=170, responsive=True, tools=["hover"], framewise=True, show_grid=True)
-        return (loss.opts(title="Training loss", color="#0072B2", **common)
-                + acc.opts(title="Validation accuracy", color="#D55E00", **common)).cols(1)
+    def curves(self) -> pn.Column:
+        def curve(source: ColumnDataSource, column: str, title: str, color: str):
+            fig = figure(title=title, height=170, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,hover",
+                         x_axis_label="epoch", y_axis_label=column, toolbar_location="above")
+            fig.line("epoch", column, source=source, color=color, line_width=2)
+            fig.hover.tooltips = [("epoch", "@epoch{0.00}"), (column, f"@{column}{{0.000}}")]
+            return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        return pn.Column(curve(self.loss_source, "loss", "Training loss", "#0072B2"),
+                         curve(self.acc_source, "val_acc", "Validation accuracy", "#D55E00"),
+                         sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
@@ -129,7 +137,7 @@ class TrainingPanel(Viewer):
             pn.Row(self.pause_button, self.resume_button, self.cancel_button),
             self.progress,
             self.status_line,
-            pn.pane.HoloViews(self.curves(), sizing_mode="stretch_width"),
+            self.curves(),
             sizing_mode="stretch_width",
         )
 
@@ -200,26 +208,32 @@ class TrainingPanel(Viewer):
 
     # -- live updates (event loop) ------------------------------------------------------------
     def poll(self) -> None:
-        """Drain the Session's live records into the curves; refresh progress, status, buttons."""
-        batches, epochs = [], []
+        """Drain the Session's live records into the curves; refresh progress, status, buttons.
+
+        Curves are redrawn at most every CURVE_PUSH_S (and at each epoch's end): each redraw
+        costs the event loop tens of milliseconds that selections should get.
+        """
+        epochs = []
         for record in self.session.drain_live():
             if record["kind"] == "batch":
-                batches.append((record["epoch"], record["loss"]))
+                self._batches.append((record["epoch"], record["loss"]))
             elif record["kind"] == "epoch":
                 epochs.append((record["epoch"], record.get("val_acc", np.nan)))
             elif record["kind"] == "error":
                 self.actions.error(record["message"])
-        if batches:
-            self.loss_buffer.send(pd.DataFrame(batches, columns=["epoch", "loss"]))
+        now = time.monotonic()
+        if self._batches and (epochs or not self.session.is_busy or now - self._pushed_at >= CURVE_PUSH_S):
+            self._stream(self.loss_source, self._batches, "loss")
+            self._batches, self._pushed_at = [], now
         if epochs:
-            self.acc_buffer.send(pd.DataFrame(epochs, columns=["epoch", "val_acc"]))
+            self._stream(self.acc_source, epochs, "val_acc")
         self._refresh_controls()
 
     def _refresh_controls(self) -> None:
         session = self.session
         status = session.status
         busy = session.is_busy
-        self.progress.value = int(round(session.progress * 1000)) if busy or session.history else 0
+        self.progress.value = int(session.progress * 100) if busy or session.history else 0
         self.train_button.disabled = busy or status == "empty"
         self.build_button.disabled = busy
         self.pause_button.disabled = status != "training"
@@ -245,15 +259,20 @@ class TrainingPanel(Viewer):
             parts.append(f"{len(s.teachers)} teacher{'s' if len(s.teachers) > 1 else ''}")
         return " · ".join(parts)
 
+    @staticmethod
+    def _stream(source: ColumnDataSource, points: list[tuple[float, float]], column: str) -> None:
+        epochs, values = zip(*points)
+        source.stream({"epoch": [float(e) for e in epochs],
+                       column: [float("nan") if v is None else float(v) for v in values]}, rollover=CURVE_POINTS)
+
     def _seed_curves(self) -> None:
         history = self.session.history
         if history:
-            self.loss_buffer.send(pd.DataFrame({"epoch": [float(h["epoch"]) for h in history],
-                                                "loss": [h.get("train_loss", np.nan) for h in history]}))
-            self.acc_buffer.send(pd.DataFrame({"epoch": [float(h["epoch"]) for h in history],
-                                               "val_acc": [h.get("val_acc", np.nan) for h in history]}))
+            self._stream(self.loss_source, [(h["epoch"], h.get("train_loss")) for h in history], "loss")
+            self._stream(self.acc_source, [(h["epoch"], h.get("val_acc")) for h in history], "val_acc")
 
     def _reset_curves(self) -> None:
-        self.loss_buffer.clear()
-        self.acc_buffer.clear()
+        self.loss_source.data = {"epoch": [], "loss": []}
+        self.acc_source.data = {"epoch": [], "val_acc": []}
+        self._batches = []
         self._seed_curves()
