@@ -187,6 +187,7 @@ class EventStore:
     def __init__(self, path: str | os.PathLike, durable: bool = True):
         self.path = Path(path)
         self._lock = threading.RLock()  # one connection shared by the UI and trainer threads
+        self.closed = False
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -199,6 +200,7 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self.closed = True
 
     def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:

@@ -150,7 +150,6 @@ class HillApp(Viewer):
         self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
         if self.session.model is None:
             await self._first_model()
-        self.poll()
 
     async def _first_model(self) -> None:
         built = await self.training.build()

@@ -207,6 +207,8 @@ class Timeline(Viewer):
     def poll(self) -> None:
         """Refresh when the log changed (new events, or the head moved)."""
         store = self.session.workspace.store
+        if store.closed:  # the page's session ended
+            return
         if (store.count(), store.head) != self._key:
             self.refresh()
 

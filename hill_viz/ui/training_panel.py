@@ -78,6 +78,8 @@ class TrainingPanel(Viewer):
         self.acc_source = ColumnDataSource({"epoch": [], "val_acc": []})
         self._batches: list[tuple[float, float]] = []  # loss points not drawn yet
         self._pushed_at = 0.0
+        self._seeded_until = -np.inf  # last epoch drawn from the Session's history
+        self._curves_stale = False  # a new model was built: the curves start over at the next poll
         self.session.drain_live()  # what happened before this page opened comes from the history
         self._seed_curves()
         self._build_widgets()
@@ -155,8 +157,8 @@ class TrainingPanel(Viewer):
                                       s.latent_dim, s.seed, s.lr, s.batch_size)
         if done is FAILED:
             return False
-        self._reset_curves()
-        self.poll()
+        self._curves_stale = True  # redrawn by the next poll: Bokeh sources change only there
+        self._refresh_controls()
         return True
 
     def _build_sync(self, dataset: str, n: int | None, path: str, latent_dim: int, seed: int,
@@ -191,20 +193,20 @@ class TrainingPanel(Viewer):
     async def train(self, epochs: int | None = None) -> bool:
         epochs = self.settings.epochs if epochs is None else epochs
         done = await self.actions.run(self.session.train, epochs)
-        self.poll()
+        self._refresh_controls()
         return done is not FAILED
 
     async def _on_pause(self, event=None) -> None:
         await self.actions.run(self.session.pause)
-        self.poll()
+        self._refresh_controls()
 
     async def _on_resume(self, event=None) -> None:
         await self.actions.run(self.session.resume)
-        self.poll()
+        self._refresh_controls()
 
     async def _on_cancel(self, event=None) -> None:
         await self.actions.run(self.session.cancel)
-        self.poll()
+        self._refresh_controls()
 
     # -- live updates (event loop) ------------------------------------------------------------
     def poll(self) -> None:
@@ -213,8 +215,12 @@ class TrainingPanel(Viewer):
         Curves are redrawn at most every CURVE_PUSH_S (and at each epoch's end): each redraw
         costs the event loop tens of milliseconds that selections should get.
         """
+        if self._curves_stale:
+            self._reset_curves()
         epochs = []
         for record in self.session.drain_live():
+            if record.get("epoch", np.inf) <= self._seeded_until:
+                continue  # drawn from the history already
             if record["kind"] == "batch":
                 self._batches.append((record["epoch"], record["loss"]))
             elif record["kind"] == "epoch":
@@ -267,11 +273,13 @@ class TrainingPanel(Viewer):
 
     def _seed_curves(self) -> None:
         history = self.session.history
+        self._seeded_until = max((h["epoch"] for h in history), default=-np.inf)
         if history:
             self._stream(self.loss_source, [(h["epoch"], h.get("train_loss")) for h in history], "loss")
             self._stream(self.acc_source, [(h["epoch"], h.get("val_acc")) for h in history], "val_acc")
 
     def _reset_curves(self) -> None:
+        self._curves_stale = False
         self.loss_source.data = {"epoch": [], "loss": []}
         self.acc_source.data = {"epoch": [], "val_acc": []}
         self._batches = []
