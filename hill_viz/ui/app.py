@@ -121,12 +121,17 @@ class HillApp(Viewer):
                     dynamic=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
         return pn.Column(
-            pn.Row(self._slot("latent_view", "Latent view"), self.edit_tools, sizing_mode="stretch_width"),
+            pn.Row(self._slot("latent_view", "Latent view"), self._edit_column(), sizing_mode="stretch_width"),
             pn.Tabs(("Selection", selection), ("Bias", self._slot("bias", "Bias indicators")),
                     ("Timeline", self._slot("timeline", "Timeline")), dynamic=True, sizing_mode="stretch_width",
                     css_classes=["hill-tabs"]),
             sizing_mode="stretch_width",
         )
+
+    def _edit_column(self) -> pn.Column:
+        """The edit tools, and under the pending edits their predicted bias lights."""
+        bias = self.components["bias"]
+        return pn.Column(self.edit_tools, *([bias.summary] if bias is not None else []), width=390)
 
     def template(self) -> pn.template.BootstrapTemplate:
         # Bootstrap: every resource is served locally (the Fast/Material templates fetch web fonts)

@@ -51,6 +51,8 @@ class BiasPanel(Viewer):
         super().__init__(**params)
         self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["hill-bias-rows"])
         self.details = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["hill-bias-details"])
+        # the pending edits' lights alone, for a place beside the edit list (the app puts it there)
+        self.summary = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10), css_classes=["hill-bias-summary"])
         self._lock = threading.RLock()
         self._wanted = -1            # edits_version the prediction should match
         self._done = -1              # edits_version of pending_report
@@ -154,21 +156,23 @@ class BiasPanel(Viewer):
             self.rows.objects = [self._row(*e) for e in entries] or [
                 pn.pane.Markdown("*No edits yet: make an edit to see its predicted bias.*", margin=(0, 10))]
         self.details.object = self._details_text(entries)
+        self.summary.object = self._summary_text(entries)
 
     def _row(self, key: str, label: str, report: BiasReport | None, note: str) -> pn.Row:
-        if report is None:
-            lights = f"<i>{html.escape(note)}</i>"
-        else:
-            lights = " ".join(_dot(sev, f"{FAMILY_TITLES.get(f, f)}: {sev}") for f, sev in report.families().items())
-            lights += f" <b style='color:{LIGHT_COLOURS[report.severity]}'>{report.severity.upper()}</b>"
-            if note:
-                lights += f" <i>{html.escape(note)}</i>"
-        button = pn.widgets.Button(name="details", width=80, button_type="light", disabled=report is None,
+        lights = _lights(report, note)
+        button = pn.widgets.Button(label="details", width=80, color="light", disabled=report is None,
                                    css_classes=["hill-bias-details-button"])
         button.on_click(lambda event, key=key: self.select(key))
         text = pn.pane.HTML(f"<span class='hill-bias-row' data-key='{key}'>{html.escape(label)}&nbsp; {lights}</span>",
                             sizing_mode="stretch_width", margin=(5, 10))
         return pn.Row(text, button, sizing_mode="stretch_width")
+
+    @staticmethod
+    def _summary_text(entries) -> str:
+        if not entries or entries[0][0] != PENDING:
+            return ""
+        _, _, report, note = entries[0]
+        return f"<small>Predicted bias of the pending edits (details: Bias tab)</small><br>{_lights(report, note)}"
 
     def select(self, key: str) -> None:
         """Show the details of a row (clicking again hides them)."""
@@ -195,6 +199,15 @@ def edit_list(ids, most: int = 6) -> str:
     if len(ids) <= most:
         return ", ".join(f"#{i}" for i in ids)
     return f"#{ids[0]}, #{ids[1]}, … #{ids[-1]} ({len(ids)} edits)"
+
+
+def _lights(report: BiasReport | None, note: str) -> str:
+    """One light per indicator family and the overall word; the note alone while there is no report."""
+    if report is None:
+        return f"<i>{html.escape(note)}</i>"
+    lights = " ".join(_dot(sev, f"{FAMILY_TITLES.get(f, f)}: {sev}") for f, sev in report.families().items())
+    lights += f" <b style='color:{LIGHT_COLOURS[report.severity]}'>{report.severity.upper()}</b>"
+    return lights + (f" <i>{html.escape(note)}</i>" if note else "")
 
 
 def _dot(severity: str, title: str) -> str:

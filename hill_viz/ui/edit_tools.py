@@ -142,7 +142,7 @@ class EditTools(Viewer):
         buttons["remove"].on_click(lambda e: self._spawn(self.remove_edited))
         buttons["apply"].on_click(self._on_apply)
         self.pending_table = w.Tabulator(self._pending_frame(), show_index=False, disabled=True,
-                                         selectable=1, height=150, sizing_mode="stretch_width",
+                                         selectable=1, height=150, width=360,
                                          css_classes=["hill-pending"])
         self.pending_table.param.watch(self._on_row_selected, "selection")
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),

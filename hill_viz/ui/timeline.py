@@ -120,10 +120,11 @@ class Timeline(Viewer):
                                                              **common))).cols(1)
 
     def _acc_plot(self, data):
-        head = hv.Curve(data["head"], "seq", ("val_acc", "val accuracy")).opts(color="#0072B2", line_width=2)
-        dots = hv.Scatter(data["head"], "seq", ("val_acc", "val accuracy")).opts(color="#0072B2", size=6,
+        acc = hv.Dimension("val_acc", label="val accuracy", range=(0, 1))
+        head = hv.Curve(data["head"], "seq", acc).opts(color="#0072B2", line_width=2)
+        dots = hv.Scatter(data["head"], "seq", acc).opts(color="#0072B2", size=6,
                                                                                   tools=["hover"])
-        other = hv.Scatter(data["other"], "seq", ("val_acc", "val accuracy")).opts(color="#999999", size=6,
+        other = hv.Scatter(data["other"], "seq", acc).opts(color="#999999", size=6,
                                                                                     tools=["hover"])
         return head * dots * other
 

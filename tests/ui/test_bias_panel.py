@@ -24,6 +24,7 @@ def test_a_pending_edit_gets_its_predicted_lights_and_details_on_click(session):
     assert isinstance(panel.__panel__(), pn.Column)
     assert panel.entries() == []
     assert "No edits yet" in panel.rows.objects[0].object
+    assert panel.summary.object == ""
 
     started = threading.Event()
     original = session.predict_bias
@@ -42,6 +43,7 @@ def test_a_pending_edit_gets_its_predicted_lights_and_details_on_click(session):
     html = panel.rows.objects[0][0].object
     assert html.count("hill-light ") == len(report.families()) == 7
     assert LIGHT_COLOURS[report.severity] in html
+    assert panel.summary.object.count("hill-light ") == 7  # the same lights beside the edit list
 
     assert panel.details.object == ""
     panel.rows.objects[0][1].clicks += 1  # the row's "details" button
