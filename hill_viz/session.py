@@ -32,6 +32,7 @@ from hill_viz.errors import ConfigError, EditError, HillError, StateError
 
 INLINE_IDS_MAX = 10_000  # larger id lists go to an artifact file, not the event row
 LIVE_QUEUE_MAX = 100_000  # live records kept for the UI to drain; the oldest drop first
+LIVE_FRAME_DUTY = 10  # while training, frame rebuilds take at most 1/10 of the time (they redraw every view)
 log = logging.getLogger(__name__)
 
 
@@ -70,7 +71,8 @@ class _SessionCallback(Callback):
     def on_epoch_end(self, trainer, epoch, metrics):
         s = self.session
         s._checkpoint()
-        if s.live_frame and time.monotonic() - s._frame_built_at >= s.live_frame_interval:
+        pause = max(s.live_frame_interval, LIVE_FRAME_DUTY * s._frame_cost)
+        if s.live_frame and time.monotonic() - s._frame_built_at >= pause:
             s._refresh_frame()
         s.history = s.history + [dict(metrics)]
         s._live.append({"kind": "epoch", **metrics})
@@ -91,7 +93,9 @@ class Session(param.Parameterized):
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
     live_frame_interval = param.Number(default=2.0, bounds=(0, None),
                                        doc="Least seconds between live frame rebuilds while training "
-                                           "(each rebuild redraws every view); the last epoch always shows")
+                                           "(each rebuild redraws every view; on large datasets the pause "
+                                           "grows so rebuilds take at most 1/LIVE_FRAME_DUTY of the time); "
+                                           "the last epoch always shows")
     events_version = param.Integer(default=0, doc="Bumped whenever an event is recorded (any thread)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
@@ -119,6 +123,7 @@ class Session(param.Parameterized):
         self._live: collections.deque = collections.deque(maxlen=LIVE_QUEUE_MAX)  # worker -> UI
         self._selection_frame_version = -1  # frame_version when the selection was drawn
         self._frame_built_at, self._frame_step, self._built_frame = 0.0, None, None  # live frame pacing
+        self._frame_cost = 0.0  # seconds the last frame build took
         self._segment: dict | None = None  # the training segment running: {"start_epoch", "epochs"}
         self.interrupted: dict | None = None  # a segment a crash cut short (see `resume_training`)
 
@@ -176,7 +181,9 @@ class Session(param.Parameterized):
         return proj
 
     def _refresh_frame(self) -> None:
+        started = time.monotonic()
         frame = LatentFrame.build(self.model, self.projection, self.dataset)
+        self._frame_cost = time.monotonic() - started
         self._frame_built_at, self._frame_step = time.monotonic(), self.trainer.step if self.trainer else None
         self._built_frame = self.frame = frame
         self.frame_version += 1
