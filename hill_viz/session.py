@@ -32,7 +32,6 @@ from hill_viz.errors import ConfigError, EditError, HillError, StateError
 
 INLINE_IDS_MAX = 10_000  # larger id lists go to an artifact file, not the event row
 LIVE_QUEUE_MAX = 100_000  # live records kept for the UI to drain; the oldest drop first
-LIVE_FRAME_DUTY = 10  # while training, frame rebuilds take at most 1/10 of the time (they redraw every view)
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +70,7 @@ class _SessionCallback(Callback):
     def on_epoch_end(self, trainer, epoch, metrics):
         s = self.session
         s._checkpoint()
-        pause = max(s.live_frame_interval, LIVE_FRAME_DUTY * s._frame_cost)
+        pause = max(s.live_frame_interval, s.live_frame_duty * s._frame_cost)
         if s.live_frame and time.monotonic() - s._frame_built_at >= pause:
             s._refresh_frame()
         s.history = s.history + [dict(metrics)]
@@ -93,9 +92,11 @@ class Session(param.Parameterized):
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
     live_frame_interval = param.Number(default=2.0, bounds=(0, None),
                                        doc="Least seconds between live frame rebuilds while training "
-                                           "(each rebuild redraws every view; on large datasets the pause "
-                                           "grows so rebuilds take at most 1/LIVE_FRAME_DUTY of the time); "
-                                           "the last epoch always shows")
+                                           "(each rebuild redraws every view); the last epoch always shows")
+    live_frame_duty = param.Number(default=10.0, bounds=(0, None),
+                                   doc="The pause between live rebuilds is also at least this many times "
+                                       "the last rebuild's cost: on large datasets rebuilds then take at "
+                                       "most 1/duty of the training time")
     events_version = param.Integer(default=0, doc="Bumped whenever an event is recorded (any thread)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")

@@ -79,6 +79,7 @@ class TrainingPanel(Viewer):
         self._batches: list[tuple[float, float]] = []  # loss points not drawn yet
         self._pushed_at = 0.0
         self._seeded_until = -np.inf  # last epoch drawn from the Session's history
+        self._history_seen: list[dict] = []  # the Session's history as last drawn
         self._curves_stale = False  # a new model was built: the curves start over at the next poll
         self.session.drain_live()  # what happened before this page opened comes from the history
         self._seed_curves()
@@ -215,8 +216,9 @@ class TrainingPanel(Viewer):
         Curves are redrawn at most every CURVE_PUSH_S (and at each epoch's end): each redraw
         costs the event loop tens of milliseconds that selections should get.
         """
-        if self._curves_stale:
+        if self._curves_stale or self._history_replaced():
             self._reset_curves()
+        self._history_seen = self.session.history
         epochs = []
         for record in self.session.drain_live():
             if record.get("epoch", np.inf) <= self._seeded_until:
@@ -271,8 +273,13 @@ class TrainingPanel(Viewer):
         source.stream({"epoch": [float(e) for e in epochs],
                        column: [float("nan") if v is None else float(v) for v in values]}, rollover=CURVE_POINTS)
 
+    def _history_replaced(self) -> bool:
+        """True when the Session's history was swapped (a revert or reopen), not extended by training."""
+        seen, now = self._history_seen, self.session.history
+        return len(now) < len(seen) or (bool(seen) and now[len(seen) - 1] is not seen[-1])
+
     def _seed_curves(self) -> None:
-        history = self.session.history
+        history = self._history_seen = self.session.history
         self._seeded_until = max((h["epoch"] for h in history), default=-np.inf)
         if history:
             self._stream(self.loss_source, [(h["epoch"], h.get("train_loss")) for h in history], "loss")

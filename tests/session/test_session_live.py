@@ -95,13 +95,15 @@ def test_selection_selector_is_the_drawn_one_until_the_cloud_moves(session):
 
 
 def test_live_frame_rebuilds_are_paced_and_never_doubled(session):
-    session.live_frame_interval = 0.0  # every epoch shows; the segment's end adds no second rebuild
+    session.live_frame_interval, session.live_frame_duty = 0.0, 0.0  # every epoch shows
+    # ...and the end of the segment adds no second rebuild
     before = session.frame_version
     session.train(3, wait=True)
     assert session.frame_version == before + 3
-    session.live_frame_interval = 1e6  # at most one rebuild: the model as it ends up
-    before = session.frame_version
-    session.train(3, wait=True)
-    assert session.frame_version == before + 1
+    for interval, duty in [(1e6, 0.0), (0.0, 1e6)]:  # paced by time, then by the rebuilds' cost
+        session.live_frame_interval, session.live_frame_duty = interval, duty
+        before = session.frame_version
+        session.train(3, wait=True)
+        assert session.frame_version == before + 1  # at most one rebuild: the model as it ends up
     rebuilt = LatentFrame.build(session.model, session.projection, session.dataset)
     assert np.array_equal(rebuilt.column("x"), session.frame.column("x"))

@@ -48,6 +48,21 @@ def test_training_panel_builds_trains_and_streams_curves(tmp_path):
     assert errors(panel.actions) == []
 
 
+def test_curves_start_over_from_the_history_after_a_revert(session):
+    panel = TrainingPanel(session=session)  # the fixture trained epoch 1
+    session.train(2, wait=True)
+    panel.poll()
+    assert list(panel.acc_source.data["epoch"]) == [1.0, 2.0, 3.0]
+    first_segment = next(e for e in session.workspace.store.events() if e.kind == "training_segment")
+    session.revert(first_segment.id)
+    panel.poll()
+    assert list(panel.acc_source.data["epoch"]) == [1.0]
+    assert max(panel.loss_source.data["epoch"]) == 1.0
+    session.train(1, wait=True)  # the new branch draws on from there
+    panel.poll()
+    assert list(panel.acc_source.data["epoch"]) == [1.0, 2.0]
+
+
 def test_settings_out_of_range_are_reported_and_the_model_is_kept(session):
     panel = TrainingPanel(session=session)
     model = session.model
