@@ -8,18 +8,12 @@ round trip with training idle, measured in the same run.
 """
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from hill_viz.bench import figure
-
-CHROMIUM = os.environ.get("HILL_VIZ_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--no-first-run"]
+from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, served, wait_until
 TARGET_MS = 500.0
 BREAKDOWN_TITLE = "label — bars"
 
@@ -66,21 +60,20 @@ def run(args) -> list[dict]:
             apps.append(template.hill_app)
             return template
 
-        server, url = _serve(factory)
         try:
-            with sync_playwright() as pw:
+            with served(factory) as url, sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_page(viewport={"width": 1400, "height": 950})
+                page = browser.new_page(viewport=VIEWPORT)
                 page.goto(url)
-                _wait(lambda: apps and apps[0].loaded.is_set(), 120, "the page", page)
-                page.wait_for_function(f"() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
+                wait_until(lambda: apps and apps[0].loaded.is_set(), 120, "the page", page)
+                page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
                 page.wait_for_timeout(2000)
                 page.evaluate(_PROBE_JS)
                 page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
                 boxes = _boxes(page)
                 idle = [_round_trip(page, session, boxes[i % 2]) for i in range(args.rounds + 1)][1:]
                 session.train(10_000)
-                _wait(lambda: session.status == "training" and session.progress > 0, 60, "training", page)
+                wait_until(lambda: session.status == "training" and session.progress > 0, 60, "training", page)
                 busy = [_round_trip(page, session, boxes[i % 2]) for i in range(args.rounds + 1)][1:]
                 steps_during = session.trainer.step
                 session.cancel()
@@ -89,7 +82,6 @@ def run(args) -> list[dict]:
         finally:
             for app in apps:
                 app.close()
-            server.stop()
             session.wait(120)
             session.workspace.close()
     base_median, busy_median = statistics.median(idle), statistics.median(busy)
@@ -107,36 +99,6 @@ def run(args) -> list[dict]:
 def _p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
-
-
-def _serve(factory):
-    """The app on a free 127.0.0.1 port, served from a thread of this process."""
-    import panel as pn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = pn.serve(factory, port=port, address="127.0.0.1", threaded=True, show=False,
-                      websocket_origin=[f"127.0.0.1:{port}"])
-    deadline = time.time() + 60
-    while True:  # wait for the port without requesting the page (a request would build a session)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.time() > deadline:
-                server.stop()
-                raise RuntimeError("the benchmark server did not start in 60 s")
-            time.sleep(0.1)
-    return server, f"http://127.0.0.1:{port}/"
-
-
-def _wait(condition, timeout: float, what: str, page) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise RuntimeError(f"benchmark: timed out after {timeout} s waiting for {what}")
-        page.wait_for_timeout(100)
 
 
 def _boxes(page) -> list[tuple[tuple[float, float], tuple[float, float]]]:

@@ -4,12 +4,12 @@ The server runs in this process (`served`), so the tests assert on the very Sess
 page drives: its event store, its pending edits, its latent frame.
 """
 import io
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from hill_viz.bench.browser import served, wait_until
 from hill_viz.session import Session
 from hill_viz.ui.app import build_app
 
@@ -17,19 +17,9 @@ N = 3000  # digits-shortcut samples: an epoch in about a second
 VIEW = ".hill-latent-view"
 
 
-def wait_until(condition, timeout: float, what: str, page=None) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        if page is not None:
-            page.wait_for_timeout(100)  # keeps the page's event handlers running
-        else:
-            time.sleep(0.1)
-
 
 @pytest.fixture
-def app_server(tmp_path, serve):
+def app_server(tmp_path):
     """Serve the app; yields (url, apps) where apps collects the HillApp of each page."""
     apps = []
 
@@ -39,7 +29,7 @@ def app_server(tmp_path, serve):
         apps.append(template.hill_app)
         return template
 
-    with serve(factory) as url:
+    with served(factory) as url:
         yield url, apps
     for app in apps:
         app.close()
@@ -48,7 +38,7 @@ def app_server(tmp_path, serve):
 def open_app(page, url, apps):
     page.goto(url)
     wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
-    (app,) = [a for a in apps if a.loaded.is_set()]  # the server's readiness probe made others
+    (app,) = [a for a in apps if a.loaded.is_set()]
     wait_until(app.ready.is_set, 60, "the first model", page)
     page.locator(f"{VIEW} .bk-events").first.wait_for(state="visible", timeout=30_000)
     return app
@@ -93,7 +83,7 @@ def box_select(page, session, start, end, attempts: int = 3) -> None:
             wait_until(lambda: session.selection_version > before and session.selector is not None, 10,
                        "the box selection to reach the server", page)
             return
-        except AssertionError:
+        except TimeoutError:
             if attempt == attempts - 1:
                 page.screenshot(path="test-artifacts/app-box-select-failed.png")
                 raise
@@ -176,7 +166,7 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
     drag(page, pixels.to_page(*start), pixels.to_page(*target))
     try:
         wait_until(lambda: len(session.pending) == 1, 30, "the translate edit", page)
-    except AssertionError:
+    except TimeoutError:
         page.screenshot(path=str(artifacts / "app-drag-failed.png"))
         raise
     (pending,) = session.pending

@@ -4,11 +4,11 @@ The server runs in this process, so the test asserts on the very Session and Bre
 page drives: the ids selected must be exactly the numpy ground truth for the box the
 server received, and the breakdown chart must have been redrawn for that selection.
 """
-import time
 
 import numpy as np
 import pytest
 
+from hill_viz.bench.browser import served, wait_until
 from hill_viz.core.geometry import box_mask
 from hill_viz.session import Session
 from hill_viz.ui.explore import explore_app
@@ -16,13 +16,6 @@ from hill_viz.ui.explore import explore_app
 N = 10**6
 VIEW = ".hill-latent-view"
 
-
-def wait_until(condition, timeout: float, what: str, page) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        page.wait_for_timeout(100)
 
 
 def _bar_columns(pane, column: str) -> list[list]:
@@ -48,7 +41,7 @@ def big_session(tmp_path_factory):
     return session
 
 
-def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, serve, artifacts, big_session):
+def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, artifacts, big_session):
     session = big_session
     pages = []
 
@@ -56,7 +49,7 @@ def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, serve, artif
         pages.append(explore_app(session))
         return pages[-1]
 
-    with serve(factory) as url:
+    with served(factory) as url:
         page.goto(url)
         events = page.locator(f"{VIEW} .bk-events").first
         events.wait_for(state="visible", timeout=60_000)
@@ -64,7 +57,6 @@ def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, serve, artif
         view, breakdown = parts["view"], parts["breakdown"]
         wait_until(lambda: view.cloud.last is not None and view.cloud.last.data.shape[0] > 1, 30,
                    "the first cloud image", page)
-        chart_before = breakdown.charts["label"].last
         version = session.selection_version
 
         page.locator(f"{VIEW} .bk-tool-icon-box-select").first.click()

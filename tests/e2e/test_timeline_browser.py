@@ -3,28 +3,18 @@
 The server runs in this process, so the test asserts on the very Session and event store
 the page drives.
 """
-import time
 
 import holoviews as hv
 import panel as pn
 import pytest
 
+from hill_viz.bench.browser import served, wait_until
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.session import Session
 from hill_viz.ui.timeline import Timeline
 
 TIMELINE = ".hill-timeline"
 
-
-def wait_until(condition, timeout: float, what: str, page=None) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        if page is not None:
-            page.wait_for_timeout(100)
-        else:
-            time.sleep(0.1)
 
 
 @pytest.fixture
@@ -38,7 +28,7 @@ def recorded(tmp_path):
     return s
 
 
-def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, serve, page, artifacts):
+def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, page, artifacts):
     session, store = recorded, recorded.workspace.store
     timelines = []
 
@@ -50,11 +40,11 @@ def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, serv
 
     first_segment = next(e for e in store.path_to() if e.kind == "training_segment")
     old_tip = store.head
-    with serve(factory) as url:
+    with served(factory) as url:
         page.goto(url)
         row = page.locator(f"{TIMELINE} .tabulator-row", has_text="trained to epoch 1")
         row.wait_for(state="visible", timeout=60_000)
-        timeline = timelines[-1]  # the page's (the server's readiness probe made the others)
+        timeline = timelines[-1]  # the page's
         row.click()
         wait_until(lambda: timeline.selected == first_segment.id, 30, "the clicked event", page)
         page.locator(".hill-timeline-header", has_text=f"Event {first_segment.id}").wait_for(timeout=30_000)
