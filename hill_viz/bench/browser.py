@@ -28,7 +28,7 @@ def served(factory, timeout: float = 60.0):
     import panel as pn
 
     port = free_port()
-    server = pn.serve(factory, port=port, address="127.0.0.1", threaded=True, show=False,
+    server = pn.serve(factory, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False,
                       websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
     deadline = time.time() + timeout
     while True:  # wait for the port without requesting the page (a request would build a session)
