@@ -62,6 +62,20 @@ def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = N
     return Session(Path(root).expanduser() / name, actor=actor)
 
 
+def _settings_of(session: Session) -> dict:
+    """TrainingSettings values that describe the Session's dataset and model."""
+    params = session.dataset.params
+    settings = {"n": params.get("n")}
+    if "path" in params:
+        settings.update(dataset=FILE_CHOICE, path=str(params["path"]))
+    else:
+        settings["dataset"] = params.get("name", session.dataset.name)
+    if session.model is not None:
+        settings.update(latent_dim=session.model.spec.latent_dim, seed=session.model_seed,
+                        lr=session.trainer.config.lr, batch_size=session.trainer.config.batch_size)
+    return settings
+
+
 class HillApp(Viewer):
     """All components of the app around one Session, and the page lifecycle."""
 
@@ -75,7 +89,9 @@ class HillApp(Viewer):
         super().__init__(**params)
         self.actions = Actions()
         self.training = TrainingPanel(session=self.session, actions=self.actions)
-        if self.path:
+        if self.session.dataset is not None:  # a reopened or shared Session: show what it holds
+            self.training.settings.param.update(**_settings_of(self.session))
+        elif self.path:
             self.training.settings.param.update(dataset=FILE_CHOICE, path=self.path, n=self.n)
         else:
             self.training.settings.param.update(dataset=self.dataset, n=self.n)

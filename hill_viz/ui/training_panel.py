@@ -122,7 +122,10 @@ class TrainingPanel(Viewer):
         def curve(source: ColumnDataSource, column: str, title: str, color: str):
             fig = figure(title=title, height=170, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,hover",
                          x_axis_label="epoch", y_axis_label=column, toolbar_location="above")
-            fig.line("epoch", column, source=source, color=color, line_width=2)
+            line = fig.line("epoch", column, source=source, color=color, line_width=2)
+            if column == "val_acc":  # one point per epoch: mark them (a lone first epoch shows too)
+                fig.scatter("epoch", column, source=source, color=color, size=6)
+            fig.hover.renderers = [line]
             fig.hover.tooltips = [("epoch", "@epoch{0.00}"), (column, f"@{column}{{0.000}}")]
             return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
         return pn.Column(curve(self.loss_source, "loss", "Training loss", "#0072B2"),

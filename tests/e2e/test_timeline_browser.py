@@ -1,17 +1,15 @@
-"""The Timeline in headless chromium: click an event, revert to it, and see the new branch.
+"""The Timeline in the served app, in headless chromium: click an event, revert to it, see the branch.
 
 The server runs in this process, so the test asserts on the very Session and event store
 the page drives.
 """
 
-import holoviews as hv
-import panel as pn
 import pytest
 
 from hill_viz.bench.browser import served, wait_until
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.session import Session
-from hill_viz.ui.timeline import Timeline
+from hill_viz.ui.app import build_app
 
 TIMELINE = ".hill-timeline"
 
@@ -30,21 +28,21 @@ def recorded(tmp_path):
 
 def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, page, artifacts):
     session, store = recorded, recorded.workspace.store
-    timelines = []
+    apps = []
 
     def factory():
-        hv.extension("bokeh")
-        pn.extension("tabulator", notifications=True)
-        timelines.append(Timeline(session=session, poll_ms=300))
-        return timelines[-1]
+        template = build_app(session, pretrain_epochs=0)
+        apps.append(template.hill_app)
+        return template
 
     first_segment = next(e for e in store.path_to() if e.kind == "training_segment")
     old_tip = store.head
     with served(factory) as url:
         page.goto(url)
+        page.locator(".bk-tab", has_text="Timeline").first.click()
         row = page.locator(f"{TIMELINE} .tabulator-row", has_text="trained to epoch 1")
         row.wait_for(state="visible", timeout=60_000)
-        timeline = timelines[-1]  # the page's
+        timeline = apps[-1].components["timeline"]  # the page's
         row.click()
         wait_until(lambda: timeline.selected == first_segment.id, 30, "the clicked event", page)
         page.locator(".hill-timeline-header", has_text=f"Event {first_segment.id}").wait_for(timeout=30_000)
@@ -55,6 +53,7 @@ def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, page
         revert = store.get(store.head)
         assert revert.parent_id == first_segment.id and revert.params["from"] == old_tip
         assert session.trainer.epoch == 1 and session.teachers == []
+        page.locator(".hill-status", has_text="epoch 1 ·").wait_for(timeout=30_000)  # the page shows the revert
 
         page.get_by_placeholder("A note on this event…").fill("back to plain training: the edit hurt class 8")
         page.locator(".hill-annotate button").click()
@@ -69,3 +68,5 @@ def test_click_an_event_revert_to_it_and_the_next_action_branches(recorded, page
         assert table.loc[note.id, "lane"] == 0 and table.loc[revert.id, "on_head"]
         page.screenshot(path=str(artifacts / "timeline-branched.png"), full_page=True)
     assert not [e for e in page.console_errors if "Bokeh" in e or "Error" in e]
+    for app in apps:
+        app.close()

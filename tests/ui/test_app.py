@@ -225,6 +225,8 @@ def test_app_composes_components_and_marks_missing_slots(session):
     pn.panel(app).get_root()
     template = app.template()
     assert app.edit_tools.session is session and app.training.session is session
+    settings = app.training.settings  # the sidebar shows what the Session holds, not the app's default
+    assert (settings.dataset, settings.n, settings.latent_dim) == ("blobs", 2000, 8)
     assert app.component_errors == {}
     for key, component in app.components.items():
         slot = app._slot(key, key)
