@@ -11,20 +11,22 @@ from tqdm import tqdm
 from hill_viz.core.training import Callback
 
 
-def _whole_number_at_least(minimum: int):
+def _whole_number(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"expected a number {bounds}, got {value}")
         return value
     return parse
 
 
-positive_int = _whole_number_at_least(1)
-non_negative_int = _whole_number_at_least(0)
+positive_int = _whole_number(1)
+non_negative_int = _whole_number(0)
+port_number = _whole_number(0, 65535)
 
 
 def finite_float(text: str) -> float:

@@ -5,7 +5,7 @@ import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import non_negative_int, positive_int
+from hill_viz.cli._common import non_negative_int, port_number, positive_int
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--workspace", type=Path, default=None,
                    help="folder for the workspaces; each browser session gets its own sub-folder "
                         "(default workspaces/default)")
-    p.add_argument("--port", type=non_negative_int, default=5006, help="port (default 5006; 0 picks a free one)")
+    p.add_argument("--port", type=port_number, default=5006, help="port (default 5006; 0 picks a free one)")
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="extra host allowed to open the app (needed when serving beyond localhost)")

@@ -1,0 +1,64 @@
+"""`hill-viz serve`: the main job starts and serves the app; bad arguments get one line and exit 2."""
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from hill_viz.cli import main
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "nope"], "unknown dataset 'nope'; known datasets: blobs, digits, digits-shortcut"),
+    (["--data", "missing.parquet"], "data file missing.parquet does not exist; check the path"),
+    (["--port", "99999"], "argument --port: expected a number from 0 to 65535, got 99999"),
+    (["--n", "0"], "argument --n: expected a number >= 1, got 0"),
+])
+def test_bad_arguments_get_one_line(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), *argv)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_file_as_workspace_folder_and_a_taken_port_are_reported(capsys, tmp_path):
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    code, _, err = run(capsys, "serve", "--workspace", str(afile))
+    assert code == 2 and err.strip() == f"hill-viz: error: workspace folder {afile} is a file; give a folder path"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), "--port", str(port))
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
+
+
+def test_serve_starts_the_app_on_localhost(tmp_path):
+    cmd = [sys.executable, "-m", "hill_viz.cli", "serve", "--port", "0", "--n", "500", "--pretrain-epochs", "0",
+           "--workspace", str(tmp_path / "ws")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:  # Panel's launch line, then ours
+            lines.append(line)
+            if line.startswith("hill-viz: serving"):
+                break
+        match = re.search(r"on http://localhost:(\d+)/", lines[-1])
+        assert match, "".join(lines)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/", timeout=60).read().decode()
+        assert "hill-viz · Human in the Latent Loop" in page
+        assert (tmp_path / "ws").is_dir() and len(list((tmp_path / "ws").iterdir())) == 1  # the page's workspace
+    finally:
+        proc.terminate()
+        proc.wait(30)
