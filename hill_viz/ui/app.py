@@ -9,7 +9,6 @@ workspace closed, with everything recorded kept.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -23,7 +22,13 @@ from panel.viewable import Viewer
 
 from hill_viz.session import Session
 from hill_viz.ui.actions import Actions
+from hill_viz.ui.bias_panel import BiasPanel
+from hill_viz.ui.breakdown import Breakdown
 from hill_viz.ui.edit_tools import EditTools
+from hill_viz.ui.gallery import Gallery
+from hill_viz.ui.latent_view import LatentView
+from hill_viz.ui.selection_table import SelectionTable
+from hill_viz.ui.timeline import Timeline
 from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel
 
 log = logging.getLogger(__name__)
@@ -34,26 +39,15 @@ DEFAULT_PRETRAIN_EPOCHS = 2  # so the first view is meaningful
 DEFAULT_WORKSPACE_ROOT = Path("workspaces") / "default"
 POLL_MS = 300
 
-# Components other modules provide; an absent one leaves a marked slot in the layout.
-_OPTIONAL = {
-    "latent_view": ("hill_viz.ui.latent_view", "LatentView"),
-    "breakdown": ("hill_viz.ui.breakdown", "Breakdown"),
-    "gallery": ("hill_viz.ui.gallery", "Gallery"),
-    "table": ("hill_viz.ui.selection_table", "SelectionTable"),
-    "bias": ("hill_viz.ui.bias_panel", "BiasPanel"),
-    "timeline": ("hill_viz.ui.timeline", "Timeline"),
+# The panels around the edit tools, by slot; one that fails to build leaves a note in its slot.
+COMPONENTS = {
+    "latent_view": LatentView,
+    "breakdown": Breakdown,
+    "gallery": Gallery,
+    "table": SelectionTable,
+    "bias": BiasPanel,
+    "timeline": Timeline,
 }
-
-
-def _optional(key: str):
-    """The component class, or None while its module does not exist yet."""
-    module, name = _OPTIONAL[key]
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
 
 
 def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None) -> Session:
@@ -96,7 +90,7 @@ class HillApp(Viewer):
         else:
             self.training.settings.param.update(dataset=self.dataset, n=self.n)
         self.component_errors: dict[str, str] = {}
-        self.components = {key: self._make(key) for key in _OPTIONAL}
+        self.components = {key: self._make(key, cls) for key, cls in COMPONENTS.items()}
         self.latent_view = self.components["latent_view"]
         self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
         self._periodic = None
@@ -106,10 +100,7 @@ class HillApp(Viewer):
         if self.session.model is not None:
             self.ready.set()
 
-    def _make(self, key: str):
-        cls = _optional(key)
-        if cls is None:
-            return None
+    def _make(self, key: str, cls: type):
         shared = {"actions": self.actions} if "actions" in cls.param else {}  # one place reports errors
         try:
             return cls(session=self.session, **shared)
@@ -123,10 +114,8 @@ class HillApp(Viewer):
         component = self.components[key]
         if component is not None:
             return component
-        # SLOT: filled automatically once hill_viz/ui/<module>.py provides the component
-        why = f"failed to load ({self.component_errors[key]})" if key in self.component_errors else \
-            "not available in this build"
-        return pn.pane.Markdown(f"*{title}: {why}.*", css_classes=[f"hill-slot-{key}"])
+        return pn.pane.Markdown(f"*{title}: failed to load ({self.component_errors[key]}).*",
+                                css_classes=[f"hill-slot-{key}"])
 
     def main_area(self) -> pn.Column:
         # dynamic tabs: only the tab on screen has Bokeh models in the page. Every HoloViews

@@ -181,7 +181,7 @@ class Timeline(Viewer):
         self.export_netcdf = w.FileDownload(callback=self._review_netcdf, filename="review.nc",
                                             label="Export review data (NetCDF)", color="light")
         self.annotate_button.on_click(lambda event: self.annotate(self.note.value_input or self.note.value))
-        self.revert_button.on_click(lambda event: self.revert())
+        self.revert_button.on_click(self._on_revert)
         self._sync_buttons()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -328,13 +328,19 @@ class Timeline(Viewer):
         self.moved_view.object = f"{caption}. Arrows: class centroids then → now. Most moved: {lines or 'none'}."
 
     # -- actions -------------------------------------------------------------------------------------
-    def revert(self, event_id: int | None = None) -> bool:
-        """Revert the Session to the selected event (or `event_id`); the next action branches."""
+    async def _on_revert(self, event=None) -> None:
+        await self.revert()
+
+    async def revert(self, event_id: int | None = None) -> bool:
+        """Revert the Session to the selected event (or `event_id`); the next action branches.
+
+        Off the event loop: restoring loads a checkpoint and rebuilds the latent frame.
+        """
         target = self.selected if event_id is None else event_id
         if target is None:
             self.actions.error("select an event on the timeline first")
             return False
-        event = self.actions.call(self.session.revert, target)
+        event = await self.actions.run(self.session.revert, target)
         if event is FAILED:
             return False
         self.actions.notify(f"reverted to event {target}: the next action starts a new branch", "success")

@@ -5,10 +5,12 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+import param
 import pytest
 
 from hill_viz.core.edits import Selector
 from hill_viz.session import Session
+import hill_viz.ui.app as app_module
 from hill_viz.ui.app import HillApp, new_session
 from hill_viz.ui.edit_tools import EditTools
 from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel
@@ -220,19 +222,28 @@ def test_apply_freezes_a_teacher_and_trains(session):
 
 # -- the app -----------------------------------------------------------------------------------
 
-def test_app_composes_components_and_marks_missing_slots(session):
+def test_app_composes_components_and_a_broken_one_leaves_a_note(session, monkeypatch):
     app = HillApp(session=session)
     pn.panel(app).get_root()
     template = app.template()
     assert app.edit_tools.session is session and app.training.session is session
     settings = app.training.settings  # the sidebar shows what the Session holds, not the app's default
     assert (settings.dataset, settings.n, settings.latent_dim) == ("blobs", 2000, 8)
-    assert app.component_errors == {}
-    for key, component in app.components.items():
-        slot = app._slot(key, key)
-        assert slot is component or f"hill-slot-{key}" in slot.css_classes
+    assert app.component_errors == {} and all(c is not None for c in app.components.values())
     assert template.notifications is app.actions.notifications
-    app.close()
+
+    class Broken(param.Parameterized):
+        def __init__(self, **params):
+            raise RuntimeError("no thumbnails today")
+
+    monkeypatch.setitem(app_module.COMPONENTS, "gallery", Broken)
+    second = HillApp(session=session)
+    pn.panel(second).get_root()  # the page still builds
+    note = second._slot("gallery", "Gallery")
+    assert "hill-slot-gallery" in note.css_classes and "no thumbnails today" in note.object
+    assert second.components["timeline"] is not None
+    for page in (app, second):
+        page.close()
     session.wait(10)
 
 

@@ -1,4 +1,5 @@
 """The Timeline without a browser: built from a real recorded Session, driven like a reviewer would."""
+import asyncio
 import io
 import json
 
@@ -72,10 +73,10 @@ def test_revert_then_the_next_action_shows_a_branch(session):
     store = session.workspace.store
     old_tip = store.head
     target = event_of(session, "training_segment")
-    assert not t.revert()  # nothing selected yet
+    assert not asyncio.run(t.revert())  # nothing selected yet
     assert errors(t) == ["select an event on the timeline first"]
     t.select(target.id)
-    assert t.revert()
+    assert asyncio.run(t.revert())
     head = store.get(store.head)
     assert head.kind == "revert" and head.parent_id == target.id
     assert session.trainer.epoch == 1 and session.teachers == []
