@@ -304,9 +304,10 @@ class LatentView(Viewer):
         if self._layout is None:
             self._pane = pn.pane.HoloViews(self.plot, sizing_mode="stretch_width", min_height=self.height,
                                            linked_axes=False, css_classes=["hill-latent-view"])
-            color = pn.widgets.Select.from_param(self.param.color_by, name="Colour by", width=170)
+            color = pn.widgets.Select.from_param(self.param.color_by, label="Colour by", width=170)
+            self.clear_button.align = self.status.align = "end"  # level with the select, under its label
             self._layout = pn.Column(
-                pn.Row(color, self.clear_button, self.status, align="end"),
+                pn.Row(color, self.clear_button, self.status),
                 pn.Row(self._pane, self.legend, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._layout
