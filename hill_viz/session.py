@@ -362,21 +362,18 @@ class Session(param.Parameterized):
 
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
-        frame = self._require_frame()
-        resolved = edit.resolve(frame.context())
-        pending = PendingEdit(next(self._edit_ids), resolved)
-        self._record("edit_added", *self._edit_record(pending))
-        self.pending = self.pending + [pending]
-        self.edits_version += 1
-        return pending
+        resolved = edit.resolve(self._require_frame().context())
+        return self._add_pending(next(self._edit_ids), resolved)
 
     def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
         """Replace a pending edit's op/params; its selection is resolved again on the current view."""
-        index = self._pending_index(edit_id)
-        resolved = edit.resolve(self._require_frame().context())
+        self._pending_index(edit_id)  # an unknown id is reported before anything is resolved
+        return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
+
+    def _add_pending(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
         pending = PendingEdit(edit_id, resolved)
-        self._record("edit_updated", *self._edit_record(pending))
-        self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
+        self._record("edit_added", *self._edit_record(pending))
+        self.pending = self.pending + [pending]
         self.edits_version += 1
         return pending
 
@@ -478,11 +475,7 @@ class Session(param.Parameterized):
             raise EditError(f"edit {edit_id} is already pending; give another id or none")
         else:
             self._edit_ids = itertools.count(max(next(self._edit_ids), edit_id + 1))
-        pending = PendingEdit(int(edit_id), resolved)
-        self._record("edit_added", *self._edit_record(pending))
-        self.pending = self.pending + [pending]
-        self.edits_version += 1
-        return pending
+        return self._add_pending(int(edit_id), resolved)
 
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
         """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
