@@ -29,7 +29,7 @@ from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView
 from hill_viz.ui.selection_table import SelectionTable
 from hill_viz.ui.timeline import Timeline
-from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel
+from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel, TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,11 @@ def _settings_of(session: Session) -> dict:
     """TrainingSettings values that describe the Session's dataset and model."""
     params = session.dataset.params
     settings = {"n": params.get("n")}
+    name = params.get("name", session.dataset.name)
     if "path" in params:
         settings.update(dataset=FILE_CHOICE, path=str(params["path"]))
-    else:
-        settings["dataset"] = params.get("name", session.dataset.name)
+    elif name in TrainingSettings.param.dataset.objects:
+        settings["dataset"] = name
     if session.model is not None:
         settings.update(latent_dim=session.model.spec.latent_dim, seed=session.model_seed,
                         lr=session.trainer.config.lr, batch_size=session.trainer.config.batch_size)
