@@ -54,6 +54,7 @@ class BiasPanel(Viewer):
         # the pending edits' lights alone, for a place beside the edit list (the app puts it there)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10), css_classes=["hill-bias-summary"])
         self._lock = threading.RLock()
+        self._render_lock = threading.RLock()
         self._wanted = -1            # edits_version the prediction should match
         self._done = -1              # edits_version of pending_report
         self._running = False        # a worker is computing (it rechecks _wanted before it stops)
@@ -148,15 +149,18 @@ class BiasPanel(Viewer):
         return out
 
     def render(self, force: bool = False) -> None:
-        entries = self.entries()
-        signature = [(k, label, None if r is None else (r.phase, r.severity, r.seconds), note)
-                     for k, label, r, note in entries]
-        if force or signature != self._signature:
-            self._signature = signature
-            self.rows.objects = [self._row(*e) for e in entries] or [
-                pn.pane.Markdown("*No edits yet: make an edit to see its predicted bias.*", margin=(0, 10))]
-        self.details.object = self._details_text(entries)
-        self.summary.object = self._summary_text(entries)
+        # one render at a time: without a page, the worker's render and the caller's can overlap,
+        # and the one that read the state first must not be the one that writes last
+        with self._render_lock:
+            entries = self.entries()
+            signature = [(k, label, None if r is None else (r.phase, r.severity, r.seconds), note)
+                         for k, label, r, note in entries]
+            if force or signature != self._signature:
+                self._signature = signature
+                self.rows.objects = [self._row(*e) for e in entries] or [
+                    pn.pane.Markdown("*No edits yet: make an edit to see its predicted bias.*", margin=(0, 10))]
+            self.details.object = self._details_text(entries)
+            self.summary.object = self._summary_text(entries)
 
     def _row(self, key: str, label: str, report: BiasReport | None, note: str) -> pn.Row:
         lights = _lights(report, note)
