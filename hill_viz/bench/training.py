@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-
 from hill_viz.bench import figure
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, served, wait_until
+
 TARGET_MS = 500.0
 BREAKDOWN_TITLE = "label — bars"
 
