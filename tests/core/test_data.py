@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hill_viz.core import data
+from hill_viz.core.data import generate, registry
 from hill_viz.core.data import CUE_PATTERNS, CUE_PIXELS, SPLITS, Dataset, list_datasets, load_dataset
 from hill_viz.errors import DataError, HillError
 
@@ -36,7 +36,7 @@ def test_cards_cover_the_builtins_with_their_code_defaults():
     cards = {card.name: card for card in list_datasets()}
     assert set(cards) == {"digits", "digits-shortcut", "blobs"}
     for name, card in cards.items():
-        builtin = data._BUILTINS[name]
+        builtin = registry.BUILTINS[name]
         expected = {"seed": 0, **builtin.defaults}
         if builtin.default_n is not None:
             expected["n"] = builtin.default_n
@@ -172,7 +172,7 @@ def test_shortcut_augmentation_changes_images_within_range():
 
 
 def test_generation_is_chunk_aligned_and_prefix_stable(monkeypatch):
-    monkeypatch.setattr(data, "CHUNK_SIZE", 300)
+    monkeypatch.setattr(generate, "CHUNK_SIZE", 300)
     for name in ("digits-shortcut", "blobs"):
         big = load_dataset(name, n=1000)  # 3 full chunks + a partial one
         small = load_dataset(name, n=650)  # ends inside the third chunk
@@ -200,7 +200,7 @@ def test_blobs_options_and_group_attribute():
 def test_large_generated_data_goes_to_a_reused_memmap(monkeypatch, tmp_path):
     in_memory = load_dataset("blobs", n=3000, seed=5)
     monkeypatch.setenv("HILL_VIZ_CACHE", str(tmp_path))
-    monkeypatch.setattr(data, "MEMMAP_THRESHOLD_BYTES", 1000)
+    monkeypatch.setattr(generate, "MEMMAP_THRESHOLD_BYTES", 1000)
     mapped = load_dataset("blobs", n=3000, seed=5)
     assert isinstance(mapped.features, np.memmap) and not mapped.features.flags.writeable
     assert_same(mapped, in_memory)
@@ -210,7 +210,7 @@ def test_large_generated_data_goes_to_a_reused_memmap(monkeypatch, tmp_path):
     def no_regeneration(*args, **kwargs):
         raise AssertionError("a complete cache entry must be reused")
 
-    monkeypatch.setattr(data, "_fill", no_regeneration)
+    monkeypatch.setattr(generate, "fill", no_regeneration)
     assert_same(load_dataset("blobs", n=3000, seed=5), in_memory)
     with pytest.raises(AssertionError):  # other params: a new entry
         load_dataset("blobs", n=3000, seed=6)
@@ -251,8 +251,11 @@ def test_custom_split_fractions():
     assert ds.params["splits"] == [0.5, 0.25, 0.25]
 
 
-def test_data_error_is_a_hill_error():
-    assert issubclass(DataError, HillError)
+def test_data_errors_reach_the_user_as_one_hill_error_line():
+    with pytest.raises(HillError) as caught:  # what the CLI and the app catch
+        load_dataset("digits", n=5000)
+    assert type(caught.value) is DataError
+    assert str(caught.value) == "n=5000 but digits has only 1797 samples; lower n or leave it out"
 
 
 def test_dataset_checks_its_arrays():
