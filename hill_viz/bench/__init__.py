@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+__all__ = ["BENCHES", "best_time", "figure"]
+
 BENCHES = ("training", "timeline", "render", "select", "bias", "ui")  # modules of this package
 
 

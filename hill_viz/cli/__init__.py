@@ -10,6 +10,8 @@ import sys
 
 from hill_viz.errors import HillError
 
+__all__ = ["COMMANDS", "build_parser", "main"]
+
 COMMANDS = ("datasets", "train", "simulate", "serve", "history", "replay", "verify", "bias", "bench")  # modules of this package, in help order
 
 
