@@ -77,6 +77,8 @@ def test_computed_reports_match_the_recorded_ones(workspace):
     compute_missing(ws, app)
     assert app.computed == {"predicted", "measured"}
     for phase in ("predicted", "measured"):
+        keys = [i.key for i in recorded[phase].indicators]
+        assert keys and [i.key for i in app.reports[phase].indicators] == keys
         for a, b in zip(recorded[phase].indicators, app.reports[phase].indicators):
             assert a.key == b.key and a.severity == b.severity
             if a.value is not None:

@@ -1,36 +1,16 @@
-"""`hill-viz history`, `verify` and `replay` on a real recorded workspace."""
+"""`hill-viz history`, `verify` and `replay` on a real recorded workspace (`workspace_copy`, tests/conftest.py)."""
 import json
-import shutil
 import sqlite3
 
 import pytest
 
 from hill_viz.cli import main
-from hill_viz.core.edits import Edit, Selector
-from hill_viz.session import Session
 
 
 def run(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    s = Session(tmp_path_factory.mktemp("rec") / "ws", auto_bias=False)
-    s.load_dataset("digits")
-    s.build_model(seed=1, arch="mlp", hidden=32)
-    s.train(2, wait=True)
-    s.add_edit(Edit.contract(Selector.of_label(4), 0.5))
-    s.apply_edits(1, wait=True)
-    s.workspace.close()
-    return s.workspace.path
-
-
-@pytest.fixture
-def ws(recorded, tmp_path):
-    return shutil.copytree(recorded, tmp_path / "ws")
 
 
 def tamper(ws, kind, change):
@@ -45,41 +25,41 @@ def tamper(ws, kind, change):
     return event_id
 
 
-def test_history_lists_the_events(capsys, ws):
-    code, out, _ = run(capsys, "history", "--workspace", ws)
+def test_history_lists_the_events(capsys, workspace_copy):
+    code, out, _ = run(capsys, "history", "--workspace", workspace_copy)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["id", "parent"]
-    assert any("edit_added" in line and "edit #1: contract label 4" in line for line in lines)
+    assert any("edit_added" in line and "edit #1: translate label 3 by (1, 0.5)" in line for line in lines)
     assert all(line.startswith("*") for line in lines[1:-1])  # one branch: all on the head path
-    code, out, _ = run(capsys, "history", "--workspace", ws, "--json")
+    code, out, _ = run(capsys, "history", "--workspace", workspace_copy, "--json")
     doc = json.loads(out)
     assert code == 0 and doc["format"] == "hill-viz-history" and doc["events"][0]["kind"] == "dataset_loaded"
 
 
-def test_verify_passes_then_names_the_tampered_event(capsys, ws):
-    code, out, _ = run(capsys, "verify", "--workspace", ws)
+def test_verify_passes_then_names_the_tampered_event(capsys, workspace_copy):
+    code, out, _ = run(capsys, "verify", "--workspace", workspace_copy)
     assert code == 0 and out.startswith("ok:")
-    bad = tamper(ws, "edit_added", lambda p, m: ("params", {**p, "description": "translate label 4"}))
-    code, out, err = run(capsys, "verify", "--workspace", ws)
+    bad = tamper(workspace_copy, "edit_added", lambda p, m: ("params", {**p, "description": "translate label 4"}))
+    code, out, err = run(capsys, "verify", "--workspace", workspace_copy)
     assert code == 1 and f"FAILED: event {bad} (edit_added" in err
-    code, out, _ = run(capsys, "verify", "--workspace", ws, "--json")
+    code, out, _ = run(capsys, "verify", "--workspace", workspace_copy, "--json")
     assert code == 1 and json.loads(out)["first_bad_event"] == bad
 
 
-def test_replay_prints_equal_metrics_and_exits_0(capsys, ws, tmp_path):
-    code, out, err = run(capsys, "replay", "--workspace", ws, "--out", tmp_path / "replay")
+def test_replay_prints_equal_metrics_and_exits_0(capsys, workspace_copy, tmp_path):
+    code, out, err = run(capsys, "replay", "--workspace", workspace_copy, "--out", tmp_path / "replay")
     assert code == 0, out + err
     assert "replay EXACT" in out and "teachers: 1/1 identical" in out
     val = next(line.split() for line in out.splitlines() if line.strip().startswith("val_acc"))
     assert val[1] == val[2]  # recorded, replayed
-    code, _, err = run(capsys, "replay", "--workspace", ws, "--out", tmp_path / "replay")
+    code, _, err = run(capsys, "replay", "--workspace", workspace_copy, "--out", tmp_path / "replay")
     assert code == 2 and "not empty" in err
 
 
-def test_replay_exits_1_when_the_record_differs(capsys, ws, tmp_path):
-    tamper(ws, "training_segment", lambda p, m: ("metrics", {**m, "test_acc": 0.123}))
-    code, out, err = run(capsys, "replay", "--workspace", ws, "--out", tmp_path / "replay", "--json")
+def test_replay_exits_1_when_the_record_differs(capsys, workspace_copy, tmp_path):
+    tamper(workspace_copy, "training_segment", lambda p, m: ("metrics", {**m, "test_acc": 0.123}))
+    code, out, err = run(capsys, "replay", "--workspace", workspace_copy, "--out", tmp_path / "replay", "--json")
     assert code == 1
     report = json.loads(out)
     assert not report["exact"] and report["segments"][-1]["recorded"]["test_acc"] == 0.123

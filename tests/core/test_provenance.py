@@ -1,6 +1,5 @@
 """The event store keeps an honest record: migrations, hash chain, artifacts, exports, snapshots."""
 import json
-import shutil
 import sqlite3
 import threading
 
@@ -8,12 +7,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.provenance import (DB_NAME, SCHEMA_VERSION, SNAPSHOT_COLUMNS, Workspace, event_hash,
                                       read_snapshot, snapshot_rows)
 from hill_viz.core.review import branch_lanes, moved_by_class, review_dataset, timeline_table
 from hill_viz.errors import WorkspaceError
-from hill_viz.session import Session
 
 # The layout version 1 of hill-viz wrote, frozen here: a file from then must open today.
 V1_DDL = """
@@ -25,25 +22,10 @@ PRAGMA user_version=1;
 """
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    """A small real session: digits, 2 epochs, two edits applied for 1 epoch. Tests copy it."""
-    root = tmp_path_factory.mktemp("recorded")
-    s = Session(root / "ws")
-    s.load_dataset("digits")
-    s.build_model(seed=0, arch="mlp", hidden=32)
-    s.train(2, wait=True)
-    s.add_edit(Edit.translate(Selector.of_label(3), 1.0, 0.5))
-    s.add_edit(Edit.contract(Selector.of_label(5), 0.5))
-    s.apply_edits(1, wait=True)
-    s.workspace.close()
-    return root / "ws"
-
-
 @pytest.fixture
-def ws(recorded, tmp_path):
-    shutil.copytree(recorded, tmp_path / "ws")
-    w = Workspace(tmp_path / "ws", create=False)
+def ws(workspace_copy):
+    """The shared recorded workspace (tests/conftest.py), a private copy per test."""
+    w = Workspace(workspace_copy, create=False)
     yield w
     w.close()
 

@@ -8,15 +8,6 @@ import pytest
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import LatentFrame
 from hill_viz.errors import EditError, StateError
-from hill_viz.session import Session
-
-
-@pytest.fixture
-def session(tmp_path):
-    s = Session(tmp_path / "ws")
-    s.load_dataset("blobs", n=2000)
-    s.build_model(latent_dim=8)
-    return s
 
 
 def test_live_records_arrive_in_order_and_drain_once(session):
