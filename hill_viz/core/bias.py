@@ -31,6 +31,7 @@ from hill_viz.core.bias_indicators import (
     majority, neighbours, paired_change_p, selection_skew, worst_group_accuracy, worst_severity,
 )
 from hill_viz.core.data import SPLITS, Dataset
+from hill_viz.core.group_metrics import MIN_GROUP
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
 from hill_viz.core.targets import EditTargets, sample_rows
@@ -115,7 +116,7 @@ class BiasConfig:
     n_eval: int = 2000
     n_probe: int = 2000
     n_distortion: int = 600
-    min_group: int = 10
+    min_group: int = MIN_GROUP
     seed: int = 0
 
     def __post_init__(self):
