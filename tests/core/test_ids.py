@@ -1,5 +1,6 @@
 """IdIndex: exact id -> row for any id order, and the shuffled-ids bug through every caller."""
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,13 @@ def test_csv_with_shuffled_ids_teaches_exactly_the_chosen_points(tmp_path):
     assert sorted(ds.ids[teacher.rows].tolist()) == sorted(chosen.tolist())
     by_id = table.set_index("id")  # what the file says about each taught id
     np.testing.assert_allclose(ds.features[teacher.rows], by_id.loc[ds.ids[teacher.rows]].iloc[:, :13], rtol=1e-6)
+
+
+def test_the_lookup_benchmark_prints_figures_with_a_baseline(capsys):
+    from hill_viz.cli import main
+
+    assert main(["bench", "ids", "--points", "20000", "--query", "500", "--repeat", "1"]) == 0
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {f["name"] for f in figures} == {"id_rows_shuffled", "id_index_build_shuffled", "id_rows_identity"}
+    for f in figures:
+        assert f["value"] > 0 and f["ratio"] == pytest.approx(f["value"] / f["baseline_value"])
