@@ -135,13 +135,18 @@ def test_teacher_and_bias_report_cover_exactly_the_chosen_ids(model_and_view, la
 
 # -- a user's file, end to end --------------------------------------------------------------------------
 
-def test_csv_with_shuffled_ids_teaches_exactly_the_chosen_points(tmp_path):
+def write_wine_csv(path) -> pd.DataFrame:
+    """sklearn's wine data with an `id` column that is 0..n-1 at both ends and shuffled between."""
     wine = load_wine()
-    n = len(wine.target)
     table = pd.DataFrame(wine.data, columns=[f"f{j}" for j in range(wine.data.shape[1])])
     table["label"] = wine.target
-    table["id"] = shuffled_with_fixed_ends(n)
-    table.to_csv(tmp_path / "wine.csv", index=False)
+    table["id"] = shuffled_with_fixed_ends(len(wine.target))
+    table.to_csv(path, index=False)
+    return table
+
+
+def test_csv_with_shuffled_ids_teaches_exactly_the_chosen_points(tmp_path):
+    table = write_wine_csv(tmp_path / "wine.csv")
     s = Session(tmp_path / "ws")
     ds = s.load_dataset(path=tmp_path / "wine.csv")
     s.build_model(latent_dim=4, hidden=16, seed=0)
@@ -164,3 +169,23 @@ def test_the_lookup_benchmark_prints_figures_with_a_baseline(capsys):
     assert {f["name"] for f in figures} == {"id_rows_shuffled", "id_index_build_shuffled", "id_rows_identity"}
     for f in figures:
         assert f["value"] > 0 and f["ratio"] == pytest.approx(f["value"] / f["baseline_value"])
+
+
+def test_the_cli_applies_an_id_edit_of_a_shuffled_file_to_those_ids(tmp_path):
+    from hill_viz.cli import main
+    from hill_viz.core.provenance import Workspace
+
+    write_wine_csv(tmp_path / "wine.csv")
+    ds = load_dataset(path=tmp_path / "wine.csv")
+    chosen = ds.ids[ds.indices("train")][[111, 89, 100]].tolist()  # the ids of the bug report's rows
+    edits = [Edit.translate(Selector.of_ids(chosen), 0.5, 0.0).to_dict()]
+    (tmp_path / "edits.json").write_text(json.dumps(edits))
+    assert main(["train", "--data", str(tmp_path / "wine.csv"), "--epochs", "1", "--latent-dim", "4",
+                 "--edits", str(tmp_path / "edits.json"), "--edit-epochs", "1",
+                 "--workspace", str(tmp_path / "ws"), "--json"]) == 0
+    ws = Workspace(tmp_path / "ws", create=False)
+    added, = ws.store.events(("edit_added",))
+    assert added.params["ids"] == sorted(chosen)
+    applied, = ws.store.events(("edits_applied",))
+    with np.load(ws.resolve(applied.artifact("teacher")["path"])) as teacher:
+        assert sorted(ds.ids[teacher["rows"]].tolist()) == sorted(chosen)
