@@ -31,10 +31,11 @@ from hill_viz.core.bias_indicators import (
     majority, neighbours, paired_change_p, selection_skew, worst_group_accuracy, worst_severity,
 )
 from hill_viz.core.data import SPLITS, Dataset
-from hill_viz.core.edits import ResolvedEdit, edit_targets
+from hill_viz.core.group_metrics import MIN_GROUP
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
-from hill_viz.errors import ConfigError, EditError, StateError
+from hill_viz.core.targets import EditTargets, sample_rows
+from hill_viz.errors import ConfigError, StateError
 
 __all__ = [
     "FAMILIES", "PHASES", "SEVERITIES", "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator",
@@ -115,7 +116,7 @@ class BiasConfig:
     n_eval: int = 2000
     n_probe: int = 2000
     n_distortion: int = 600
-    min_group: int = 10
+    min_group: int = MIN_GROUP
     seed: int = 0
 
     def __post_init__(self):
@@ -128,153 +129,6 @@ class BiasConfig:
                 raise ConfigError(f"{name} must be at least 4 * k = {4 * self.k}, got {getattr(self, name)}")
         if self.min_group < 1:
             raise ConfigError(f"min_group must be at least 1, got {self.min_group}")
-
-
-# ---------------------------------------------------------------------------- where the edit sends its samples
-
-
-@dataclass(frozen=True, eq=False)
-class EditTargets:
-    """Where the edits send the covered training rows.
-
-    In the view plane, exactly where the teacher sends them: target view positions t,
-    lifted as the teacher lifts them, z* = z + P^+ (t - P z). With the relational
-    reading (`from_edits(..., relational=True)`), a merge or contract also holds off the
-    plane, as the teacher's contrastive term reads it: a merged selection takes on its
-    partner's latent centroid in the directions the view does not show, and a contracted
-    one tightens about its own centroid there too. A row's last merge/contract wins.
-    """
-
-    rows: np.ndarray                          # (M,) covered train rows of the dataset, sorted
-    target_view: np.ndarray                   # (M, 2)
-    target_latent: np.ndarray | None = None   # (M, d), when known (a saved teacher)
-    relation: np.ndarray | None = None        # (M,) index into the tables below, -1: none
-    shift: np.ndarray | None = None           # (E, d) merge: partner centroid - own centroid
-    factor: np.ndarray | None = None          # (E,) contract factor (1 for merges)
-    centre: np.ndarray | None = None          # (E, d) own latent centroid
-
-    @classmethod
-    def from_teacher(cls, teacher) -> "EditTargets":
-        return cls(np.asarray(teacher.rows), np.asarray(teacher.target_view), np.asarray(teacher.target_latent))
-
-    @classmethod
-    def from_edits(cls, edits: Sequence[ResolvedEdit], dataset: Dataset, model: LatentModel,
-                   projection: Projection, view_xy: np.ndarray | None = None, relational: bool = True,
-                   group_sample: int = 32, seed: int = 0) -> "EditTargets":
-        """Targets of pending edits, by the same rule as `Teacher`: edits apply in order,
-        each on top of the previous targets, and only rows of the train split are kept.
-
-        view_xy: the view position of every row (a LatentFrame's x, y), which spares the
-        inference of the covered rows; else they are inferred. Latent centroids for the
-        relational reading come from at most `group_sample` rows of each selection.
-        """
-        if not edits:
-            raise EditError("no edits to check; add at least one edit")
-        rows_of = _row_lookup(dataset.ids)
-        pairs = [(rows_of(r.ids), None if r.other_ids is None else rows_of(r.other_ids)) for r in edits]
-        if view_xy is None:  # infer the view positions of the rows involved only
-            involved = np.unique(np.concatenate([np.r_[a, b] if b is not None else a for a, b in pairs]))
-            target = np.full((dataset.n_samples, 2), np.nan, dtype=np.float32)
-            target[involved] = projection.transform(infer(model, dataset.features, involved)[0])
-        else:
-            target = np.array(view_xy, dtype=np.float32)                   # (N, 2), a copy
-        touched = np.zeros(dataset.n_samples, dtype=bool)
-        relation = np.full(dataset.n_samples, -1, dtype=np.int32)
-        tables: list[tuple[int, int | None, float]] = []  # (own group, partner group, factor) per relation
-        groups = _Groups()
-        for r, (rows, other) in zip(edits, pairs):
-            t_sel, t_other = edit_targets(r.edit, target[rows], None if other is None else target[other])
-            target[rows], touched[rows] = t_sel, True
-            if other is not None and t_other is not None:
-                target[other], touched[other] = t_other, True
-            if relational and r.edit.op == "merge":
-                tables.append((groups.index(rows), groups.index(other), 1.0))
-                relation[rows] = len(tables) - 1
-            elif relational and r.edit.op == "contract":
-                tables.append((groups.index(rows), None, float(r.edit.param("factor"))))
-                relation[rows] = len(tables) - 1
-        kept = np.flatnonzero(touched & (dataset.split == SPLITS.index("train")))
-        if not len(kept):
-            raise EditError("the edits cover no training samples; select points of the train split")
-        if not tables:
-            return cls(kept, target[kept])
-        centroids = _latent_centroids(model, dataset, groups.rows, group_sample, seed)   # (G, d)
-        own = centroids[[t[0] for t in tables]]
-        partner = np.stack([centroids[t[1] if t[1] is not None else t[0]] for t in tables])
-        factor = np.array([t[2] for t in tables], dtype=np.float32)
-        return cls(kept, target[kept], None, relation[kept], partner - own, factor, own)
-
-    @property
-    def n_covered(self) -> int:
-        return len(self.rows)
-
-    def latents(self, rows: np.ndarray, z: np.ndarray, projection: Projection | None) -> np.ndarray:
-        """Target latents (R, d) of covered `rows` whose current latents are z (R, d)."""
-        pos = np.searchsorted(self.rows, rows)
-        if self.target_latent is not None:
-            return self.target_latent[pos]
-        target = z + projection.lift(self.target_view[pos] - projection.transform(z))
-        if self.relation is None:
-            return target
-        e = self.relation[pos]
-        has = e >= 0
-        off = self.shift[e[has]] + (self.factor[e[has]] - 1)[:, None] * (z[has] - self.centre[e[has]])
-        target[has] += _off_plane(off, projection)
-        return target
-
-    def moved(self, rows: np.ndarray, z: np.ndarray, projection: Projection | None) -> np.ndarray:
-        """Mask of the covered `rows` the edits actually move (pinned rows and partners that
-        hold still do not count)."""
-        shift = np.linalg.norm(self.latents(rows, z, projection) - z, axis=1)
-        scale = float(np.sqrt(z.var(0).sum())) or 1.0
-        return shift > 1e-3 * scale
-
-
-class _Groups:
-    """Distinct row groups (a merge partner often recurs across edits), each kept once."""
-
-    def __init__(self):
-        self.rows: list[np.ndarray] = []
-
-    def index(self, rows: np.ndarray) -> int:
-        for i, seen in enumerate(self.rows):
-            if len(seen) == len(rows) and (seen is rows or np.array_equal(seen, rows)):
-                return i
-        self.rows.append(rows)
-        return len(self.rows) - 1
-
-
-def _off_plane(v: np.ndarray, projection: Projection) -> np.ndarray:
-    """(I - P^+ P) v: the part of latent displacements v (N, d) the view does not show."""
-    comps = projection.components.numpy()  # (2, d), orthonormal rows
-    return v - (v @ comps.T) @ comps
-
-
-def _latent_centroids(model: LatentModel, dataset: Dataset, groups: list[np.ndarray], cap: int,
-                      seed: int) -> np.ndarray:
-    """Mean latent of each group of rows, each from at most `cap` of its rows, in one inference."""
-    rng = np.random.default_rng([seed, 0xCE])
-    picks = [_subset(g, cap, rng) for g in groups]
-    union, inverse = np.unique(np.concatenate(picks), return_inverse=True)
-    z, _ = infer(model, dataset.features, union)
-    bounds = np.cumsum([0] + [len(p) for p in picks])
-    return np.stack([z[inverse[bounds[i]:bounds[i + 1]]].mean(0) for i in range(len(picks))])
-
-
-def _row_lookup(ids: np.ndarray):
-    contiguous = bool(len(ids)) and ids[0] == 0 and ids[-1] == len(ids) - 1 and bool((np.diff(ids) == 1).all())
-    order = None if contiguous else np.argsort(ids, kind="stable")
-
-    def rows_of(wanted: np.ndarray) -> np.ndarray:
-        wanted = np.asarray(wanted, dtype=np.int64)
-        if contiguous:
-            rows = wanted
-        else:
-            rows = order[np.clip(np.searchsorted(ids, wanted, sorter=order), 0, len(ids) - 1)]
-        if len(rows) and (rows.min() < 0 or rows.max() >= len(ids) or not np.array_equal(ids[rows], wanted)):
-            raise EditError("an edit refers to ids that are not in this dataset; was it made on another dataset?")
-        return rows
-    return rows_of
 
 
 # ---------------------------------------------------------------------------- the two phases
@@ -291,11 +145,11 @@ class _Sample:
     def draw(cls, dataset: Dataset, covered: np.ndarray, config: BiasConfig) -> "_Sample":
         rng = np.random.default_rng([config.seed, 0xB1A5])
         train = dataset.indices("train")
-        reference = _subset(train, config.n_reference, rng)
+        reference = sample_rows(train, config.n_reference, rng)
         want = min(len(covered), config.n_reference // 4)
         have = np.isin(reference, covered, assume_unique=True)
         if have.sum() < want:  # a small edit on a big dataset: make sure it is seen
-            extra = _subset(np.setdiff1d(covered, reference[have], assume_unique=True), want - int(have.sum()), rng)
+            extra = sample_rows(np.setdiff1d(covered, reference[have], assume_unique=True), want - int(have.sum()), rng)
             drop = rng.choice(np.flatnonzero(~have), size=len(extra), replace=False)
             reference = np.sort(np.r_[np.delete(reference, drop), extra])
         edited = np.flatnonzero(np.isin(reference, covered, assume_unique=True))
@@ -307,16 +161,12 @@ class _Sample:
                 raise StateError("the bias report needs held-out samples: the dataset has almost no val or "
                                  "test rows; load it with a val fraction in splits=[...]")
             heldout = dataset.indices(split)
-        return cls(reference, edited, _subset(heldout, config.n_eval, rng), split)
+        return cls(reference, edited, sample_rows(heldout, config.n_eval, rng), split)
 
     def sizes(self, n_covered: int, n_moved: int) -> dict:
         return {"n_covered": int(n_covered), "n_reference": int(len(self.reference)),
                 "n_covered_in_reference": int(len(self.edited)), "n_moved_in_reference": int(n_moved),
                 "n_heldout": int(len(self.heldout)), "heldout_split": self.split}
-
-
-def _subset(rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    return rows if len(rows) <= n else np.sort(rng.choice(rows, size=n, replace=False))
 
 
 @dataclass(frozen=True, eq=False)

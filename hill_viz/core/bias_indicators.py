@@ -1,8 +1,10 @@
 """The seven bias indicators: pure functions, arrays in, an `Indicator` record out.
 
 Each compares a measure before an edit (`baseline`) and after it (`value`) and grades the
-change with `BiasThresholds` (ok / warn / alert). `hill_viz.core.bias` feeds them the
-two latent spaces of an edit (predicted or measured) and assembles the `BiasReport`.
+change with `BiasThresholds` (ok / warn / alert). The records and thresholds live in
+`indicator`, the group metrics shared with the training metrics in `group_metrics`;
+both are re-exported here. `hill_viz.core.bias` feeds them the two latent spaces of an
+edit (predicted or measured) and assembles the `BiasReport`.
 
 1. `selection_skew`: chi-square goodness of fit of the edited samples' label and attribute
    distributions to the population (Wall et al. 2017, attribute distribution / coverage).
@@ -10,7 +12,8 @@ two latent spaces of an edit (predicted or measured) and assembles the `BiasRepo
    another label, at their new position vs their old one.
 3. `class_accuracy`: per-class accuracy change; the worst class is named.
 4. `group_fairness`: demographic parity difference, equalized odds difference (Fairlearn's
-   definitions, one-vs-rest per class) and worst-group accuracy, per attribute.
+   definitions, one-vs-rest per class) and worst-group accuracy, per attribute
+   (`group_metrics`).
 5. `attribute_leakage`: how much of an attribute a linear probe reads from the latent,
    beyond what the label already tells.
 6. `generalization_gap`: change of the train - held-out accuracy gap.
@@ -19,7 +22,6 @@ two latent spaces of an edit (predicted or measured) and assembles the `BiasRepo
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from typing import Sequence
 
 import numpy as np
@@ -28,7 +30,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import NearestNeighbors
 
-from hill_viz.errors import ConfigError
+from hill_viz.core.group_metrics import MIN_GROUP, fairness_differences, worst_group_accuracy
+from hill_viz.core.indicator import FAMILIES, SEVERITIES, BiasThresholds, Indicator, worst_severity
 
 __all__ = [
     "FAMILIES", "SEVERITIES", "BiasThresholds", "Indicator", "attribute_leakage", "class_accuracy",
@@ -37,118 +40,6 @@ __all__ = [
     "worst_group_accuracy", "worst_severity",
 ]
 
-SEVERITIES = ("ok", "warn", "alert")
-FAMILIES = {  # indicator name -> the issue's indicator it belongs to (one traffic light each)
-    "selection_skew": "skew", "label_conflict": "conflict", "class_accuracy": "class",
-    "demographic_parity_difference": "fairness", "equalized_odds_difference": "fairness",
-    "worst_group_accuracy": "fairness", "attribute_leakage": "leakage",
-    "generalization_gap": "gap", "collateral_distortion": "distortion",
-}
-
-
-# ---------------------------------------------------------------------------- records and thresholds
-
-
-@dataclass(frozen=True, eq=False)
-class Indicator:
-    """One measure of one edit; `subject` says which attribute or class it is about."""
-
-    name: str
-    value: float | None
-    baseline: float | None
-    delta: float | None
-    severity: str
-    explanation: str
-    subject: str | None = None
-    details: dict = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return self.name if self.subject is None else f"{self.name}[{self.subject}]"
-
-    @property
-    def family(self) -> str:
-        return FAMILIES.get(self.name, self.name)
-
-    def to_dict(self) -> dict:
-        """As recorded: "name" is the unique key (e.g. "attribute_leakage[cue]")."""
-        return {"name": self.key, "indicator": self.name, "subject": self.subject, "value": self.value,
-                "baseline": self.baseline, "delta": self.delta, "severity": self.severity,
-                "explanation": self.explanation, "details": self.details}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Indicator":
-        name = d.get("indicator") or str(d["name"]).split("[", 1)[0]
-        return cls(name, d.get("value"), d.get("baseline"), d.get("delta"), d["severity"],
-                   d.get("explanation", ""), d.get("subject"), d.get("details") or {})
-
-
-def worst_severity(severities) -> str:
-    return max(severities, key=SEVERITIES.index, default="ok")
-
-
-@dataclass(frozen=True)
-class BiasThresholds:
-    """(warn, alert) levels per indicator, crossed in the harmful direction; None: never.
-
-    skew_label / skew_attribute: Cohen's w of the edited samples vs the population (0.1
-        small, 0.3 medium, 0.5 large; Cohen 1988). A selection by label is skewed by
-        design, so label skew only warns.
-    conflict: rise in the share of edited samples that land among another label.
-    class_drop: fall of the worst class's accuracy.
-    dpd / eod: rise of the class-averaged demographic parity / equalized odds difference.
-        DPD grows with accuracy when the attribute goes with the label, so it only warns.
-    worst_group_drop: fall of the worst (label, attribute value) group's accuracy.
-    leakage: rise of the attribute leakage (share of the attribute's uncertainty given the
-        label that a linear probe on the latent explains).
-    gap: rise of the train - held-out accuracy gap.
-    distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
-    alpha: where a test applies (skew: chi-square; conflict, class and worst-group
-        accuracy: McNemar's exact test on the paired before/after outcomes), a change only
-        counts when its p-value is below alpha; small samples then stay "ok".
-    """
-
-    skew_label: tuple[float, float | None] = (0.5, None)
-    skew_attribute: tuple[float, float | None] = (0.3, 0.5)
-    conflict: tuple[float, float | None] = (0.10, 0.25)
-    class_drop: tuple[float, float | None] = (0.05, 0.15)
-    dpd: tuple[float, float | None] = (0.05, None)
-    eod: tuple[float, float | None] = (0.05, 0.10)
-    worst_group_drop: tuple[float, float | None] = (0.05, 0.15)
-    leakage: tuple[float, float | None] = (0.05, 0.10)
-    gap: tuple[float, float | None] = (0.03, 0.08)
-    distortion: tuple[float, float | None] = (0.10, 0.20)
-    alpha: float = 0.05
-
-    def __post_init__(self):
-        if not (_is_number(self.alpha) and 0 < self.alpha <= 1):
-            raise ConfigError(f"alpha must be in (0, 1], got {self.alpha!r}")
-        for f in fields(self):
-            if f.name == "alpha":
-                continue
-            pair = getattr(self, f.name)
-            ok = isinstance(pair, tuple) and len(pair) == 2 and _is_number(pair[0]) \
-                and (pair[1] is None or (_is_number(pair[1]) and pair[1] >= pair[0]))
-            if not ok:
-                raise ConfigError(f"threshold {f.name} must be (warn, alert) numbers with alert >= warn "
-                                  f"(alert may be None), got {pair!r}")
-
-    def grade(self, which: str, harm: float | None, p_value: float | None = None) -> str:
-        """Severity of `harm` (larger is worse) against the named (warn, alert) pair; "ok"
-        when a test's p_value says the change may be chance."""
-        if harm is None or not np.isfinite(harm) or (p_value is not None and not p_value < self.alpha):
-            return "ok"
-        warn, alert = getattr(self, which)
-        if alert is not None and harm >= alert:
-            return "alert"
-        return "warn" if harm >= warn else "ok"
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
 
 # ---------------------------------------------------------------------------- indicator 1: selection skew
 
@@ -270,7 +161,7 @@ def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_aft
 
 
 def class_accuracy(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray,
-                   class_names: Sequence[str], thresholds: BiasThresholds, min_group: int = 10) -> Indicator:
+                   class_names: Sequence[str], thresholds: BiasThresholds, min_group: int = MIN_GROUP) -> Indicator:
     """Accuracy of each class before and after; the class that loses most is named.
 
     acc_c = |{i: y_i = c, yhat_i = c}| / |{i: y_i = c}| on held-out samples; value and
@@ -304,82 +195,8 @@ def class_accuracy(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.n
 # ---------------------------------------------------------------------------- indicator 4: group fairness
 
 
-def fairness_differences(labels: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_classes: int,
-                         min_group: int = 10) -> dict:
-    """Class-averaged demographic parity and equalized odds differences over `groups`.
-
-    Fairlearn's definitions for a binary task, applied one-vs-rest to each class c:
-    selection rate s_c(g) = P(yhat = c | g); TPR_c(g) = P(yhat = c | y = c, g);
-    FPR_c(g) = P(yhat = c | y != c, g); DPD_c = max_g s_c - min_g s_c;
-    EOD_c = max(max_g TPR_c - min_g TPR_c, max_g FPR_c - min_g FPR_c)
-    (`fairlearn.metrics.demographic_parity_difference` / `equalized_odds_difference`).
-    A rate is only compared over groups with at least min_group samples in its
-    denominator, since a group of two samples has a rate of 0 or 1 by chance. The
-    results are the means over classes where two groups qualify; `worst_class` names the
-    class with the largest EOD_c.
-    """
-    labels, pred, groups = (np.asarray(a, dtype=np.int64) for a in (labels, pred, groups))
-    n_groups = int(groups.max(initial=0)) + 1
-    table = np.bincount((groups * n_classes + labels) * n_classes + pred,
-                        minlength=n_groups * n_classes * n_classes).reshape(n_groups, n_classes, n_classes)
-    per_group = table.sum((1, 2))                                   # (G,)
-    predicted = table.sum(1)                                        # (G, C): yhat = c
-    true_pos = table[:, np.arange(n_classes), np.arange(n_classes)]  # (G, C)
-    positives = table.sum(2)                                        # (G, C): y = c
-    negatives = per_group[:, None] - positives
-    false_pos = predicted - true_pos
-    dpd = _range(predicted, per_group[:, None], min_group)
-    tpr = _range(true_pos, positives, min_group)
-    fpr = _range(false_pos, negatives, min_group)
-    eod = np.fmax(tpr, fpr)
-    return {"dpd": _nanmean(dpd), "eod": _nanmean(eod),
-            "worst_class": int(np.nanargmax(eod)) if np.isfinite(eod).any() else None,
-            "eod_per_class": [None if not np.isfinite(v) else float(v) for v in eod]}
-
-
-def _range(num: np.ndarray, den: np.ndarray, min_group: int) -> np.ndarray:
-    """max_g - min_g of num/den per class (columns), over groups with den >= min_group; NaN if < 2."""
-    den = np.broadcast_to(den, num.shape)
-    ok = den >= min_group
-    rate = np.where(ok, num / np.maximum(den, 1), np.nan)
-    enough = ok.sum(0) >= 2
-    with np.errstate(all="ignore"):
-        spread = np.nanmax(np.where(ok, rate, -np.inf), 0) - np.nanmin(np.where(ok, rate, np.inf), 0)
-    return np.where(enough, spread, np.nan)
-
-
-def _nanmean(v: np.ndarray) -> float | None:
-    return float(np.nanmean(v)) if np.isfinite(v).any() else None
-
-
-def worst_group_accuracy(labels: np.ndarray, correct: np.ndarray, groups: np.ndarray,
-                         min_group: int = 10) -> tuple[float | None, str, np.ndarray]:
-    """Lowest accuracy over (label, attribute value) groups (Sagawa et al. 2020, Group DRO):
-    (accuracy, which group, mask of its samples); (None, "", empty mask) if no group counts.
-
-    Groups smaller than min_group are pooled into one "rare combinations" group (in a
-    spurious-correlation dataset these are the samples that contradict the shortcut), which
-    counts when it reaches min_group itself.
-    """
-    labels, groups = np.asarray(labels, dtype=np.int64), np.asarray(groups, dtype=np.int64)
-    correct = np.asarray(correct, dtype=bool)
-    n_values = int(groups.max(initial=0)) + 1
-    uniq, inv, counts = np.unique(labels * n_values + groups, return_inverse=True, return_counts=True)
-    small = counts[inv] < min_group
-    accs = np.bincount(inv, weights=correct, minlength=len(uniq)) / counts
-    best: tuple[float | None, str, np.ndarray] = (None, "", np.zeros(len(labels), dtype=bool))
-    for j in np.flatnonzero(counts >= min_group):
-        if best[0] is None or accs[j] < best[0]:
-            best = (float(accs[j]), f"label {uniq[j] // n_values}, value {uniq[j] % n_values}", inv == j)
-    if small.sum() >= min_group:
-        rare = float(correct[small].mean())
-        if best[0] is None or rare < best[0]:
-            best = (rare, "rare (label, value) combinations", small)
-    return best
-
-
 def group_fairness(labels: np.ndarray, pred_before: np.ndarray, pred_after: np.ndarray, groups: np.ndarray,
-                   attribute: str, n_classes: int, thresholds: BiasThresholds, min_group: int = 10,
+                   attribute: str, n_classes: int, thresholds: BiasThresholds, min_group: int = MIN_GROUP,
                    categories: Sequence[str] = ()) -> list[Indicator]:
     """Demographic parity difference, equalized odds difference and worst-group accuracy
     over an attribute's values, before and after (see `fairness_differences` and

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hill_viz.core import replay
-from hill_viz.core.bias import BiasConfig, BiasReport, EditTargets, measure_report, predict_report
+from hill_viz.core.bias import BiasConfig, BiasReport
+from hill_viz.core.bias_job import EditBiasJob
 from hill_viz.core.provenance import Event, Workspace
 from hill_viz.errors import StateError, WorkspaceError
 
@@ -75,15 +76,14 @@ def compute_missing(workspace: Workspace, app: Application, config: BiasConfig =
     if before.model is None or before.projection is None or not before.pending:
         raise WorkspaceError(f"the state before event {app.event.id} has no model, view or edits to check")
     edits = [res for i, res in before.pending if i in app.edit_ids]
-    targets = EditTargets.from_edits(edits, before.dataset, before.model, before.projection, seed=config.seed)
+    job = EditBiasJob(tuple(edits), tuple(app.edit_ids), before.model, before.dataset, before.projection,
+                      config=config)
     if "predicted" in missing:
-        app.reports["predicted"] = predict_report(before.model, before.dataset, before.projection, targets,
-                                                  app.edit_ids, config)
+        app.reports["predicted"] = job.predict()
         app.computed.add("predicted")
     if "measured" in missing and app.segment is not None:
         after = replay.restore(workspace, replay.state_at(workspace, app.segment.id), dataset=before.dataset)
-        app.reports["measured"] = measure_report(before.model, after.model, before.dataset, before.projection,
-                                                 targets, app.edit_ids, config)
+        app.reports["measured"] = job.measure(after.model)
         app.computed.add("measured")
     return app
 
@@ -96,6 +96,5 @@ def pending_report(workspace: Workspace, config: BiasConfig = BiasConfig()) -> B
     now = replay.restore(workspace, state)
     if now.model is None or now.projection is None:
         raise StateError("the workspace has pending edits but no model or view to check them on")
-    edits = [res for _, res in now.pending]
-    targets = EditTargets.from_edits(edits, now.dataset, now.model, now.projection, seed=config.seed)
-    return predict_report(now.model, now.dataset, now.projection, targets, [i for i, _ in now.pending], config)
+    ids, edits = zip(*now.pending)
+    return EditBiasJob(edits, ids, now.model, now.dataset, now.projection, config=config).predict()

@@ -7,6 +7,7 @@ others, so this file explains every op.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hill_viz.core.geometry import box_mask, lasso_mask
+from hill_viz.core.ids import IdIndex
 from hill_viz.errors import EditError
 
 SELECTOR_KINDS = ("ids", "label", "attribute", "box", "lasso", "all_of")
@@ -31,7 +33,11 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class SelectionContext:
-    """What a selector is resolved against: every point of the view, in row order."""
+    """What a selector is resolved against: every point of the view, in row order.
+
+    `index` maps ids to rows; a LatentFrame passes the one it keeps, else one is built
+    from `ids` on first use.
+    """
 
     ids: np.ndarray                      # (N,) int64
     x: np.ndarray                        # (N,) float32 view position
@@ -40,24 +46,15 @@ class SelectionContext:
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     attribute_categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
+    index: IdIndex | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def id_index(self) -> IdIndex:
+        return IdIndex(self.ids) if self.index is None else self.index
 
     def rows_of_ids(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of the given ids; EditError if any id is not in the view."""
-        ids = np.asarray(ids, dtype=np.int64)
-        n = len(self.ids)
-        if n and self.ids[0] == 0 and self.ids[-1] == n - 1:  # ids are 0..N-1 (the common case)
-            rows = ids
-            ok = (rows >= 0) & (rows < n)
-        else:
-            order = np.argsort(self.ids, kind="stable")
-            pos = np.searchsorted(self.ids, ids, sorter=order)
-            pos = np.clip(pos, 0, n - 1)
-            rows = order[pos]
-            ok = self.ids[rows] == ids
-        if not ok.all():
-            raise EditError(f"{int((~ok).sum())} selected ids are not in the dataset "
-                            f"(first: {int(ids[~ok][0])}); select points that exist")
-        return rows
+        return self.id_index.rows(ids)
 
 
 def _finite(name: str, value: Any) -> float:
@@ -72,7 +69,15 @@ def _finite(name: str, value: Any) -> float:
 
 @dataclass(frozen=True)
 class Selector:
-    """Which points an edit covers. Build with the class methods (`Selector.label(3)`)."""
+    """Which points an edit covers. Build with the class methods, resolve on a view:
+
+    >>> ctx = SelectionContext(ids=np.array([10, 11, 12]), x=np.array([0.0, 1.0, 2.0]),
+    ...                        y=np.zeros(3), labels=np.array([0, 1, 1]))
+    >>> Selector.of_label(1).resolve(ctx).tolist()
+    [11, 12]
+    >>> Selector.all_of(Selector.of_label(1), Selector.of_box(1.5, -1, 3, 1)).resolve(ctx).tolist()
+    [12]
+    """
 
     kind: str
     ids: tuple[int, ...] = ()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.core.edits import SelectionContext
+from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
 from hill_viz.errors import DataError
@@ -32,6 +33,7 @@ class LatentFrame:
     class_names: tuple[str, ...]
     attribute_categories: dict[str, tuple[str, ...]]
     _extent: tuple[float, float, float, float] | None = field(default=None, repr=False)
+    _id_index: IdIndex | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, model: LatentModel, projection: Projection, dataset: Dataset,
@@ -154,13 +156,20 @@ class LatentFrame:
         out["loss"] = self.column("loss")[rows]
         return pd.DataFrame(out)
 
+    @property
+    def id_index(self) -> IdIndex:
+        """The frame's id -> row index, built once."""
+        if self._id_index is None:
+            self._id_index = IdIndex(self.column("id"))
+        return self._id_index
+
     def rows_of_ids(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of the given ids (EditError for an id not in the frame)."""
-        return self.context().rows_of_ids(ids)
+        return self.id_index.rows(ids)
 
     def context(self) -> SelectionContext:
         """What selectors resolve against."""
         return SelectionContext(
             ids=self.column("id"), x=self.column("x"), y=self.column("y"), labels=self.column("label"),
             attributes={a: self.column(a) for a in self.attribute_names},
-            attribute_categories=self.attribute_categories, class_names=self.class_names)
+            attribute_categories=self.attribute_categories, class_names=self.class_names, index=self.id_index)

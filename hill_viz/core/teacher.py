@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from hill_viz.core.data import Dataset
-from hill_viz.core.edits import ResolvedEdit, edit_targets
+from hill_viz.core.edits import ResolvedEdit
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
-from hill_viz.errors import ConfigError, EditError
+from hill_viz.core.targets import EditPlan
+from hill_viz.errors import ConfigError
 
 LOSS_MODES = ("projected", "full")
 POSITIVES = ("group", "across")
@@ -70,54 +71,15 @@ class Teacher:
 
     def __init__(self, model: LatentModel, dataset: Dataset, projection: Projection,
                  edits: list[ResolvedEdit], config: TeacherConfig = TeacherConfig(), seed: int = 0):
-        if not edits:
-            raise EditError("no edits to teach; add at least one edit")
         self.config = config
         self.projection = projection
-        ids = dataset.ids
-        order = np.argsort(ids, kind="stable")
-        edit_rows = [(_rows(ids, order, r.ids),
-                      None if r.other_ids is None else _rows(ids, order, r.other_ids)) for r in edits]
-        involved = np.unique(np.concatenate([np.concatenate([a] + ([b] if b is not None else []))
-                                             for a, b in edit_rows]))       # (K,) sorted rows
-        z_inv, _ = infer(model, dataset.features, involved)                 # (K, d)
-        view = projection.transform(z_inv)                                  # (K, 2)
-        target = view.copy()
-        touched = np.zeros(len(involved), dtype=bool)
-        weight = np.zeros(len(involved), dtype=np.float32)
-        group = np.full(len(involved), -1, dtype=np.int64)
-        origin = np.full(len(involved), -1, dtype=np.int64)  # the selection a sample came in with
-        for k, (r, (rows, other)) in enumerate(zip(edits, edit_rows)):
-            a = np.searchsorted(involved, rows)
-            b = None if other is None else np.searchsorted(involved, other)
-            t_sel, t_other = edit_targets(r.edit, target[a], None if b is None else target[b])
-            target[a] = t_sel
-            touched[a] = True
-            weight[a] = r.edit.weight
-            group[a] = 2 * k
-            origin[a] = 2 * k
-            if b is not None and t_other is not None:
-                origin[b] = np.where(origin[b] >= 0, origin[b], 2 * k + 1)
-                target[b] = t_other
-                touched[b] = True
-                weight[b] = np.maximum(weight[b], r.edit.weight)
-                if r.edit.op == "merge":  # the selection joins the partner's group
-                    known = group[b][group[b] >= 0]
-                    g = int(np.bincount(known).argmax()) if len(known) else 2 * k + 1
-                    group[b] = g
-                    group[a] = g
-                else:
-                    group[b] = 2 * k + 1
-        in_train = dataset.split[involved] == 0
-        keep = np.flatnonzero(touched & in_train)
-        if len(keep) == 0:
-            raise EditError("the edits cover no training samples; select points of the train split")
-        self.rows = involved[keep]                                          # (M,) dataset rows
-        self.target_view = target[keep]                                     # (M, 2)
-        self.target_latent = z_inv[keep] + projection.lift(target[keep] - view[keep])  # (M, d)
-        self.weight = weight[keep]                                          # (M,)
-        _, self.group = np.unique(group[keep], return_inverse=True)         # (M,) 0..G-1
-        _, self.origin = np.unique(origin[keep], return_inverse=True)       # (M,) 0..O-1
+        plan = EditPlan.build(edits, dataset, model, projection)
+        self.rows = plan.rows                                               # (M,) dataset rows
+        self.target_view = plan.target_view                                 # (M, 2)
+        self.target_latent = plan.target_latent(projection)                 # (M, d)
+        self.weight = plan.weight                                           # (M,)
+        self.group = plan.group                                             # (M,) 0..G-1
+        self.origin = plan.origin                                           # (M,) 0..O-1
         self.cover_index = np.full(dataset.n_samples, -1, dtype=np.int32)
         self.cover_index[self.rows] = np.arange(len(self.rows), dtype=np.int32)
 
@@ -206,14 +168,6 @@ class Teacher:
             total = total + cfg.mu * anchor
             parts["anchor"] = float(anchor.detach())
         return total, parts
-
-
-def _rows(ids: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(ids, wanted, sorter=order)
-    rows = order[np.clip(pos, 0, len(ids) - 1)]
-    if not np.array_equal(ids[rows], wanted):
-        raise EditError("an edit refers to ids that are not in this dataset; was it made on another dataset?")
-    return rows
 
 
 def _supcon(z: torch.Tensor, group: torch.Tensor, tau: float, origin: torch.Tensor | None = None) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from hill_viz.core.data import Dataset
+from hill_viz.core.group_metrics import MIN_GROUP, worst_group_over_attributes
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.teacher import Teacher
 from hill_viz.errors import ConfigError, WorkspaceError
@@ -195,8 +196,10 @@ def accuracy(model: LatentModel, dataset: Dataset, split: str) -> float:
     return float((predict(model, dataset, rows) == dataset.labels[rows]).mean())
 
 
-def evaluate(model: LatentModel, dataset: Dataset) -> dict:
-    """Accuracy per split; per class and per attribute group on the test split (held out)."""
+def evaluate(model: LatentModel, dataset: Dataset, min_group: int = MIN_GROUP) -> dict:
+    """Accuracy per split; per class, per attribute value and worst (label, attribute value)
+    group (`group_metrics.worst_group_over_attributes`) on the test split (held out), or on
+    the val split when there is no test split."""
     out: dict = {}
     preds = {}
     for split in ("train", "val", "test"):
@@ -205,27 +208,15 @@ def evaluate(model: LatentModel, dataset: Dataset) -> dict:
         correct = preds[split][1] == dataset.labels[rows]
         out[f"{split}_acc"] = float(correct.mean()) if len(rows) else None
     rows, pred = preds["test"] if len(preds["test"][0]) else preds["val"]
-    correct = pred == dataset.labels[rows]
-    out["per_class_acc"] = _group_acc(correct, dataset.labels[rows], dataset.class_names)
+    labels = dataset.labels[rows]
+    correct = pred == labels
+    out["per_class_acc"] = _group_acc(correct, labels, dataset.class_names)
     out["group_acc"] = {name: _group_acc(correct, codes[rows], dataset.attribute_categories[name])
                         for name, codes in dataset.attributes.items()}
-    out["worst_group_acc"] = _worst_group_acc(correct, dataset, rows)
+    out["worst_group_acc"] = worst_group_over_attributes(
+        labels, correct, (codes[rows] for codes in dataset.attributes.values()), min_group)
     return out
 
 
 def _group_acc(correct: np.ndarray, codes: np.ndarray, names) -> dict:
     return {str(names[c]): float(correct[codes == c].mean()) for c in range(len(names)) if (codes == c).any()}
-
-
-def _worst_group_acc(correct: np.ndarray, dataset: Dataset, rows: np.ndarray) -> float | None:
-    """Worst accuracy over (label, attribute value) groups, over every attribute."""
-    if not len(rows):
-        return None
-    worst = float(correct.mean())
-    labels = dataset.labels[rows]
-    for codes in dataset.attributes.values():
-        key = labels.astype(np.int64) * 65536 + codes[rows].astype(np.int64)
-        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-        acc = np.bincount(inv, weights=correct) / counts
-        worst = min(worst, float(acc.min()))
-    return worst

@@ -100,3 +100,12 @@ def test_target_rules():
     r = lambda a: np.quantile(np.linalg.norm(a - a.mean(0), axis=1), 0.9)
     assert gap == pytest.approx(r(p) + r(q) + 1.0, rel=1e-6)
     assert np.allclose(t - p, t[0] - p[0])  # rigid shift
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import hill_viz.core.edits as edits
+
+    result = doctest.testmod(edits)
+    assert result.attempted >= 3 and result.failed == 0

@@ -1,10 +1,12 @@
 
+import numpy as np
 import pytest
 import torch
 
 from hill_viz.core.data import load_dataset
+from hill_viz.core.group_metrics import worst_group_accuracy, worst_group_over_attributes
 from hill_viz.core.model import ModelSpec, build_model
-from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
+from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate, predict
 from hill_viz.errors import ConfigError, WorkspaceError
 
 
@@ -78,7 +80,35 @@ def test_evaluate_reports_groups(digits):
     m = evaluate(t.model, ds)
     assert set(m["per_class_acc"]) == set(ds.class_names)
     assert set(m["group_acc"]) == {"cue"}
-    assert m["worst_group_acc"] <= min(m["per_class_acc"].values())
+    rows = ds.indices("test")
+    correct = predict(t.model, ds, rows) == ds.labels[rows]
+    assert m["worst_group_acc"] == pytest.approx(reference_worst_group(ds.labels[rows], ds.attributes["cue"][rows],
+                                                                      correct, min_group=10))
+
+
+def reference_worst_group(labels, values, correct, min_group):
+    """Worst-group accuracy by hand: (label, value) groups of at least min_group samples, and the
+    smaller ones pooled into one group that counts once it has min_group samples itself."""
+    groups = {}
+    for key, ok in zip(zip(labels.tolist(), values.tolist()), correct.tolist()):
+        groups.setdefault(key, []).append(ok)
+    accs = [sum(g) / len(g) for g in groups.values() if len(g) >= min_group]
+    rare = [ok for g in groups.values() if len(g) < min_group for ok in g]
+    if len(rare) >= min_group:
+        accs.append(sum(rare) / len(rare))
+    return min(accs) if accs else None
+
+
+def test_worst_group_is_one_definition_for_training_and_bias():
+    rng = np.random.default_rng(0)
+    labels, values = rng.integers(0, 3, 400), rng.integers(0, 4, 400)
+    correct = rng.random(400) < 0.8
+    correct[(labels == 2) & (values == 1)] = False  # one group the model fails
+    assert worst_group_accuracy(labels, correct, values)[0] == reference_worst_group(labels, values, correct, 10)
+    assert worst_group_over_attributes(labels, correct, [values, np.zeros(400, int)]) == 0.0
+    assert worst_group_over_attributes(labels, correct, []) == pytest.approx(
+        min(correct[labels == c].mean() for c in range(3)))  # no attribute: the label groups
+    assert worst_group_over_attributes(labels[:5], correct[:5], [values[:5]]) is None  # no group of 10
 
 
 def test_bad_settings_and_damaged_checkpoints(digits, tmp_path):
