@@ -20,7 +20,7 @@ def run(capsys, *argv):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--dataset", "nope"], "unknown dataset 'nope'; known datasets: blobs, digits, digits-shortcut"),
+    (["--dataset", "nope"], "unknown dataset 'nope'; known datasets: blobs, digits, digits-shortcut, tabular-shortcut"),
     (["--data", "missing.parquet"], "data file missing.parquet does not exist; check the path"),
     (["--port", "99999"], "argument --port: expected a number from 0 to 65535, got 99999"),
     (["--n", "0"], "argument --n: expected a number >= 1, got 0"),

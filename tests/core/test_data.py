@@ -10,7 +10,7 @@ from hill_viz.core.data import generate, registry
 from hill_viz.core.data import CUE_PATTERNS, CUE_PIXELS, SPLITS, Dataset, list_datasets, load_dataset
 from hill_viz.errors import DataError, HillError
 
-SMALL = {"digits-shortcut": {"n": 2000}, "blobs": {"n": 2000}, "digits": {}}
+SMALL = {"digits-shortcut": {"n": 2000}, "blobs": {"n": 2000}, "digits": {}, "tabular-shortcut": {"n": 2000}}
 
 
 def assert_same(a: Dataset, b: Dataset) -> None:
@@ -34,7 +34,7 @@ def split_fractions(ds: Dataset) -> np.ndarray:
 
 def test_cards_cover_the_builtins_with_their_code_defaults():
     cards = {card.name: card for card in list_datasets()}
-    assert set(cards) == {"digits", "digits-shortcut", "blobs"}
+    assert set(cards) == {"digits", "digits-shortcut", "blobs", "tabular-shortcut"}
     for name, card in cards.items():
         builtin = registry.BUILTINS[name]
         expected = {"seed": 0, **builtin.defaults}
@@ -44,6 +44,7 @@ def test_cards_cover_the_builtins_with_their_code_defaults():
         assert card.kind == "builtin" and card.title and card.description and card.citation
     assert cards["digits-shortcut"].attributes == ("cue",)
     assert cards["blobs"].attributes == ("group",)
+    assert cards["tabular-shortcut"].attributes == ("cue",)
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -90,7 +91,7 @@ def test_digits_split_follows_the_seed_and_n_keeps_original_ids():
         load_dataset("digits", n=5000)
 
 
-@pytest.mark.parametrize("name", ["digits-shortcut", "blobs"])
+@pytest.mark.parametrize("name", ["digits-shortcut", "blobs", "tabular-shortcut"])
 def test_generated_builtins_are_deterministic_by_seed(name):
     a = load_dataset(name, n=1000, seed=3)
     assert_same(a, load_dataset(name, n=1000, seed=3))
@@ -173,7 +174,7 @@ def test_shortcut_augmentation_changes_images_within_range():
 
 def test_generation_is_chunk_aligned_and_prefix_stable(monkeypatch):
     monkeypatch.setattr(generate, "CHUNK_SIZE", 300)
-    for name in ("digits-shortcut", "blobs"):
+    for name in ("digits-shortcut", "blobs", "tabular-shortcut"):
         big = load_dataset(name, n=1000)  # 3 full chunks + a partial one
         small = load_dataset(name, n=650)  # ends inside the third chunk
         np.testing.assert_array_equal(big.features[:650], small.features)
@@ -183,6 +184,43 @@ def test_generation_is_chunk_aligned_and_prefix_stable(monkeypatch):
         np.testing.assert_array_equal(big.attributes[key][:650], small.attributes[key])
         # chunks are seeded independently: no two chunks repeat each other
         assert not np.array_equal(big.features[:300], big.features[300:600])
+
+
+# ---------------------------------------------------------------- tabular-shortcut
+
+
+def test_tabular_shortcut_cue_agrees_rho_in_train_val_and_is_independent_in_test():
+    ds = load_dataset("tabular-shortcut", n=20000, seed=1)
+    assert ds.features.shape == (20000, 32) and ds.image_shape is None
+    assert ds.attribute_categories["cue"] == ds.class_names == ("c0", "c1", "c2", "c3", "c4")
+    for split, expected in (("train", 0.9), ("val", 0.9), ("test", 0.2)):
+        assert agree_rate(ds, split) == pytest.approx(expected, abs=0.025), split
+    test = ds.indices("test")  # independent in test: every (label, cue) group about equally full
+    counts = np.bincount(ds.labels[test] * 5 + ds.attributes["cue"][test], minlength=25)
+    assert counts.min() > 0.6 * counts.mean()
+    assert agree_rate(load_dataset("tabular-shortcut", n=20000, seed=1, rho=0.5), "train") == pytest.approx(0.5, abs=0.03)
+
+
+def test_tabular_shortcut_cue_false_removes_only_the_code():
+    ds = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0)
+    oracle = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0, cue=False)
+    np.testing.assert_array_equal(ds.labels, oracle.labels)
+    np.testing.assert_array_equal(ds.attributes["cue"], oracle.attributes["cue"])
+    # without core noise, the cue alone separates the samples of one class
+    same_class = ds.labels == 0
+    by_cue = [ds.features[same_class & (ds.attributes["cue"] == c)].mean(0) for c in range(5)]
+    assert min(np.linalg.norm(by_cue[0] - by_cue[c]) for c in range(1, 5)) > 1.0
+    cue_free = [oracle.features[same_class & (oracle.attributes["cue"] == c)].mean(0) for c in range(5)]
+    assert max(np.linalg.norm(cue_free[0] - cue_free[c]) for c in range(1, 5)) < 0.1
+    # the cue is read off the rotated features, by no single column
+    assert np.abs(np.corrcoef(ds.features.T, ds.attributes["cue"] == 1)[-1, :-1]).max() < 0.9
+
+
+def test_tabular_shortcut_options_are_checked():
+    with pytest.raises(DataError, match=r"option 'classes' .* must lie in \[2, 20\]"):
+        load_dataset("tabular-shortcut", n=1000, classes=1)
+    with pytest.raises(DataError, match=r"option 'dim' .* must lie in \[6, 1024\]"):
+        load_dataset("tabular-shortcut", n=1000, dim=5)
 
 
 # ---------------------------------------------------------------- blobs
@@ -224,7 +262,7 @@ def test_large_generated_data_goes_to_a_reused_memmap(monkeypatch, tmp_path):
     [
         ({}, "exactly one of name=.*or path="),
         ({"name": "digits", "path": "x.csv"}, "exactly one of"),
-        ({"name": "mnist"}, "unknown dataset 'mnist'; known datasets: blobs, digits, digits-shortcut"),
+        ({"name": "mnist"}, "unknown dataset 'mnist'; known datasets: blobs, digits, digits-shortcut, tabular-shortcut"),
         ({"name": "my.parquet"}, "use path="),
         ({"name": "digits-shortcut", "rh0": 0.9}, "unknown option 'rh0'.*accepted options: n, seed, rho, cue"),
         ({"name": "digits", "dim": 3}, "unknown option 'dim' for dataset 'digits'"),

@@ -12,6 +12,7 @@ Modules, small pieces first:
     generate    chunked, prefix-stable generation of the synthetic builtins
     digits      `digits` and `digits-shortcut` (digits with a planted cue)
     blobs       `blobs` (Gaussian clusters with a group attribute)
+    tabular     `tabular-shortcut` (embedding-like features with a planted cue)
     validation  a user file's arrays checked and made a Dataset
     tables      Parquet and CSV files;  npz: NPZ files;  files: which reader, by extension
     registry    `load_dataset`, `list_datasets` and the builtins' defaults

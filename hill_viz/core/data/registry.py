@@ -17,6 +17,7 @@ from hill_viz.core.data.blobs import load_blobs
 from hill_viz.core.data.dataset import DEFAULT_SPLIT_FRACTIONS, Dataset, DatasetCard
 from hill_viz.core.data.digits import load_digits, load_digits_shortcut
 from hill_viz.core.data.files import load_file
+from hill_viz.core.data.tabular import load_tabular_shortcut
 from hill_viz.core.data.options import check_n, check_seed, resolve_options
 from hill_viz.errors import DataError
 
@@ -50,6 +51,11 @@ BUILTINS: dict[str, Builtin] = {
             "splits": list(DEFAULT_SPLIT_FRACTIONS),
         },
         100_000,
+    ),
+    "tabular-shortcut": Builtin(
+        load_tabular_shortcut,
+        {"rho": 0.9, "cue": True, "noise": 0.5, "classes": 5, "dim": 32, "splits": list(DEFAULT_SPLIT_FRACTIONS)},
+        10_000,
     ),
 }
 
