@@ -73,13 +73,14 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from hill_viz.sim.report import write_outputs
-    from hill_viz.sim.study import StudyConfig, run_study
+    from hill_viz.sim.study import StudyConfig, check_data, run_study
 
     source = {"dataset": None, "data": str(args.data), "n": args.n} if args.data else {
         "dataset": args.dataset or StudyConfig.dataset, "n": args.n or StudyConfig.n}
     config = StudyConfig(**source, attribute=args.attribute, strategies=args.strategy, seeds=args.seeds,
                          rounds=args.rounds, round_epochs=args.round_epochs, warmup_epochs=args.warmup_epochs,
                          teacher=teacher_config(args))
+    config = check_data(config)  # a missing or one-valued attribute: one line, before any training
     if args.workspace is not None and args.workspace.exists() and any(args.workspace.iterdir()):
         raise ConfigError(f"workspace {args.workspace} is not empty; give a new folder for the simulated session")
     total = (len(config.strategies) + config.has_oracle) * len(config.seeds) * config.total_epochs
