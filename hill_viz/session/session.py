@@ -92,6 +92,9 @@ class Session(param.Parameterized):
         self._rows: tuple | None = None    # (frame ref, selection, rows): the last selected_rows()
         self.head = self.workspace.store.head
 
+    def __repr__(self) -> str:  # param's default would print every array the state holds
+        return f"<Session {str(self.workspace.path)!r} status={self.status}>"
+
     @property
     def actor(self) -> str | None:
         """Who the recorded events name as their author."""
