@@ -103,6 +103,15 @@ class Session(param.Parameterized):
     def _set_head(self, head: int | None) -> None:
         self.head = head
 
+    def _set(self, **values) -> None:
+        """Set parameters one at a time, in the order given (watchers see the earlier ones set).
+
+        Not `param.update`: param batches per object, and batches begun on two threads at
+        once (the worker's and the UI's) can leave the object batching for good.
+        """
+        for name, value in values.items():
+            setattr(self, name, value)
+
     # -- derived values ----------------------------------------------------------------------------
     @property
     def is_busy(self) -> bool:
@@ -132,8 +141,8 @@ class Session(param.Parameterized):
         self._require_idle()
         dataset = load_dataset(name, path=path, **options)
         self._clear_selection()
-        self.param.update(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
-                          pending=[], teachers=[], history=[], status="empty")
+        self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
+                  teachers=[], history=[], pending=[], status="empty")
         self._recorder.record("dataset_loaded", {"dataset": dataset.params},
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
@@ -149,7 +158,7 @@ class Session(param.Parameterized):
         config = TrainConfig(batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed)
         model = build_model(spec, seed)
         self.model_seed = seed
-        self.param.update(model=model, trainer=Trainer(model, config), pending=[], teachers=[], history=[])
+        self._set(model=model, trainer=Trainer(model, config), teachers=[], history=[], pending=[])
         self._recorder.record("model_built", {"spec": spec.to_dict(), "seed": seed,
                                               "train_config": config.to_dict()})
         self.refit_projection(reason="model built")
@@ -227,7 +236,7 @@ class Session(param.Parameterized):
                                   {"n_covered": teacher.n_covered}, [artifact])
             job = (EditBiasJob(pending, self._require_frame(), self.projection, self.bias_config, self._recorder,
                                self._worker.report_error) if self.auto_bias else None)
-            self.param.update(teachers=self.teachers + [teacher], pending=[])
+            self._set(teachers=self.teachers + [teacher], pending=[])
             self._worker.start(self._segment(epochs, job), wait)
             return teacher
 
@@ -306,7 +315,7 @@ class Session(param.Parameterized):
         frame = self._require_frame()
         mask = selector.mask(frame.context())
         self._selection_frame = weakref.ref(frame)
-        self.param.update(selection=frame.column("id")[mask], selector=selector)
+        self._set(selector=selector, selection=frame.column("id")[mask])
         self._recorder.selection(selector, int(mask.sum()))
         return self.selection
 
@@ -320,7 +329,7 @@ class Session(param.Parameterized):
 
     def _clear_selection(self) -> None:
         self._selection_frame = _dead_ref
-        self.param.update(selection=np.empty(0, dtype=np.int64), selector=None)
+        self._set(selector=None, selection=np.empty(0, dtype=np.int64))
 
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
@@ -424,12 +433,14 @@ class Session(param.Parameterized):
             self.interrupted = state.interrupted
             self._edit_ids = itertools.count(max(state.max_edit_id, self._recorder.max_edit_id()) + 1)
             self._clear_selection()
-            self.param.update(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,
-                              teachers=r.teachers, pending=[PendingEdit(i, res) for i, res in r.pending],
-                              history=list(state.history), frame=None)
+            self._set(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,
+                      teachers=r.teachers, history=list(state.history))
             if self.model is not None and self.projection is not None:
                 self._refresh_frame()
-            self.param.update(progress=0.0, status="ready" if self.model is not None else "empty")
+            else:
+                self.frame = None
+            self._set(pending=[PendingEdit(i, res) for i, res in r.pending], progress=0.0,
+                      status="ready" if self.model is not None else "empty")
 
     # -- guards --------------------------------------------------------------------------------
     def _require_idle(self) -> None:

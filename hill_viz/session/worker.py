@@ -65,7 +65,8 @@ class TrainingWorker:
         self._open.set()
         self._cancelled = False
         self._trainer = segment.trainer
-        self._session.param.update(status="training", last_error="")
+        self._session.last_error = ""  # one at a time: see Session._set
+        self._session.status = "training"
         if wait:
             self._run(segment)
             return
@@ -92,7 +93,8 @@ class TrainingWorker:
             if threading.current_thread() is threading.main_thread():
                 raise
         finally:
-            s.param.update(progress=1.0 if s.status != "empty" else 0.0, status="ready")
+            s.progress = 1.0 if s.status != "empty" else 0.0
+            s.status = "ready"
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the running segment's thread ends (none running: return at once)."""

@@ -100,7 +100,9 @@ class BiasPanel(SessionComponent):
                     continue
                 self._done, self._running = wanted, False
                 try:
-                    self.param.update(pending_report=report, message=message, computing=False)
+                    # one at a time, not param.update: a batch on this thread and one on the
+                    # page's could leave the panel batching for good
+                    self.message, self.pending_report, self.computing = message, report, False
                 finally:
                     self._idle.set()
                 return
