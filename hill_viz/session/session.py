@@ -9,9 +9,9 @@ the simulated users and the tests all drive this same object.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +27,15 @@ from hill_viz.core.projection import Projection
 from hill_viz.core.provenance import Event, Workspace
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
-from hill_viz.errors import ConfigError, EditError, HillError, StateError
+from hill_viz.errors import ConfigError, EditError, StateError
 from hill_viz.session.bias_job import EditBiasJob, predict_pending, recorded_reports
-from hill_viz.session.frames import FrameClock
+from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
 from hill_viz.session.recording import Recorder
 from hill_viz.session.worker import Segment, TrainingWorker
 
 __all__ = ["Session"]
 
-_NO_ROWS = np.empty(0, dtype=np.int64)
 
 
 class Session(param.Parameterized):
@@ -55,7 +54,7 @@ class Session(param.Parameterized):
                                      doc="The frozen view projection: latents -> view plane")
     frame = param.ClassSelector(class_=LatentFrame, default=None, allow_None=True,
                                 doc="The latent frame the views show (a new object whenever it changes)")
-    selection = param.Array(default=_NO_ROWS, doc="Ids of the selected points (a new array per selection)")
+    selection = param.Array(default=np.empty(0, dtype=np.int64), doc="Ids of the selected points (a new array per selection)")
     selector = param.ClassSelector(class_=Selector, default=None, allow_None=True,
                                    doc="How the selection was drawn (None: no selection)")
     pending = param.List(default=[], item_type=PendingEdit, doc="Edits waiting for apply_edits, in order")
@@ -85,11 +84,11 @@ class Session(param.Parameterized):
         self.interrupted: dict | None = None  # a segment a crash cut short (see `resume_training`)
         self._edit_ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._recorder = Recorder(self.workspace, actor, self._set_head)
+        self._recorder = Recorder(self.workspace, actor, on_head=functools.partial(setattr, self, "head"))
         self._worker = TrainingWorker(self)
         self._frames = FrameClock()
-        self._selection_frame = _dead_ref  # the frame the selection was drawn on
-        self._rows: tuple | None = None    # (frame ref, selection, rows): the last selected_rows()
+        self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
+        self._rows = RowsCache()
         self.head = self.workspace.store.head
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
@@ -99,9 +98,6 @@ class Session(param.Parameterized):
     def actor(self) -> str | None:
         """Who the recorded events name as their author."""
         return self._recorder.actor
-
-    def _set_head(self, head: int | None) -> None:
-        self.head = head
 
     def _set(self, **values) -> None:
         """Set parameters one at a time, in the order given (watchers see the earlier ones set).
@@ -121,19 +117,7 @@ class Session(param.Parameterized):
     @param.depends("frame", "selection")
     def selected_rows(self) -> np.ndarray:
         """Rows of the selected ids in the current frame (empty when the frame lacks them)."""
-        frame, ids = self.frame, self.selection
-        cached = self._rows
-        if cached is not None and cached[0]() is frame and cached[1] is ids:
-            return cached[2]
-        rows = _NO_ROWS
-        if frame is not None and len(ids):
-            try:
-                rows = frame.rows_of_ids(ids)
-            except HillError:  # a selection made on another dataset
-                pass
-        if frame is not None:
-            self._rows = (weakref.ref(frame), ids, rows)
-        return rows
+        return self._rows.rows(self.frame, self.selection)
 
     # -- data and model ----------------------------------------------------------------------
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
@@ -314,7 +298,7 @@ class Session(param.Parameterized):
             return self.selection
         frame = self._require_frame()
         mask = selector.mask(frame.context())
-        self._selection_frame = weakref.ref(frame)
+        self._selection_frame = frame_ref(frame)
         self._set(selector=selector, selection=frame.column("id")[mask])
         self._recorder.selection(selector, int(mask.sum()))
         return self.selection
@@ -328,7 +312,7 @@ class Session(param.Parameterized):
         return Selector.of_ids(self.selection)
 
     def _clear_selection(self) -> None:
-        self._selection_frame = _dead_ref
+        self._selection_frame = frame_ref(None)
         self._set(selector=None, selection=np.empty(0, dtype=np.int64))
 
     def add_edit(self, edit: Edit) -> PendingEdit:
@@ -461,8 +445,3 @@ class Session(param.Parameterized):
         if self.frame is None:
             raise StateError("no latent view yet; build a model first")
         return self.frame
-
-
-def _dead_ref() -> None:
-    """A weak reference to nothing: no frame."""
-    return None

@@ -13,7 +13,6 @@ the remembered A/B selections.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,6 +27,7 @@ from hill_viz.core.frame import LatentFrame
 from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
 from hill_viz.errors import EditError
 from hill_viz.session import Session
+from hill_viz.session.frames import frame_ref
 from hill_viz.ui.component import FAILED, SessionComponent
 from hill_viz.ui.edit_overlay import centroid, edit_previews, preview_overlay
 
@@ -47,9 +47,7 @@ class Remembered:
     @classmethod
     def of(cls, session: Session) -> "Remembered":
         """The Session's current selection (EditError if it is empty)."""
-        frame = session.frame
-        return cls(session.selection_selector(), session.selection.copy(),
-                   weakref.ref(frame) if frame is not None else (lambda: None))
+        return cls(session.selection_selector(), session.selection.copy(), frame_ref(session.frame))
 
     def selector_now(self, session: Session) -> Selector:
         """The drawn selector while the view is unchanged; the ids once the cloud has moved."""
