@@ -28,7 +28,7 @@ from hill_viz.core.provenance import Event, Workspace
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
 from hill_viz.errors import ConfigError, EditError, StateError
-from hill_viz.session.bias_job import EditBiasJob, predict_pending, recorded_reports
+from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
 from hill_viz.session.recording import Recorder
@@ -218,8 +218,8 @@ class Session(param.Parameterized):
             self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
                                                     "teacher_config": config.to_dict(), "epochs": epochs},
                                   {"n_covered": teacher.n_covered}, [artifact])
-            job = (EditBiasJob(pending, self._require_frame(), self.projection, self.bias_config, self._recorder,
-                               self._worker.report_error) if self.auto_bias else None)
+            job = (RecordedBiasJob(pending, self._require_frame(), self.projection, self.bias_config, self._recorder,
+                                     self._worker.report_error) if self.auto_bias else None)
             self._set(teachers=self.teachers + [teacher], pending=[])
             self._worker.start(self._segment(epochs, job), wait)
             return teacher
@@ -262,7 +262,7 @@ class Session(param.Parameterized):
         """
         return self._worker.drain()
 
-    def _segment(self, epochs: int, job: EditBiasJob | None = None) -> Segment:
+    def _segment(self, epochs: int, job: RecordedBiasJob | None = None) -> Segment:
         """A training segment of `epochs` epochs with this Session's hooks (run by the worker)."""
         trainer, dataset = self.trainer, self.dataset
         info = {"start_epoch": trainer.epoch, "epochs": epochs}
