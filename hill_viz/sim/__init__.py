@@ -6,7 +6,7 @@ table (CSV, Markdown) and the plot; `stats` the intervals and paired tests over 
 """
 from hill_viz.sim.report import rows_table, summary_table, to_markdown, write_outputs
 from hill_viz.sim.strategies import STRATEGIES, Biased, Expert, RandomEdits, Strategy, View, make_strategy
-from hill_viz.sim.stats import paired, summarize
+from hill_viz.sim.stats import combine, paired, summarize
 from hill_viz.sim.study import DEFAULT_SEEDS, StudyConfig, check_data, run_study, sim_datasets, simulate
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "StudyConfig",
     "View",
     "check_data",
+    "combine",
     "make_strategy",
     "paired",
     "rows_table",

@@ -91,3 +91,25 @@ def targets(rows: list[dict], summary: dict) -> dict:
             **test, "target": "95% CI of random - none (paired over seeds) contains 0",
             "met": None if ci is None else ci[0] <= 0 <= ci[1]}
     return out
+
+
+def combine(results: list[dict]) -> dict:
+    """One result from studies run in pieces (e.g. a seed at a time, as JSON): every session is
+    seeded, so the pieces together are the study run at once. Timing adds up."""
+    runs = []
+    for result in results:
+        by_run: dict[tuple, list] = {}
+        for r in result["per_round"]:
+            by_run.setdefault((r["strategy"], r["seed"]), []).append(
+                {k: v for k, v in r.items() if k not in ("strategy", "seed")})
+        for (strategy, seed), rounds in by_run.items():
+            final = max(rounds, key=lambda x: x["round"])
+            runs.append({"strategy": strategy, "seed": seed, **{k: final[k] for k in METRICS},
+                         "n_edits": sum(x["n_edits"] for x in rounds), "rounds": rounds})
+    order = {name: i for i, name in enumerate(dict.fromkeys(r["strategy"] for r in runs if r["strategy"] != "oracle"))}
+    runs.sort(key=lambda r: (r["strategy"] == "oracle", r["seed"], order.get(r["strategy"], 0)))
+    out = summarize(runs)
+    out["config"] = {**results[0]["config"], "seeds": sorted({r["seed"] for r in runs})}
+    out["timing"] = {k: round(sum(r["timing"][k] for r in results), 1) for k in ("wall_s", "cpu_s", "runs")}
+    out["timing"]["epochs_per_run"] = results[0]["timing"]["epochs_per_run"]
+    return out

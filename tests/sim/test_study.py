@@ -8,7 +8,7 @@ import pytest
 from hill_viz.cli import main
 from hill_viz.core.provenance import Workspace
 from hill_viz.errors import ConfigError
-from hill_viz.sim import StudyConfig, run_study, simulate, summary_table, to_markdown, write_outputs
+from hill_viz.sim import StudyConfig, combine, run_study, simulate, summary_table, to_markdown, write_outputs
 from hill_viz.sim.report import TABLE_COLUMNS
 from hill_viz.sim.strategies import STRATEGIES
 
@@ -132,3 +132,12 @@ def test_cli_mistakes_exit_2(capsys, tmp_path):
         main(["simulate", "--strategy", "expert,lazy"])
     assert exc.value.code == 2
     assert "unknown strategy 'lazy'" in capsys.readouterr().err
+
+
+def test_a_study_run_a_seed_at_a_time_combines_into_the_same_table(study):
+    pieces = [{"per_round": [r for r in study["per_round"] if r["seed"] == k], "config": study["config"],
+               "timing": study["timing"]} for k in (1, 0)]
+    whole = combine(pieces)
+    assert whole["rows"] == study["rows"] and whole["summary"] == study["summary"]
+    assert whole["oracle"] == study["oracle"] and whole["targets"] == study["targets"]
+    assert whole["timing"]["runs"] == 2 * study["timing"]["runs"]
