@@ -53,18 +53,18 @@ def test_the_experts_round_on_the_page_builds_the_studys_teacher(page, tmp_path,
                     tools.memory[side].ids, session.selection), 30, f"{side} remembered", page)
             page.get_by_role("button", name="Merge A onto B").click()
             wait_until(lambda k=k: len(session.pending) == k + 1, 30, "the merge", page)
-        page.wait_for_timeout(500)
-        assert "merge: pulls A's view positions onto B's" in page.locator(".hill-teaches").inner_text()
+        assert tools.teaches_info.object.startswith("Apply teaches: merge: pulls A's view positions onto B's")
+        page.get_by_text("Apply teaches: merge: pulls A").first.wait_for(timeout=30_000)  # shown on the page
         page.screenshot(path=str(artifacts / "study-path-before-apply.png"), full_page=True)
 
         page.get_by_role("button", name="Apply edits").click()
         wait_until(lambda: len(session.teachers) == 1, 60, "the teacher", page)
         taught = session.teachers[0]
         wait_until(lambda: session.status == "ready", 180, "the distillation epochs", page)
+        added = [e.params for e in session.workspace.store.events() if e.kind == "edit_added"]
     app.close()
 
     assert taught.config == TeacherConfig() == expected.config
-    added = [e.params for e in session.workspace.store.events() if e.kind == "edit_added"]
     assert [(a["ids"], a["other_ids"]) for a in added] == [(r.ids.tolist(), r.other_ids.tolist()) for r in resolved]
     for name in ("rows", "target_view", "weight", "group", "origin"):
         np.testing.assert_array_equal(getattr(taught, name), getattr(expected, name), err_msg=name)

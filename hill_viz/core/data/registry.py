@@ -54,7 +54,8 @@ BUILTINS: dict[str, Builtin] = {
     ),
     "tabular-shortcut": Builtin(
         load_tabular_shortcut,
-        {"rho": 0.9, "cue": True, "noise": 0.2, "modes": 4, "classes": 5, "dim": 32, "splits": list(DEFAULT_SPLIT_FRACTIONS)},
+        {"rho": 0.9, "cue": True, "noise": 0.2, "modes": 4, "classes": 5, "dim": 32,
+         "splits": list(DEFAULT_SPLIT_FRACTIONS)},
         10_000,
     ),
 }
