@@ -24,7 +24,8 @@ def register(sub) -> None:
                        "rounds. Reports val, test and worst (label, attribute) group accuracy per strategy "
                        "with 95% intervals over seeds, and for builtins with a cue-free twin the oracle.")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", choices=sorted(sim_datasets()), help=f"a builtin with an attribute (default {d.dataset})")
+    src.add_argument("--dataset", choices=sorted(sim_datasets()),
+                     help=f"a builtin with an attribute (default {d.dataset})")
     src.add_argument("--data", type=Path, help="a Parquet, CSV or NPZ file with a categorical attribute column")
     p.add_argument("--attribute", help="the attribute the users look at (required with --data; "
                    "default: the builtin's, e.g. cue)")

@@ -19,7 +19,8 @@ def add_teacher_options(parser) -> None:
     g.add_argument("--positives", choices=POSITIVES, default=d.positives,
                    help=f"contrastive positives (default {d.positives})")
     g.add_argument("--tau", type=finite_float, default=d.tau, help=f"contrastive temperature (default {d.tau})")
-    g.add_argument("--mu", type=finite_float, default=d.mu, help=f"anchor weight for uncovered samples (default {d.mu})")
+    g.add_argument("--mu", type=finite_float, default=d.mu,
+                   help=f"anchor weight for uncovered samples (default {d.mu})")
     g.add_argument("--loss-mode", choices=LOSS_MODES, default=d.mode, help=f"position term (default {d.mode})")
 
 

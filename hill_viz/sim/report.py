@@ -52,8 +52,9 @@ def to_markdown(result: dict) -> str:
     n = int(table["n_seeds"].max())
     attribute = result.get("config", {}).get("attribute") or "attribute"
     lines.append("")
+    ood = " (out of distribution: the cue is independent of the label)" if oracle else ""
     lines.append(f"Mean ± half-width of the {100 * CONFIDENCE:.0f}% confidence interval over {n} seed"
-                 f"{'s' if n != 1 else ''} (Student's t). Test = the test split{' (out of distribution: the cue is independent of the label)' if oracle else ''}; "
+                 f"{'s' if n != 1 else ''} (Student's t). Test = the test split{ood}; "
                  f"worst-group = its worst (label, {attribute}) group. "
                  + ("Gap closed = (strategy - none) / (oracle - none). " if oracle else "")
                  + "Edits = edits made per session.")

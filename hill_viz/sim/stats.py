@@ -44,9 +44,10 @@ def mean_ci(runs: list[dict]) -> dict:
     return out
 
 
-def _spread(values: np.ndarray) -> tuple[float, float]:
+def _spread(values: np.ndarray) -> tuple[float, float | None]:
+    """(std, half-width of the 95% interval of the mean); no interval from fewer than 2 values."""
     if len(values) < 2:
-        return 0.0, float("nan")
+        return 0.0, None
     std = float(values.std(ddof=1))
     return std, float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1) * std / np.sqrt(len(values)))
 
