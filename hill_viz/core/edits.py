@@ -95,6 +95,7 @@ def selector_ids(ids) -> np.ndarray:
         ok = np.zeros(len(arr), dtype=bool)
     if not ok.all():
         bad = arr[~ok][0]
+        bad = bad.item() if isinstance(bad, np.generic) else bad
         raise EditError(f"selector ids must be whole numbers from {_INT64.min} to {_INT64.max}, got {bad!r}")
     return arr.astype(np.int64)
 

@@ -44,10 +44,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], dur
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) or (isinstance(exc, RuntimeError) and "write" in str(exc).lower()):
-            raise storage_error(exc, f"cannot write {path}", path.parent) from None
+        cause = os_error_in(exc)
+        if cause is not None:
+            raise storage_error(cause, f"cannot write {path}", path.parent) from None
         raise
     return path
+
+
+def os_error_in(exc: BaseException | None) -> OSError | None:
+    """The OSError behind an exception (writers such as torch.save re-raise it as a RuntimeError)."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, OSError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def storage_error(exc: BaseException, what: str, where: str | os.PathLike | None = None) -> StorageError:
@@ -64,10 +74,10 @@ def storage_error(exc: BaseException, what: str, where: str | os.PathLike | None
         code = exc.errno
         cause = f"{exc.strerror or exc}" + (f" ({errno.errorcode[code]})" if code in errno.errorcode else "")
         full, read_only = code in _FULL, code in _READ_ONLY
-    else:  # e.g. torch's RuntimeError from its file writer: the OSError inside is in the text
+    else:
         text = str(exc).strip().splitlines()
         cause = text[0] if text else type(exc).__name__
-        full, read_only = True, False
+        full, read_only = False, False
     hint = ""
     if full:
         hint = _space_hint(folder)

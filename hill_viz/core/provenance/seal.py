@@ -67,7 +67,11 @@ def load_key(create: bool = False) -> SealKey | None:
     """The user's signing key; created (0600, in a 0700 folder) when `create` and missing."""
     folder = key_dir()
     path = folder / KEY_NAME
-    if not path.exists():
+    try:
+        present = path.exists()
+    except OSError as exc:
+        raise storage_error(exc, f"cannot look for the signing key in {folder}", folder) from None
+    if not present:
         if not create:
             return None
         _create_key(folder, path)

@@ -198,11 +198,11 @@ def _check_receipt(ws: "Workspace", out: Integrity, receipt: dict | None, seq_ha
     source = "given"
     if receipt is None:
         path = receipt_path(ws.path)
-        if not path.exists():
-            return
         try:
+            if not path.exists():
+                return
             receipt = read_receipt(path)
-        except WorkspaceError as exc:
+        except (OSError, WorkspaceError) as exc:
             out.notes.append(f"this folder's receipt is unreadable ({exc})")
             return
         source = str(path)
