@@ -106,7 +106,7 @@ class Trainer:
                     break
                 rows = np.sort(perm[s * bs:(s + 1) * bs])
                 loss, parts = self._step(dataset, rows, labels, teachers)
-                if not (math.isfinite(loss) and (s < steps_per_epoch - 1 or self.weights_finite())):
+                if not math.isfinite(loss):
                     self._diverged(start_state, loss, callbacks, metrics)
                 running += loss
                 done += 1
@@ -118,6 +118,8 @@ class Trainer:
                 self.optimizer.load_state_dict(start_state["optimizer"])
                 self.step = start_state["step"]
                 break
+            if not self.weights_finite():
+                self._diverged(start_state, running, callbacks, metrics)
             self.epoch += 1
             metrics = {"epoch": self.epoch, "train_loss": running / steps_per_epoch,
                        f"{eval_split}_acc": accuracy(self.model, dataset, eval_split)}
