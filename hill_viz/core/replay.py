@@ -355,13 +355,16 @@ def _same_teacher(source: Workspace, ev: Event, session: ReplayTarget) -> bool:
     """The recorded teacher file and the one replay just froze hold the same arrays."""
     ref = ev.artifact("teacher")
     mine = session.workspace.store.events(("edits_applied",))[-1].artifact("teacher")
-    if ref is None or mine is None:
+    if ref is None or mine is None or source.artifact_problem(ref):  # a changed record differs by definition
         return False
-    with np.load(source.checked(ref, ev)) as a, np.load(session.workspace.resolve(mine["path"])) as b:
+    with np.load(source.resolve(ref["path"])) as a, np.load(session.workspace.resolve(mine["path"])) as b:
         return set(a.files) == set(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
 def _same_weights(source: Workspace, checkpoint: Event, trainer: Trainer) -> bool:
-    recorded = load_checkpoint_file(source.checked(checkpoint.artifact("checkpoint"), checkpoint))["model"]
+    ref = checkpoint.artifact("checkpoint")
+    if ref is None or source.artifact_problem(ref):
+        return False
+    recorded = load_checkpoint_file(source.resolve(ref["path"]))["model"]
     mine = trainer.model.state_dict()
     return recorded.keys() == mine.keys() and all(recorded[k].equal(mine[k]) for k in mine)
