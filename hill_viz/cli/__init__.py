@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:  # the disk, not the user's input: still one line, the real cause
         from hill_viz.core.provenance.files import storage_error
 
-        print(f"hill-viz: error: {storage_error(exc, 'a file could not be written or read')}", file=sys.stderr)
+        where = getattr(exc, "filename", None)
+        what = f"cannot use {where}" if where else "a file could not be written or read"
+        print(f"hill-viz: error: {storage_error(exc, what)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hill-viz: interrupted; everything recorded so far is kept in the workspace", file=sys.stderr)

@@ -154,11 +154,29 @@ def test_truncation_is_detected_by_the_seal_the_receipt_and_the_orphans(ws_path)
     assert all(p.event_id is None for p in report.problems)  # the hash chain alone sees nothing wrong
 
 
-def test_a_head_moved_back_is_detected(ws_path):
+def test_a_head_moved_back_is_detected_by_the_seal_only(ws_path, tmp_path, monkeypatch):
+    kept = reader(ws_path).receipt()
     first = reader(ws_path).store.events()[2].id
     sql(ws_path, ("UPDATE meta SET value=? WHERE key='head'", str(first)))
     report = reader(ws_path).verify()
     assert report.seal == "broken" and f"the head is event {first} but was sealed at event" in messages(report)
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "elsewhere"))
+    assert reader(ws_path).verify(receipt=kept).ok  # documented: receipts vouch for events, not the head
+
+
+def test_events_added_behind_the_writers_back_are_detected_by_the_seal(ws_path, tmp_path, monkeypatch):
+    kept = reader(ws_path).receipt()
+    last = reader(ws_path).store.events()[-1]
+    ts, params = "2030-01-01T00:00:00.000000+00:00", {"event_id": last.id, "text": "all fine"}
+    digest = event_hash(last.hash, last.seq + 1, ts, "mallory", "annotation", params, {}, [])
+    sql(ws_path, ("INSERT INTO events(parent_id, seq, ts, actor, kind, params, metrics, artifacts, hash) "
+                  "VALUES (?, ?, ?, 'mallory', 'annotation', ?, '{}', '[]', ?)",
+                  last.id, last.seq + 1, ts, json.dumps(params), digest))
+    report = reader(ws_path).verify()
+    assert "events were added without the key" in messages(report)
+    assert all(p.event_id is None for p in report.problems)  # a consistent chain
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "elsewhere"))
+    assert reader(ws_path).verify().ok and reader(ws_path).verify(receipt=kept).ok  # not without the key
 
 
 def test_a_forged_chain_is_detected_with_the_key_or_a_receipt_and_not_without(ws_path, tmp_path, monkeypatch):
@@ -185,13 +203,28 @@ def test_a_deleted_middle_event_is_detected(ws_path):
     assert f"seq {victim.seq}..{victim.seq} are missing" in text and "events were removed" in text
 
 
-def test_a_removed_or_forged_seal_is_detected(ws_path):
+def test_a_removed_or_forged_seal_is_detected(ws_path, tmp_path, monkeypatch):
     (seal,), = sql(ws_path, ("SELECT value FROM meta WHERE key='seal'",))[0]
     forged = {**json.loads(seal), "last_seq": 3}
     sql(ws_path, ("UPDATE meta SET value=? WHERE key='seal'", json.dumps(forged)))
     assert "does not match its signature" in messages(reader(ws_path).verify())
+    with monkeypatch.context() as m:
+        m.setenv(KEY_ENV, str(tmp_path / "elsewhere"))
+        without = reader(ws_path).verify()
+        assert without.ok and without.seal == "unchecked" and any("not checked" in n for n in without.notes)
     sql(ws_path, ("DELETE FROM meta WHERE key='seal'",))
     assert "seal is missing" in messages(reader(ws_path).verify())
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "elsewhere"))
+    assert "seal is missing" in messages(reader(ws_path).verify())  # no key needed to see it is gone
+
+
+def test_a_log_made_to_look_older_than_sealing_is_caught_by_the_folders_receipt(ws_path):
+    sql(ws_path, ("DELETE FROM meta WHERE key IN ('seal', 'workspace_id')",), ("PRAGMA user_version=2",))
+    report = reader(ws_path).verify()
+    assert "a sealed workspace was recorded in this folder" in messages(report)
+    receipt_path(ws_path).unlink()  # without that receipt: only a note
+    report = reader(ws_path).verify()
+    assert report.ok and any("predates sealing" in n for n in report.notes)
 
 
 def test_a_log_rolled_back_to_an_earlier_copy_is_caught_by_the_receipt_only(ws_path, tmp_path):

@@ -9,6 +9,7 @@ writer gets. Readers never take it. A second writer in the same process is refus
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import socket
@@ -33,7 +34,7 @@ class WriterLock:
         except OSError as exc:
             raise storage_error(exc, f"cannot open workspace {self.folder} for writing", self.folder) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock(fd)
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
@@ -56,6 +57,16 @@ class WriterLock:
 
     def release(self) -> None:
         self._finalizer()
+
+
+def _flock(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if _read_holder(fd).get("pid") != os.getpid():
+            raise
+        gc.collect()  # this process holds it: perhaps a Workspace nobody refers to any more (a notebook)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _read_holder(fd: int) -> dict:

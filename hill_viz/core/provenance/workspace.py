@@ -39,7 +39,6 @@ class Workspace:
         self.key: SealKey | None = None
         self._claimed: set[str] = set()
         self._reserve_lock = threading.Lock()
-        self._receipt_warned = False
         self._check_folder(create and not read_only)
         if read_only:
             self.key = _reader_key()
@@ -54,7 +53,8 @@ class Workspace:
                 except OSError as exc:
                     raise storage_error(exc, f"cannot write in workspace {self.path}", self.path) from None
             self.key = load_key(create=True)
-            self.store = EventStore(self.path / DB_NAME, durable=durable, key=self.key, on_commit=self._receipt)
+            self.store = EventStore(self.path / DB_NAME, durable=durable, key=self.key,
+                                    on_commit=_Receipts(self.path, self.key) if durable else None)
             self._take_over(accept_changes)
         except BaseException:
             self.close()
@@ -90,17 +90,6 @@ class Workspace:
             self.store.append("annotation", {"event_id": head, "event_kind": self.store.get(head).kind,
                                              "text": "accepted changes made outside hill-viz: "
                                                      + "; ".join(check.problems)})
-
-    def _receipt(self, seal: dict) -> None:
-        """After each commit: the receipt outside the workspace (best effort: the event is recorded)."""
-        if not self.durable:
-            return
-        try:
-            write_receipt(make_receipt(self.path, seal, self.key), receipt_path(self.path))
-        except HillError as exc:
-            if not self._receipt_warned:
-                log.warning("hill-viz: no receipt written for %s (%s)", self.path, exc)
-                self._receipt_warned = True
 
     def close(self) -> None:
         """Close the log and let go of the writer lock (idempotent)."""
@@ -219,6 +208,24 @@ class Workspace:
         if path is not None:
             atomic_write(path, lambda fh: fh.write(json.dumps(doc, indent=1, allow_nan=True).encode()))
         return doc
+
+
+class _Receipts:
+    """After each commit: the receipt outside the workspace (best effort: the event is already recorded).
+
+    Holds no reference to its Workspace, so a forgotten Workspace is collected (and its lock let go) at once.
+    """
+
+    def __init__(self, path: Path, key: SealKey):
+        self.path, self.key, self.warned = path, key, False
+
+    def __call__(self, seal: dict) -> None:
+        try:
+            write_receipt(make_receipt(self.path, seal, self.key), receipt_path(self.path))
+        except HillError as exc:
+            if not self.warned:
+                log.warning("hill-viz: no receipt written for %s (%s)", self.path, exc)
+                self.warned = True
 
 
 def _reader_key() -> SealKey | None:
