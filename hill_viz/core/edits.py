@@ -8,12 +8,13 @@ others, so this file explains every op.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hill_viz.core.edit_bounds import (check_offsets, check_scale, check_weight, finite as _finite,
+                                       lasso_vertices as _vertices, selector_ids)
 from hill_viz.core.geometry import box_mask, lasso_mask
 from hill_viz.errors import EditError
 
@@ -27,13 +28,6 @@ _OP_PARAMS = {  # op -> (required params, optional params with defaults)
     "pin": (set(), {}),
 }
 SCHEMA_VERSION = 1
-# bounds that keep an edit from poisoning training (float32 overflow, NaN losses); checked
-# before anything is recorded: absolute ones when the edit is made, relative ones on resolve
-MAX_EDIT_WEIGHT = 100.0      # 0 < weight <= this
-MAX_VIEW_OFFSET = 1e6        # |dx|, |dy| and margin, in view units
-MAX_MOVE_EXTENTS = 10.0      # ... and at most this many times the cloud's extent (max of its x and y ranges)
-_OFFSETS = ("dx", "dy", "margin")
-_INT64 = np.iinfo(np.int64)
 
 
 @dataclass(frozen=True)
@@ -65,51 +59,6 @@ class SelectionContext:
             raise EditError(f"{int((~ok).sum())} selected ids are not in the dataset "
                             f"(first: {int(ids[~ok][0])}); select points that exist")
         return rows
-
-
-def _finite(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise EditError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise EditError(f"{name} must be a finite number, got {value!r}")
-    return v
-
-
-def selector_ids(ids) -> np.ndarray:
-    """Selector ids as int64, or an EditError naming the first id that is not a whole number in range."""
-    try:
-        arr = np.asarray(ids).ravel()
-    except (TypeError, ValueError):
-        raise EditError(f"selector ids must be a list of whole numbers, got {ids!r}") from None
-    if arr.dtype.kind == "i":
-        return arr.astype(np.int64, copy=False)
-    if arr.dtype.kind == "u":
-        ok = arr <= _INT64.max
-    elif arr.dtype.kind == "f":
-        ok = np.isfinite(arr) & (np.floor(arr) == arr) & (arr >= _INT64.min) & (arr < 2.0 ** 63)
-    elif arr.dtype.kind == "O":
-        ok = np.array([isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                       and _INT64.min <= v <= _INT64.max for v in arr], dtype=bool)
-    else:  # text, booleans, ...
-        ok = np.zeros(len(arr), dtype=bool)
-    if not ok.all():
-        bad = arr[~ok][0]
-        bad = bad.item() if isinstance(bad, np.generic) else bad
-        raise EditError(f"selector ids must be whole numbers from {_INT64.min} to {_INT64.max}, got {bad!r}")
-    return arr.astype(np.int64)
-
-
-def _vertices(polygon) -> tuple[tuple[float, float], ...]:
-    """A lasso polygon as (x, y) pairs of finite numbers, or an EditError naming the bad vertex."""
-    if isinstance(polygon, (str, bytes, dict)) or not hasattr(polygon, "__len__"):
-        raise EditError(f"a lasso must be a list of [x, y] vertices, got {polygon!r}")
-    out = []
-    for k, pt in enumerate(polygon):
-        if isinstance(pt, (str, bytes, dict)) or not hasattr(pt, "__len__") or len(pt) != 2:
-            raise EditError(f"lasso vertex #{k} must be an [x, y] pair, got {pt!r}")
-        out.append((_finite("lasso vertex", pt[0]), _finite("lasso vertex", pt[1])))
-    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -162,7 +111,7 @@ class Selector:
 
     @classmethod
     def of_lasso(cls, polygon) -> "Selector":
-        return cls("lasso", lasso=_vertices(polygon.tolist() if isinstance(polygon, np.ndarray) else polygon))
+        return cls("lasso", lasso=_vertices(polygon))
 
     @classmethod
     def all_of(cls, *parts: "Selector") -> "Selector":
@@ -300,15 +249,8 @@ class Edit:
                             f"got {given['factor']}")
         if self.op == "separate" and given.get("margin", 0.0) < 0:
             raise EditError(f"separate margin must be >= 0, got {given['margin']}")
-        for name in _OFFSETS:
-            if name in given and abs(given[name]) > MAX_VIEW_OFFSET:
-                raise EditError(f"{self.op} {name} must be within +-{MAX_VIEW_OFFSET:g} view units, "
-                                f"got {given[name]}")
-        w = _finite("edit weight", self.weight)
-        if w <= 0:
-            raise EditError(f"edit weight must be > 0, got {self.weight}")
-        if w > MAX_EDIT_WEIGHT:
-            raise EditError(f"edit weight must be at most {MAX_EDIT_WEIGHT:g}, got {self.weight}")
+        check_offsets(self.op, given)
+        check_weight(self.weight)
 
     # -- constructors --------------------------------------------------------------
     @classmethod
@@ -354,22 +296,10 @@ class Edit:
         return f"pin {sel}"
 
     def resolve(self, ctx: SelectionContext) -> "ResolvedEdit":
-        self._check_scale(ctx)
+        check_scale(self.op, dict(self.params), ctx.x, ctx.y)  # a move within a few extents of the view
         partner = self.partner
         return ResolvedEdit(self, self.selector.resolve(ctx),
                             partner.resolve(ctx) if partner is not None else None)
-
-    def _check_scale(self, ctx: SelectionContext) -> None:
-        """A move or margin at most MAX_MOVE_EXTENTS times the extent of the cloud it is made on."""
-        given = dict(self.params)
-        if not any(name in given for name in _OFFSETS) or not len(ctx.x):
-            return
-        extent = float(max(np.ptp(ctx.x), np.ptp(ctx.y)))
-        limit = MAX_MOVE_EXTENTS * (extent if extent > 0 else 1.0)
-        for name in _OFFSETS:
-            if name in given and abs(given[name]) > limit:
-                raise EditError(f"{self.op} {name} = {given[name]:g} is more than {MAX_MOVE_EXTENTS:g} times the "
-                                f"extent of the view ({extent:.3g}); use a value within +-{limit:.3g}")
 
     # -- serialization ---------------------------------------------------------------
     def to_dict(self) -> dict:

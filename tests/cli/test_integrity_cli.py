@@ -182,7 +182,7 @@ def test_a_tampered_checkpoint_is_refused_when_loaded(capsys, ws):
 @pytest.mark.parametrize("edit, message", [
     ({"op": "translate", "selector": {"kind": "label", "label": 1}, "params": {"dx": 1e308, "dy": 0}},
      "translate dx must be within +-1e+06"),
-    ({"op": "pin", "selector": {"kind": "label", "label": 1}, "weight": 1e300}, "edit weight must be at most 100"),
+    ({"op": "pin", "selector": {"kind": "label", "label": 1}, "weight": 1e300}, "edit weight must be > 0 and at most 100"),
     ({"op": "pin", "selector": {"kind": "ids", "ids": ["a"]}}, "selector ids must be whole numbers"),
     ({"op": "pin", "selector": {"kind": "ids", "ids": [10**30]}}, "selector ids must be whole numbers"),
     ({"op": "pin", "selector": {"kind": "lasso", "lasso": [[0, 0], [1], [2, 2]]}}, "lasso vertex #1 must be an [x, y]"),
