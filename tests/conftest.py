@@ -33,9 +33,7 @@ def session(tmp_path):
     s.load_dataset("blobs", n=2000)
     s.build_model(latent_dim=8)
     yield s
-    s.cancel()  # a test that left training running stops it before its workspace closes
-    s.wait(60)
-    s.workspace.close()
+    s.close()  # a test that left training running stops it before its workspace closes
 
 
 @pytest.fixture(scope="session")

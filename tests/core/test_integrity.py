@@ -332,7 +332,12 @@ def test_a_nan_loss_stops_training_with_the_model_as_the_last_checkpoint_left_it
     saved = torch.load(s.workspace.resolve(checkpoints[0].artifact("checkpoint")["path"]), weights_only=True)
     assert all(saved["model"][k].equal(v) for k, v in s.model.state_dict().items())
     assert "training stopped in epoch 2" in s.last_error
+    segment = s.workspace.store.events(("training_segment",))[-1]
+    assert segment.params["cancelled"] and segment.params["epochs"] == 0
+    assert "training stopped in epoch 2" in segment.params["stopped"]
     assert s.workspace.verify().ok
+    s.close()
+    assert Session.open(tmp_path / "ws").interrupted is None  # a recorded stop is not a crash to resume
 
 
 def test_the_trainer_rolls_back_the_epoch_a_nan_loss_appears_in():

@@ -1,7 +1,6 @@
 """The event store keeps an honest record: migrations, hash chain, artifacts, exports, snapshots."""
 import json
 import os
-import shutil
 import sqlite3
 import threading
 
@@ -13,7 +12,6 @@ from hill_viz.core.provenance import (DB_NAME, SCHEMA_VERSION, SNAPSHOT_COLUMNS,
                                       read_snapshot, snapshot_rows)
 from hill_viz.core.review import branch_lanes, moved_by_class, review_dataset, timeline_table
 from hill_viz.errors import WorkspaceError, WorkspaceLockedError
-from hill_viz.session import Session
 
 # The layout version 1 of hill-viz wrote, frozen here: a file from then must open today.
 V1_DDL = """
