@@ -1,8 +1,9 @@
 """A generated embeddings file: n rows of d-dim vectors in k classes, written as Parquet in chunks.
 
 It stands in for what a user brings (sentence or image embeddings with a label): each class
-is a few sub-clusters around its own direction, with shared low-rank noise, so the classes
-separate in the full space but overlap in any 2-D linear view. Memory stays bounded by
+is a few sub-clusters around its own orthogonal direction, with shared low-rank noise, so
+a model separates the classes but any 2-D linear view of its latents overlaps them (the
+20 classes sit about equally far apart). Memory stays bounded by
 one chunk whatever n is.
 """
 from __future__ import annotations
@@ -22,7 +23,10 @@ def write_embeddings(path: str | Path, n: int = 10**6, n_classes: int = 20, dim:
 
     rng = np.random.default_rng([seed, 0xE4B])
     subs = 3  # sub-clusters per class
-    centres = rng.standard_normal((n_classes, dim)).astype(np.float32) * 1.0           # (k, d)
+    centres = rng.standard_normal((n_classes, dim)) / np.sqrt(dim)                     # (k, d)
+    if n_classes <= dim:  # orthonormal: every pair of classes equally far apart
+        centres = np.linalg.qr(centres.T)[0].T
+    centres = (centres * 1.5).astype(np.float32)
     offsets = rng.standard_normal((n_classes, subs, dim)).astype(np.float32) * 0.35    # (k, s, d)
     shared = rng.standard_normal((8, dim)).astype(np.float32) * 0.5                    # (r, d) low-rank noise
     path = Path(path)
