@@ -128,7 +128,8 @@ def _trust_and_latent_neighbours(z: np.ndarray, view_nb: np.ndarray, k: int) -> 
     """Trustworthiness of the view neighbours (N, k) and the latent k nearest neighbours (N, k).
 
     For each row, the latent rank of a view neighbour j is 1 + the number of other points
-    closer to it than j; ranks past k are penalised as in Venna & Kaski.
+    closer to it than j; ranks past k are penalised as in Venna & Kaski. (At exact distance
+    ties a neighbour takes the best rank; sklearn ranks ties in argsort order.)
     """
     n = len(z)
     zt = torch.from_numpy(z).double()

@@ -164,7 +164,7 @@ class Projection(nn.Module):
         z = np.asarray(latents, dtype=np.float32)
         t = np.asarray(targets, dtype=np.float32)
         if self.is_linear:
-            return (z + (t - self.transform(z)) @ self.components.numpy()).astype(np.float32)
+            return z + self.lift(t - self.transform(z))  # the teacher's formula before learned views
         tol = 1e-4 * self.view_scale if tol is None else tol
         out = np.empty_like(z)
         for start in range(0, len(z), _SOLVE_BATCH):

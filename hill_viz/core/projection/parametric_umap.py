@@ -57,7 +57,7 @@ def build_network(dim: int, config: UMAPConfig, generator: torch.Generator) -> n
     sizes = [dim] + [config.hidden] * config.layers + [2]
     modules: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        linear = nn.Linear(fan_in, fan_out)
+        linear = nn.utils.skip_init(nn.Linear, fan_in, fan_out)  # no draw from the global RNG
         bound = 1.0 / np.sqrt(fan_in)
         with torch.no_grad():
             linear.weight.uniform_(-bound, bound, generator=generator)
