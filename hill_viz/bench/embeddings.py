@@ -2,9 +2,8 @@
 
 It stands in for what a user brings (sentence or image embeddings with a label): each class
 is a few sub-clusters around its own orthogonal direction, with shared low-rank noise, so
-a model separates the classes but any 2-D linear view of its latents overlaps them (the
-20 classes sit about equally far apart). Memory stays bounded by
-one chunk whatever n is.
+a model separates the classes but a 2-D linear view of its latents overlaps them (the
+classes sit about equally far apart). Memory stays bounded by one chunk whatever n is.
 """
 from __future__ import annotations
 

@@ -140,3 +140,23 @@ def test_off_plane_part_is_invisible_to_the_local_view(digits, learned):
 def test_a_learned_map_has_no_global_lift(learned):
     with pytest.raises(RuntimeError, match="target_latents"):
         learned.lift(np.zeros((1, 2), np.float32))
+
+
+def test_fit_reports_progress_and_a_raise_cancels_it(digits):
+    x = digits[0][:400]
+    seen = []
+    Projection("umap", steps=40).fit(x, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 10
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(fraction):
+        if fraction >= 0.5:
+            raise Cancelled
+
+    proj = Projection("umap", steps=40)
+    threads = torch.get_num_threads()
+    with pytest.raises(Cancelled):
+        proj.fit(x, progress=cancel)
+    assert not proj.is_fitted and torch.get_num_threads() == threads  # the fit's one thread undone
