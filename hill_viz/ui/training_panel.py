@@ -259,6 +259,7 @@ class TrainingPanel(SessionComponent):
             if last.get("val_acc") is not None:
                 parts.append(f"val acc {last['val_acc']:.3f}")
         state = {"empty": "no model", "ready": "idle", "paused": "paused",
+                 "queued": f"waiting for a training slot (place {s.queue_position} in line)",
                  "training": f"training {s.progress:.0%}"}[s.status]
         parts.append(state)
         if s.teachers:
