@@ -76,13 +76,15 @@ def may_edit(user: str | None, workspace, admins: Iterable[str] = ()) -> tuple[b
 class DataRoots:
     """The folders a served session may read files from (after resolving symlinks)."""
 
-    def __init__(self, roots: Sequence[str | os.PathLike]):
+    def __init__(self, roots: Sequence[str | os.PathLike], files: Sequence[str | os.PathLike] = ()):
         self.roots = tuple(Path(r).expanduser().resolve() for r in roots)
+        self.files = tuple(Path(f).expanduser().resolve() for f in files)  # single files offered too
         missing = [str(r) for r in self.roots if not r.is_dir()]
         if missing:
             raise ConfigError(f"data root {missing[0]} is not a folder; give existing folders to --data-root")
 
     def __bool__(self) -> bool:
+        """True when a page may type paths (there are folders to read from)."""
         return bool(self.roots)
 
     def resolve(self, path: str | os.PathLike, also: Sequence[Path] = ()) -> Path:
@@ -93,16 +95,17 @@ class DataRoots:
         """
         roots = (*self.roots, *(Path(a).resolve() for a in also))
         text = os.fspath(path)
-        if not roots or not text or "\x00" in text:
-            raise self.refused(text)
         candidate = Path(text).expanduser()
+        if not text or "\x00" in text or not (candidate.is_absolute() or roots):
+            raise self.refused(text)
         if not candidate.is_absolute():
             candidate = roots[0] / candidate
         try:
             real = candidate.resolve(strict=True)
         except (OSError, RuntimeError):
             raise self.refused(text) from None
-        if not any(real == r or r in real.parents for r in roots) or not real.is_file():
+        inside = real in self.files or any(r in real.parents for r in roots)
+        if not inside or not real.is_file():
             raise self.refused(text)
         return real
 

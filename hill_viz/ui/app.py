@@ -49,10 +49,10 @@ COMPONENTS = {
 }
 
 
-def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None) -> Session:
+def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None, **params) -> Session:
     """A Session on a fresh sub-workspace of `root`, so browser sessions never share state."""
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    return Session(Path(root).expanduser() / name, actor=actor)
+    return Session(Path(root).expanduser() / name, actor=actor, **params)
 
 
 def _settings_of(session: Session) -> dict:
