@@ -46,7 +46,7 @@ def page_factory(config: ServeConfig, registry: PageRegistry,
     open_session = open_session or default_open
 
     def factory() -> pn.template.BootstrapTemplate:
-        pn.extension("tabulator", notifications=True)
+        pn.extension("tabulator", "filedropper", notifications=True)
         template, sidebar, main = _shell()
         template.hill_app = None  # set once the page has opened (tests and the load test read it)
 

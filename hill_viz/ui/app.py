@@ -198,7 +198,7 @@ class HillApp(SessionComponent):
 def build_app(session: Session, **options) -> pn.template.BootstrapTemplate:
     """The page for one Session; call inside a server session (e.g. from a `pn.serve` factory)."""
     hv.extension("bokeh")
-    pn.extension("tabulator", notifications=True)
+    pn.extension("tabulator", "filedropper", notifications=True)
     app = HillApp(session=session, **options)
     template = app.template()
     template.hill_app = app  # for tests and embedding: the components behind the page
