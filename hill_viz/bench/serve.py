@@ -31,6 +31,8 @@ from hill_viz.bench.ui import BREAKDOWN_TITLE, PROBE_JS
 PASSWORD = "load-test"
 SELECTIONS = 3
 SCRIPT_TIMEOUT_S = 600
+_BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+  if (m.type === 'BoxSelectTool') m.active = true; }"""
 EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
             "training_segment": 3}  # pretraining, Train, Apply
 
@@ -173,8 +175,8 @@ async def _box(page, area: dict, lo: float, hi: float) -> float:
     """One box selection; milliseconds from mouse-up to the breakdown showing it."""
     x0, y0 = area["x"] + lo * area["width"], area["y"] + lo * area["height"]
     x1, y1 = area["x"] + hi * area["width"], area["y"] + hi * area["height"]
-    for _ in range(3):  # a redraw of the cloud resets the active tool: try again
-        await page.locator(".hill-latent-view .bk-tool-icon-box-select").first.click()
+    for _ in range(3):  # a redraw of the cloud can reset the active tool: try again
+        await page.evaluate(_BOX_TOOL_ON)  # not a click: clicking an active tool turns it off
         await page.evaluate("() => window.__hill.arm()")
         await page.mouse.move(x0, y0)
         await page.mouse.down()
