@@ -70,9 +70,13 @@ def sign_in(page, url, user):
 
 
 def open_as(page, url, registry, user):
+    before = set(map(id, registry.apps()))  # pages of earlier tests may still be closing
+
+    def new_pages():
+        return [a for a in registry.apps() if id(a) not in before and a.session.actor == user]
     sign_in(page, url, user)
-    wait_until(lambda: any(a.session.actor == user for a in registry.apps()), 90, f"{user}'s page", page)
-    app = [a for a in registry.apps() if a.session.actor == user][-1]
+    wait_until(lambda: new_pages(), 120, f"{user}'s page", page)
+    (app,) = new_pages()
     wait_until(app.ready.is_set, 90, "the first model", page)
     return app
 
@@ -110,7 +114,7 @@ def test_the_signed_in_user_is_the_actor_and_outside_paths_get_one_neutral_line(
                   str(data_root.parent / "secret" / "nothing.csv")):
         path_box.fill(trick)
         path_box.press("Enter")
-        wait_until(lambda: app.training.settings.path == trick, 10, "the path", page)
+        wait_until(lambda: app.training.settings.path == trick, 60, "the path", page)
         page.get_by_role("button", name="Load data & build model").click()
         wait_until(lambda: len(app.actions.messages) > len(lines), 30, "the error", page)
         lines.append(app.actions.messages[-1][1].replace(repr(trick), "PATH"))
