@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
-from hill_viz.bench.ui import BREAKDOWN_TITLE, PROBE_JS
+from hill_viz.bench.ui import PROBE_JS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
