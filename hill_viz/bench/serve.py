@@ -131,7 +131,8 @@ async def _user(browser, url: str, user: str) -> dict:
     try:
         await asyncio.wait_for(_script(page, url, user, result), SCRIPT_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - counted and reported
-        result["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
+        result["errors"].append(f"{type(exc).__name__}: {first_line}")
     try:
         result["notifications"] = await page.locator(".notyf__toast--error").count()
     except Exception:  # noqa: BLE001
