@@ -19,22 +19,26 @@ import param
 
 from hill_viz.core import replay as _replay
 from hill_viz.core.bias import BiasConfig, BiasReport
-from hill_viz.core.data import Dataset, load_dataset
+from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
 from hill_viz.core.frame import LatentFrame
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
 from hill_viz.core.projection import Projection
-from hill_viz.core.provenance import Event, Workspace
+from hill_viz.core.access import Limits, may_edit
+from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
-from hill_viz.errors import ConfigError, EditError, StateError
+from hill_viz.errors import ConfigError, DataError, EditError, StateError
 from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
 from hill_viz.session.recording import Recorder
+from hill_viz.session.queue import TrainingQueue
 from hill_viz.session.worker import Segment, TrainingWorker
 
-__all__ = ["Session"]
+__all__ = ["UPLOADS", "Session"]
+
+UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
 
@@ -42,8 +46,11 @@ class Session(param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
-    status = param.Selector(default="empty", objects=["empty", "ready", "training", "paused"],
-                            doc="empty: no model yet; ready: idle; training/paused: a worker is running")
+    status = param.Selector(default="empty", objects=["empty", "ready", "queued", "training", "paused"],
+                            doc="empty: no model yet; ready: idle; queued: waiting for a training slot "
+                                "(`queue_position`); training/paused: a worker is running")
+    queue_position = param.Integer(default=0, bounds=(0, None),
+                                   doc="While queued: 1 = next to get a training slot (0: not waiting)")
     progress = param.Number(default=0.0, bounds=(0, 1), doc="Fraction of the running training done")
     history = param.List(default=[], doc="Metrics of each completed epoch, oldest first")
     last_error = param.String(default="", doc="The last error of a background job, for the UI")
@@ -74,6 +81,13 @@ class Session(param.Parameterized):
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
 
+    # -- what this session may do (a served session: `hill-viz serve` sets them) ----------------------
+    limits = param.ClassSelector(class_=Limits, default=Limits(), constant=True,
+                                 doc="Caps on n, epochs and uploads, and the data roots files come from")
+    admins = param.List(default=[], item_type=str, constant=True, doc="Users who may edit every workspace")
+    training_queue = param.ClassSelector(class_=TrainingQueue, default=None, allow_None=True, constant=True,
+                                         doc="Shared by a server's sessions: how many train at once")
+
     def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, **params):
         super().__init__(**params)
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
@@ -90,9 +104,17 @@ class Session(param.Parameterized):
         self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
         self._rows = RowsCache()
         self.head = self.workspace.store.head
+        self._apply_access_policy(actor)
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
         return f"<Session {str(self.workspace.path)!r} status={self.status}>"
+
+    def _apply_access_policy(self, actor: str | None) -> None:
+        """Who may not edit this workspace gets it read-only, whatever the page asked for."""
+        allowed, why = may_edit(actor or default_actor(), self.workspace, self.admins)
+        if not allowed and not getattr(self, "read_only", True):
+            with param.edit_constant(self):
+                self.read_only, self.read_only_reason = True, why
 
     @property
     def actor(self) -> str | None:
@@ -112,7 +134,7 @@ class Session(param.Parameterized):
     @property
     def is_busy(self) -> bool:
         """True while a training worker runs (training or paused)."""
-        return self.status in ("training", "paused")
+        return self.status in ("queued", "training", "paused")
 
     @param.depends("frame", "selection")
     def selected_rows(self) -> np.ndarray:
@@ -123,6 +145,10 @@ class Session(param.Parameterized):
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
         """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
         self._require_idle()
+        if path is not None:
+            path = self.limits.data_path(path, own=[self.workspace.resolve(UPLOADS)])
+        elif name is not None:
+            self.limits.check_n(options.get("n") or builtin_default_n(name), name)
         dataset = load_dataset(name, path=path, **options)
         self._clear_selection()
         self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
@@ -130,6 +156,18 @@ class Session(param.Parameterized):
         self._recorder.record("dataset_loaded", {"dataset": dataset.params},
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
+
+    def store_upload(self, name: str, data: bytes) -> Path:
+        """Keep an uploaded dataset file in this workspace's `uploads/` (within the upload limit); its path."""
+        name = Path(name or "upload").name
+        self.limits.check_upload(len(data), name)
+        target = self.workspace.resolve(UPLOADS) / name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data)
+        except OSError as exc:
+            raise DataError(f"cannot store the uploaded file {name}: {exc.strerror}") from None
+        return target
 
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
                     lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
@@ -196,6 +234,7 @@ class Session(param.Parameterized):
             self._require_idle()
             self._require_model()
             TrainConfig(epochs=epochs)  # validates the count
+            self.limits.check_epochs(epochs)
             self._worker.start(self._segment(epochs), wait)
 
     def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
@@ -210,6 +249,7 @@ class Session(param.Parameterized):
             if not self.pending:
                 raise StateError("there are no pending edits to apply; make an edit first")
             TrainConfig(epochs=epochs)
+            self.limits.check_epochs(epochs)
             config = config or self.teacher_config
             pending = self.pending
             teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],

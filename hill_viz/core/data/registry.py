@@ -61,6 +61,12 @@ BUILTINS: dict[str, Builtin] = {
 }
 
 
+def builtin_default_n(name: str) -> int | None:
+    """How many samples a builtin makes when no n is given (None: unknown name or all of its data)."""
+    builtin = BUILTINS.get(name)
+    return None if builtin is None else builtin.default_n
+
+
 def list_datasets() -> list[DatasetCard]:
     """The dataset cards in `DATASETS_DIR`, sorted by name."""
     return sorted((_read_card(p) for p in DATASETS_DIR.glob("*.toml")), key=lambda c: c.name)
