@@ -115,7 +115,7 @@ def _boxes(page) -> list[tuple[tuple[float, float], tuple[float, float]]]:
 def _round_trip(page, session, box) -> float:
     """Milliseconds from mouse-up to the breakdown holding the new selection."""
     (x0, y0), (x1, y1) = box
-    before = session.selection_version
+    before = session.selection  # every selection is a new array
     for _ in range(3):  # a redraw of the cloud (new frame) resets the active tool: try again
         page.locator(".hill-latent-view .bk-tool-icon-box-select").first.click()
         page.evaluate("() => window.__hill.arm()")
@@ -127,7 +127,7 @@ def _round_trip(page, session, box) -> float:
             page.wait_for_function("() => window.__hill.done !== null", timeout=15_000)
             return float(page.evaluate("() => window.__hill.done - window.__hill.up"))
         except Exception:  # noqa: BLE001 - playwright's TimeoutError
-            if session.selection_version == before:
+            if session.selection is before:
                 continue
             raise
     raise RuntimeError("benchmark: the box selection never reached the server")

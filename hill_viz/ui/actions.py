@@ -1,8 +1,9 @@
 """Running Session calls from the UI: off the event loop, user mistakes as notifications.
 
-Every button of the app goes through one `Actions` object per browser session. A
-`HillError` becomes a one-line error notification; any other exception is logged and
-shown as an internal error, so a callback never takes the page down.
+One `Actions` object per browser session runs every component's calls into the Session
+and reports what went wrong: a `HillError` becomes a one-line error notification; any
+other exception is logged and shown as an internal error, so a callback never takes the
+page down. Components reach it through `SessionComponent` (`run`, `spawn`, `report`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any, Callable
 import param
 
 from hill_viz.errors import HillError
+
+__all__ = ["FAILED", "Actions"]
 
 log = logging.getLogger(__name__)
 FAILED = object()  # what `call`/`run` return when the call raised (and was reported)
@@ -31,6 +34,7 @@ class Actions(param.Parameterized):
 
     # -- reporting ----------------------------------------------------------------------------
     def notify(self, text: str, level: str = "info") -> None:
+        """Show a message (info, success, warning, error); errors stay until closed."""
         self.messages.append((level, text))
         self.last_message = text
         area = self.notifications
@@ -40,29 +44,30 @@ class Actions(param.Parameterized):
     def error(self, text: str) -> None:
         self.notify(text, "error")
 
-    def _failed(self, exc: BaseException) -> None:
+    def report(self, exc: BaseException) -> None:
+        """Show what a failed call raised: a user mistake as it is, a bug as an internal error."""
         if isinstance(exc, HillError):
             self.error(str(exc))
         else:
-            log.exception("UI action failed", exc_info=exc)
+            log.error("UI action failed", exc_info=exc)
             self.error(f"internal error ({type(exc).__name__}: {exc}); your recorded work is kept")
 
     # -- running ------------------------------------------------------------------------------
-    def call(self, fn: Callable, *args, **kwargs) -> Any | None:
+    def call(self, fn: Callable, *args, **kwargs) -> Any:
         """Run a quick call on the current thread; FAILED if it raised (and was reported)."""
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - reported, never raised into Panel
-            self._failed(exc)
+            self.report(exc)
             return FAILED
 
-    async def run(self, fn: Callable, *args, **kwargs) -> Any | None:
+    async def run(self, fn: Callable, *args, **kwargs) -> Any:
         """Run a call in a worker thread so the server keeps serving; FAILED if it raised."""
         self.busy += 1
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            self._failed(exc)
+            self.report(exc)
             return FAILED
         finally:
             self.busy -= 1

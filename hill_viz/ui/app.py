@@ -3,8 +3,8 @@
 `build_app(session)` composes the components around one Session (one per browser
 session: serve a factory, see `hill_viz.cli.serve`). A periodic callback on the page's
 event loop drains the trainer's live records into the curves and keeps the edit tools
-in step with the Session; heavy work runs off the loop (`Actions.run`); user mistakes
-show as notifications. When the browser session ends, training is cancelled and the
+in step with the Session; heavy work runs off the loop and user mistakes show as
+notifications, through one `Actions` the components share (`SessionComponent`). When the browser session ends, training is cancelled and the
 workspace closed, with everything recorded kept.
 """
 from __future__ import annotations
@@ -18,12 +18,11 @@ from pathlib import Path
 import holoviews as hv
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.session import Session
-from hill_viz.ui.actions import Actions
 from hill_viz.ui.bias_panel import BiasPanel
 from hill_viz.ui.breakdown import Breakdown
+from hill_viz.ui.component import SessionComponent
 from hill_viz.ui.edit_tools import EditTools
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView
@@ -71,10 +70,9 @@ def _settings_of(session: Session) -> dict:
     return settings
 
 
-class HillApp(Viewer):
+class HillApp(SessionComponent):
     """All components of the app around one Session, and the page lifecycle."""
 
-    session = param.ClassSelector(class_=Session)
     dataset = param.String(default=DEFAULT_DATASET, doc="Dataset loaded on page load if the Session has none")
     path = param.String(default="", doc="A dataset file to load instead of `dataset`")
     n = param.Integer(default=DEFAULT_N, allow_None=True)
@@ -82,7 +80,6 @@ class HillApp(Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.actions = Actions()
         self.training = TrainingPanel(session=self.session, actions=self.actions)
         if self.session.dataset is not None:  # a reopened or shared Session: show what it holds
             self.training.settings.param.update(**_settings_of(self.session))

@@ -1,7 +1,7 @@
 """BiasPanel: a traffic-light row of bias indicators per edit, details on click.
 
 The edits still pending share one row with their *predicted* report, recomputed in a
-worker thread whenever the pending edits change (`session.edits_version`), so the person
+worker thread whenever the pending edits change (`session.pending`), so the person
 can reconsider before applying; the page never waits for it. Each application of edits
 on the current branch gets a row with its *measured* report once its training is done
 (its predicted one until then). One light per indicator family (skew, conflict, class,
@@ -16,13 +16,11 @@ import threading
 
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.core.bias import BiasReport
 from hill_viz.core.bias_records import applications
 from hill_viz.errors import HillError
-from hill_viz.session import Session
-from hill_viz.ui.session_watch import SessionWatch
+from hill_viz.ui.component import SessionComponent
 
 __all__ = ["BiasPanel", "LIGHT_COLOURS", "edit_list"]
 
@@ -36,10 +34,9 @@ FAMILY_TITLES = {
 PENDING = "pending"
 
 
-class BiasPanel(Viewer):
+class BiasPanel(SessionComponent):
     """Bias indicators beside the edit list, for one Session."""
 
-    session = param.ClassSelector(class_=Session)
     selected = param.String(default="", doc="Key of the row whose details are shown ('' none, 'pending', "
                                             "or an edits_applied event id)")
     pending_report = param.ClassSelector(class_=BiasReport, default=None, allow_None=True,
@@ -55,17 +52,15 @@ class BiasPanel(Viewer):
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10), css_classes=["hill-bias-summary"])
         self._lock = threading.RLock()
         self._render_lock = threading.RLock()
-        self._wanted = -1            # edits_version the prediction should match
-        self._done = -1              # edits_version of pending_report
+        self._wanted = None          # the Session's pending list the prediction should match
+        self._done = None            # the pending list pending_report was made for
         self._running = False        # a worker is computing (it rechecks _wanted before it stops)
         self._idle = threading.Event()
         self._idle.set()
         self._signature = None       # what the rows show, to skip identical rebuilds
-        self._watch = SessionWatch(self.session, ("edits_version", "events_version"), self._session_changed)
-        self._watch.attach()
-        self._own = SessionWatch(self, ("pending_report", "computing", "message", "selected"),
-                                 lambda names: self.render())  # rows rebuilt only if what they show changed
-        self._own.attach()
+        self._watch = self.watch(("pending", "head"), self._session_changed)
+        self.watch(("pending_report", "computing", "message", "selected"),
+                   lambda names: self.render(), source=self)  # rows rebuilt only if what they show changed
         self.render(force=True)
         self.schedule_prediction()
 
@@ -83,7 +78,7 @@ class BiasPanel(Viewer):
     def schedule_prediction(self) -> None:
         """(Re)compute the pending edits' predicted report in a worker thread; returns at once."""
         with self._lock:
-            self._wanted = self.session.edits_version
+            self._wanted = self.session.pending
             if self._running:
                 return  # the running worker sees the new version before it stops
             self._running = True
@@ -98,20 +93,22 @@ class BiasPanel(Viewer):
     def _predict_loop(self) -> None:
         while True:
             with self._lock:
-                version = self._wanted
-            report, message = self._predict()
+                wanted = self._wanted
+            report, message = self._predict(wanted)
             with self._lock:  # deciding to stop and publishing are one step: no request is lost
-                if version != self._wanted:
+                if wanted is not self._wanted:
                     continue
-                self._done, self._running = version, False
+                self._done, self._running = wanted, False
                 try:
-                    self.param.update(pending_report=report, message=message, computing=False)
+                    # one at a time, not param.update: a batch on this thread and one on the
+                    # page's could leave the panel batching for good
+                    self.message, self.pending_report, self.computing = message, report, False
                 finally:
                     self._idle.set()
                 return
 
-    def _predict(self) -> tuple[BiasReport | None, str]:
-        if not self.session.pending or self.session.frame is None:
+    def _predict(self, pending: list) -> tuple[BiasReport | None, str]:
+        if not pending or self.session.frame is None:
             return None, ""
         try:
             return self.session.predict_bias(), ""
@@ -122,7 +119,7 @@ class BiasPanel(Viewer):
             return None, f"internal error ({type(exc).__name__}: {exc})"
 
     def _session_changed(self, names: set[str]) -> None:
-        if "edits_version" in names:
+        if "pending" in names:
             self.schedule_prediction()
         try:
             self.render()
@@ -136,7 +133,7 @@ class BiasPanel(Viewer):
         pending = list(self.session.pending)
         if pending:
             ids = edit_list([p.edit_id for p in pending])
-            report = self.pending_report if self._done == self.session.edits_version else None
+            report = self.pending_report if self._done is self.session.pending else None
             note = "" if report is not None else ("computing…" if self.computing else self.message or "no prediction")
             out.append((PENDING, f"pending {ids} · predicted", report, note))
         for app in reversed(applications(self.session.workspace)):

@@ -7,26 +7,19 @@ that class (or attribute value) in every view.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import LatentFrame
-from hill_viz.errors import ConfigError, EditError, HillError, StateError
+from hill_viz.errors import ConfigError, EditError, StateError
 from hill_viz.render.palette import UNSELECTED, palette
-from hill_viz.session import Session
-from hill_viz.ui.session_watch import SessionWatch
+from hill_viz.ui.component import SessionComponent
 
 __all__ = ["Breakdown", "breakdown_table"]
-
-log = logging.getLogger(__name__)
 
 _Version = hv.streams.Stream.define("BreakdownVersion", version=0)
 
@@ -47,20 +40,14 @@ def breakdown_table(frame: LatentFrame, column: str, rows: np.ndarray) -> pd.Dat
     })
 
 
-class Breakdown(Viewer):
+class Breakdown(SessionComponent):
     """Label and attribute make-up of the Session's selection; a click on a bar selects it."""
 
-    session = param.ClassSelector(class_=Session)
-    actions = param.Parameter(default=None, doc="An Actions object to report errors through")
     height = param.Integer(default=260, bounds=(120, 2000))
 
     def __init__(self, **params):
         super().__init__(**params)
-        if self.session is None:
-            raise ConfigError("Breakdown needs a session: Breakdown(session=Session(...))")
         self.selected_rows = np.empty(0, dtype=np.int64)
-        self._tasks: set[asyncio.Task] = set()
-        self._notifications = None
         self.charts: dict[str, hv.DynamicMap] = {}
         self.panes: dict[str, pn.pane.HoloViews] = {}
         self.rendered: dict[str, hv.Overlay] = {}  # the last chart drawn per column
@@ -68,8 +55,8 @@ class Breakdown(Viewer):
         self._version = _Version()
         self._columns: tuple[str, ...] = ()
         self._layout = pn.Column(sizing_mode="stretch_width", css_classes=["hill-breakdown"])
-        self._watch = SessionWatch(self.session, ("frame_version", "selection_version"), self._refresh)
-        self._refresh({"frame_version"})
+        self.watch(("frame", "selection"), self._refresh)
+        self._refresh({"frame"})
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -141,16 +128,10 @@ class Breakdown(Viewer):
                                 [pn.pane.Markdown("*No latent view yet: build a model first.*")])
 
     def _refresh(self, names: set[str]) -> None:
-        frame, ids = self.session.frame, self.session.selection
-        rows = np.empty(0, dtype=np.int64)
-        if frame is not None and len(ids):
-            try:
-                rows = frame.rows_of_ids(ids)
-            except HillError:
-                pass
-        self.selected_rows = rows
+        frame = self.session.frame
+        self.selected_rows = self.session.selected_rows()
         columns = ("label", *frame.attribute_names) if frame is not None else ()
-        if "frame_version" in names and columns != self._columns:
+        if "frame" in names and columns != self._columns:
             self._build_charts()
         self._version.event(version=self._version.version + 1)
 
@@ -159,35 +140,8 @@ class Breakdown(Viewer):
             return
         if isinstance(category, (list, tuple)):  # nested factors: (category, ...)
             category = category[0]
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            try:
-                self.select_category(column, str(category))
-            except HillError as exc:
-                self._error(str(exc))
-            return
-        task = loop.create_task(self._select_async(column, str(category)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _select_async(self, column: str, category: str) -> None:
-        try:  # the selection runs in a worker thread; errors are reported here, on the event loop
-            await asyncio.to_thread(self.select_category, column, category)
-        except HillError as exc:
-            self._error(str(exc))
-
-    def _error(self, text: str) -> None:
-        if self.actions is not None:
-            self.actions.error(text)
-        elif self._notifications is not None:
-            self._notifications.error(text)
-        else:
-            log.warning("%s", text)
+        self.spawn(self.select_category, column, str(category))
 
     def __panel__(self) -> pn.viewable.Viewable:
-        self._watch.attach()
-        self._notifications = self._notifications or pn.state.notifications
+        self.attach()
         return self._layout

@@ -13,23 +13,23 @@ the remembered A/B selections.
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
+from typing import Callable
 
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.core.edits import Edit, Selector
+from hill_viz.core.frame import LatentFrame
 from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
 from hill_viz.errors import EditError
 from hill_viz.session import Session
-from hill_viz.ui.actions import FAILED, Actions
+from hill_viz.session.frames import frame_ref
+from hill_viz.ui.component import FAILED, SessionComponent
 from hill_viz.ui.edit_overlay import centroid, edit_previews, preview_overlay
-from hill_viz.ui.session_watch import SessionWatch
 
 HANDLE_COLOR = "black"
 ARROW_HEAD_FRACTION = 0.03  # arrow head length as a fraction of the cloud's extent
@@ -42,18 +42,21 @@ class Remembered:
 
     selector: Selector
     ids: np.ndarray
-    frame_version: int
+    drawn_on: Callable[[], LatentFrame | None]  # a weak reference: an old frame is not kept alive
+
+    @classmethod
+    def of(cls, session: Session) -> "Remembered":
+        """The Session's current selection (EditError if it is empty)."""
+        return cls(session.selection_selector(), session.selection.copy(), frame_ref(session.frame))
 
     def selector_now(self, session: Session) -> Selector:
         """The drawn selector while the view is unchanged; the ids once the cloud has moved."""
-        return self.selector if session.frame_version == self.frame_version else Selector.of_ids(self.ids)
+        return self.selector if self.drawn_on() is session.frame else Selector.of_ids(self.ids)
 
 
-class EditTools(Viewer):
+class EditTools(SessionComponent):
     """Edit controls for one Session; overlays itself on a LatentView if given one."""
 
-    session = param.ClassSelector(class_=Session)
-    actions = param.ClassSelector(class_=Actions)
     latent_view = param.Parameter(default=None, doc="The LatentView to draw the handle and previews on")
 
     dx = param.Number(default=0.0, label="dx", doc="Translation in view units")
@@ -70,12 +73,11 @@ class EditTools(Viewer):
     edit_weight = param.Number(default=1.0, label="Weight")
 
     def __init__(self, **params):
-        params.setdefault("actions", Actions())
         super().__init__(**params)
         self.memory: dict[str, Remembered] = {}
         self.anchor: tuple[float, float] | None = None   # the handle's position when the selection was drawn
         self.handle_edit: int | None = None               # the translate edit the handle is driving
-        self.shown_versions = (-1, -1, -1)  # the selection, frame and edits versions on screen
+        self.shown: tuple = (None, None, None)  # the Session's selection, frame and pending list on screen
         self.handle_pipe = hv.streams.Pipe(data=dict(_EMPTY_HANDLE))
         self.handle = hv.DynamicMap(self._handle_points, streams=[self.handle_pipe])
         self.draw = hv.streams.PointDraw(source=self.handle, num_objects=1, add=False, drag=True)
@@ -85,8 +87,7 @@ class EditTools(Viewer):
         self._refresh = hv.streams.Stream.define("EditsRefresh", version=0)()
         self.previews = hv.DynamicMap(self._previews, streams=[self._refresh])
         self._build_widgets()
-        self._watch = SessionWatch(self.session, ("selection_version", "frame_version", "edits_version"),
-                                   lambda names: self.sync())
+        self.watch(("selection", "frame", "pending"), lambda names: self.sync())
         if self.latent_view is not None:
             self.latent_view.add_overlay(self.previews)
             self.latent_view.add_overlay(self.handle)
@@ -150,7 +151,7 @@ class EditTools(Viewer):
         self.param.watch(self._on_edited_changed, "edited")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        self._watch.attach()  # Session changes made on other threads reach this page on its loop
+        self.attach()  # Session changes made on other threads reach this page on its loop
         p, w = self.param, pn.widgets
         num = dict(width=90)
         return pn.Column(
@@ -212,8 +213,7 @@ class EditTools(Viewer):
     def remember(self, slot: str) -> None:
         """Keep the current selection as A or B for separate/merge."""
         def keep():
-            selector = self.session.selection_selector()
-            self.memory[slot] = Remembered(selector, self.session.selection.copy(), self.session.frame_version)
+            self.memory[slot] = Remembered.of(self.session)
         if self.actions.call(keep) is not FAILED:
             self._show_memory()
 
@@ -296,7 +296,7 @@ class EditTools(Viewer):
         """Freeze the pending edits into a teacher and train with it (off the event loop)."""
         def go():
             return self.session.apply_edits(self.epochs, self.teacher_config())
-        done = await self.actions.run(go)
+        done = await self.run(go)
         self.sync()
         if done is FAILED:
             return False
@@ -333,24 +333,18 @@ class EditTools(Viewer):
             self.handle_pipe.update(data=data)
 
     def _spawn(self, fn, *args) -> None:
-        """Run a Session-changing call off the event loop (inline when no loop runs), then resync."""
-        async def go():
-            await self.actions.run(fn, *args)
-            self.sync()
-        try:
-            asyncio.get_running_loop().create_task(go())
-        except RuntimeError:  # no loop: headless use
-            asyncio.run(go())
+        """Run a Session-changing call off the event loop, then resync."""
+        self.spawn(fn, *args, then=lambda result: self.sync())
 
     # -- keeping up with the Session (event loop) ---------------------------------------------------
     def sync(self) -> None:
         """Refresh the handle, lists and previews if the selection, frame or edits changed."""
         s = self.session
-        seen = (s.selection_version, s.frame_version, s.edits_version)
-        if seen == self.shown_versions:
+        seen = (s.selection, s.frame, s.pending)
+        selection_changed, frame_changed, edits_changed = (new is not old for new, old in zip(seen, self.shown))
+        if not (selection_changed or frame_changed or edits_changed):
             return
-        selection_changed, frame_changed, edits_changed = (new != old for new, old in zip(seen, self.shown_versions))
-        self.shown_versions = seen
+        self.shown = seen
         if self.handle_edit is not None and not any(p.edit_id == self.handle_edit for p in s.pending):
             self.handle_edit = None  # applied or removed
         # only what changed is redrawn: during training the frame changes every few seconds
@@ -361,7 +355,7 @@ class EditTools(Viewer):
         if edits_changed:
             self.pending_table.value = self._pending_frame()
         if edits_changed or (frame_changed and s.pending):
-            self._refresh.event(version=sum(seen))
+            self._refresh.event(version=self._refresh.version + 1)
 
     def _follow_selection(self, keep_edit: bool) -> None:
         """Put the handle on the selection's centroid, or on the target of the edit it drives."""

@@ -10,12 +10,9 @@ import io
 import numpy as np
 import panel as pn
 import param
-from panel.viewable import Viewer
 from PIL import Image, ImageDraw
 
-from hill_viz.errors import ConfigError, HillError
-from hill_viz.session import Session
-from hill_viz.ui.session_watch import SessionWatch
+from hill_viz.ui.component import SessionComponent
 
 __all__ = ["Gallery", "mosaic", "sample_rows"]
 
@@ -50,22 +47,19 @@ def mosaic(images: np.ndarray, captions: list[str], wrong: np.ndarray, columns: 
     return sheet
 
 
-class Gallery(Viewer):
+class Gallery(SessionComponent):
     """Thumbnails of up to `cap` selected samples of an image dataset."""
 
-    session = param.ClassSelector(class_=Session)
     cap = param.Integer(default=48, bounds=(1, 400), doc="Most thumbnails shown")
     columns = param.Integer(default=8, bounds=(1, 40))
 
     def __init__(self, **params):
         super().__init__(**params)
-        if self.session is None:
-            raise ConfigError("Gallery needs a session: Gallery(session=Session(...))")
         self.shown_rows = np.empty(0, dtype=np.int64)
         self.image = pn.pane.PNG(None, css_classes=["hill-gallery"])
         self.caption = pn.pane.Markdown("", margin=(0, 10))
-        self._watch = SessionWatch(self.session, ("frame_version", "selection_version"), self._refresh)
-        self._refresh({"selection_version"})
+        self.watch(("frame", "selection"), self._refresh)
+        self._refresh({"selection"})
 
     def _refresh(self, names: set[str]) -> None:
         s = self.session
@@ -75,10 +69,7 @@ class Gallery(Viewer):
             self.image.object = None
             self.caption.object = "*The gallery shows images of image datasets (e.g. digits).*"
             return
-        try:
-            rows = frame.rows_of_ids(s.selection) if len(s.selection) else np.empty(0, dtype=np.int64)
-        except HillError:
-            rows = np.empty(0, dtype=np.int64)
+        rows = s.selected_rows()
         self.shown_rows = sample_rows(rows, self.cap)
         if not len(self.shown_rows):
             self.image.object = None
@@ -98,5 +89,5 @@ class Gallery(Viewer):
                                "caption: label>prediction, red when wrong")
 
     def __panel__(self) -> pn.viewable.Viewable:
-        self._watch.attach()
+        self.attach()
         return pn.Column(self.caption, self.image)

@@ -9,32 +9,24 @@ frame again at the plot's pixel size.
 
 Selections go through the Session (`session.select(Selector.of_box(...))`) in a worker
 thread, so a 10^7-point lasso never stalls the server; the view redraws when the
-Session's `selection_version` or `frame_version` changes, whoever changed it.
+Session's `selection` or `frame` changes, whoever changed it.
 """
 from __future__ import annotations
-
-import asyncio
-import contextlib
-import logging
 
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import CONTINUOUS_COLUMNS, LatentFrame
 from hill_viz.core.geometry import box_mask
-from hill_viz.errors import ConfigError, HillError
+from hill_viz.errors import ConfigError
 from hill_viz.render import ColorSpec, Viewport, color_spec, render_frame, to_rgba
-from hill_viz.session import Session
-from hill_viz.ui.session_watch import SessionWatch
+from hill_viz.ui.component import SessionComponent
 
 __all__ = ["LatentView", "ensure_bokeh", "legend_html"]
-
-log = logging.getLogger(__name__)
 
 BASE_COLOR_BY = ("label", "pred", "correct", "split", *CONTINUOUS_COLUMNS)
 HOVER_COLUMNS = ("id", "label", "pred", "confidence", "attributes")
@@ -49,29 +41,21 @@ _HighlightState = hv.streams.Stream.define("HighlightState", frame=0, color=0, s
 _HoverState = hv.streams.Stream.define("HoverState", frame=0, limit=0)
 
 
-class LatentView(Viewer):
+class LatentView(SessionComponent):
     """The Session's latent frame as a zoomable cloud; box/lasso selections go to the Session."""
 
-    session = param.ClassSelector(class_=Session, doc="The Session whose frame is shown")
     color_by = param.Selector(default="label", objects=list(BASE_COLOR_BY),
                               doc="Column the points are coloured by (categorical or continuous)")
     hover_limit = param.Integer(default=2000, bounds=(0, 50_000),
                                 doc="Hover shows samples once the viewport holds at most this many points")
     height = param.Integer(default=560, bounds=(200, 4000), doc="Plot height in pixels")
-    actions = param.Parameter(default=None, doc="An Actions object to report errors through (else Panel's "
-                                                "notifications)")
     selecting = param.Boolean(default=False, doc="A selection is being resolved off the event loop")
-    last_error = param.String(default="", doc="The last error a selection raised")
 
     def __init__(self, **params):
         super().__init__(**params)
-        if self.session is None:
-            raise ConfigError("LatentView needs a session: LatentView(session=Session(...))")
         ensure_bokeh()
         self._overlays: list = []
-        self._tasks: set[asyncio.Task] = set()
         self._pane: pn.pane.HoloViews | None = None
-        self._notifications = None  # the page's notification area, once shown in a server session
         self._layout: pn.viewable.Viewable | None = None
         self.selected_rows = np.empty(0, dtype=np.int64)
         self._frame = self.session.frame
@@ -83,7 +67,7 @@ class LatentView(Viewer):
         self.clear_button = pn.widgets.Button(label="Clear selection", width=130)
         self.clear_button.on_click(lambda event: self.clear_selection())
         self._build_plot()
-        self._watch = SessionWatch(self.session, ("frame_version", "selection_version"), self._on_session_change)
+        self.watch(("frame", "selection"), self._on_session_change)
         self.param.watch(self._on_color_by, "color_by")
         self.param.watch(lambda event: self._hover_state.event(limit=event.new), "hover_limit")
 
@@ -143,7 +127,7 @@ class LatentView(Viewer):
         return self._viewport(**ranges)
 
     def _cloud(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.RGB:
-        self._watch.attach()
+        self.attach()  # renders run inside the page's session: bind the watches to it
         frame, vp = self.session.frame, self._viewport(x_range, y_range, width, height)
         if frame is None or not len(frame):
             return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
@@ -211,55 +195,13 @@ class LatentView(Viewer):
             self._launch(Selector.of_lasso(np.asarray(geometry)))
 
     def _launch(self, selector: Selector) -> None:
-        """Resolve the selector off the event loop when there is one, else right here."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            with self._reporting():
-                self.session.select(selector)
-            return
-        task = loop.create_task(self.select_async(selector))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def select_async(self, selector: Selector) -> None:
-        """`session.select` in a worker thread; a user mistake shows as a notification."""
+        """Resolve the selector off the event loop (right here when no loop runs)."""
         self.selecting = True
-        try:
-            with self._reporting():  # errors are reported back here, on the event loop
-                await asyncio.to_thread(self.session.select, selector)
-        finally:
-            self.selecting = False
-
-    @contextlib.contextmanager
-    def _reporting(self):
-        try:
-            yield
-            self.last_error = ""
-        except HillError as exc:
-            self._notify_error(str(exc))
-        except Exception as exc:  # noqa: BLE001 - never take the page down
-            log.exception("selection failed")
-            self._notify_error(f"internal error ({type(exc).__name__}: {exc}); your recorded work is kept")
-
-    def _notify_error(self, text: str) -> None:
-        self.last_error = text
-        if self.actions is not None:
-            self.actions.error(text)
-        elif self._notifications is not None:
-            self._notifications.error(text, duration=0)
+        self.spawn(self.session.select, selector, then=lambda result: setattr(self, "selecting", False))
 
     def _sync_selection(self) -> bool:
         """Rows of the Session's selection in the current frame; True if the dimming changes."""
-        frame, ids = self.session.frame, self.session.selection
-        rows = np.empty(0, dtype=np.int64)
-        if frame is not None and len(ids):
-            try:
-                rows = frame.rows_of_ids(ids)
-            except HillError:  # a selection made on another dataset
-                pass
+        rows = self.session.selected_rows()
         was_dimmed = bool(len(self.selected_rows))
         self.selected_rows = rows
         return was_dimmed != bool(len(rows))
@@ -270,7 +212,7 @@ class LatentView(Viewer):
         return Viewport.of_frame(frame, DEFAULT_WIDTH, self.height) if frame is not None and len(frame) else _UNIT
 
     def _on_session_change(self, names: set[str]) -> None:
-        frame_changed = "frame_version" in names and self.session.frame is not self._frame
+        frame_changed = "frame" in names and self.session.frame is not self._frame
         dimming_changed = self._sync_selection()
         if frame_changed:
             self._frame = self.session.frame
@@ -288,7 +230,7 @@ class LatentView(Viewer):
         elif dimming_changed:
             self._cloud_state.event(dimmed=bool(len(self.selected_rows)))
         self._highlight_state.event(frame=self._highlight_state.frame + int(frame_changed),
-                                    selection=self.session.selection_version)
+                                    selection=self._highlight_state.selection + int("selection" in names))
         self.status.object = self._status_text()
 
     def _status_text(self) -> str:
@@ -299,8 +241,7 @@ class LatentView(Viewer):
 
     # -- panel ----------------------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:
-        self._watch.attach()
-        self._notifications = self._notifications or pn.state.notifications
+        self.attach()
         if self._layout is None:
             self._pane = pn.pane.HoloViews(self.plot, sizing_mode="stretch_width", min_height=self.height,
                                            linked_axes=False, css_classes=["hill-latent-view"])

@@ -1,9 +1,10 @@
 """Run a component's refresh on its page's event loop when Session parameters change.
 
-The Session bumps `frame_version` and `selection_version` on whatever thread does the
-work (the trainer's worker, `asyncio.to_thread`). Bokeh models may only change on the
-document's event loop, so a change seen on another thread is handed to the document
-with `add_next_tick_callback`; one seen on the loop (or with no page: tests) runs at once.
+The Session changes its parameters (`frame`, `selection`, `pending`, `head`...) on
+whatever thread does the work (the trainer's worker, `asyncio.to_thread`). Bokeh models
+may only change on the document's event loop, so a change seen on another thread is
+handed to the document with `add_next_tick_callback`; one seen on the loop (or with no
+page: tests) runs at once.
 When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
 """
 from __future__ import annotations
@@ -21,7 +22,10 @@ log = logging.getLogger(__name__)
 
 
 class SessionWatch:
-    """Calls `callback(names)` after any of the watched parameters of `session` change."""
+    """Calls `callback(names)` after any of the watched parameters of `session` change.
+
+    `session` may be any Parameterized (a component watches its own parameters this way too).
+    """
 
     def __init__(self, session, names: tuple[str, ...], callback: Callable[[set[str]], None]):
         self.session = session

@@ -24,13 +24,11 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from panel.viewable import Viewer
 
 from hill_viz.core.provenance import read_snapshot, snapshot_rows
 from hill_viz.core.review import (SEVERITIES, bias_indicators, bias_reports_for, export_review, head_path_curve,
                                   moved_by_class, paired_points, snapshot_event, timeline_table)
-from hill_viz.session import Session
-from hill_viz.ui.actions import FAILED, Actions
+from hill_viz.ui.component import FAILED, SessionComponent
 
 KIND_COLORS = {  # Okabe-Ito: colour-blind safe
     "dataset_loaded": "#000000", "model_built": "#000000", "projection_fitted": "#999999",
@@ -47,17 +45,14 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in columns})
 
 
-class Timeline(Viewer):
+class Timeline(SessionComponent):
     """The event history of a Session's workspace, as plots, a table and actions."""
 
-    session = param.ClassSelector(class_=Session)
-    actions = param.ClassSelector(class_=Actions)
     selected = param.Integer(default=None, allow_None=True, doc="The event whose details are shown")
     max_points = param.Integer(default=3000, bounds=(100, None), doc="Points per snapshot plot")
     poll_ms = param.Integer(default=1000, bounds=(100, None))
 
     def __init__(self, **params):
-        params.setdefault("actions", Actions(notifications=pn.state.notifications))
         super().__init__(**params)
         self._key = None
         self._periodic = None
@@ -185,6 +180,7 @@ class Timeline(Viewer):
         self._sync_buttons()
 
     def __panel__(self) -> pn.viewable.Viewable:
+        self.attach()
         self._start_polling()
         details = pn.Column(self.header, pn.Row(self.annotate_button, self.revert_button), self.note,
                             pn.Tabs(("Snapshot", pn.Column(self.snapshots, self.moved_view)),
@@ -338,9 +334,9 @@ class Timeline(Viewer):
         """
         target = self.selected if event_id is None else event_id
         if target is None:
-            self.actions.error("select an event on the timeline first")
+            self.report("select an event on the timeline first")
             return False
-        event = await self.actions.run(self.session.revert, target)
+        event = await self.run(self.session.revert, target)
         if event is FAILED:
             return False
         self.actions.notify(f"reverted to event {target}: the next action starts a new branch", "success")
@@ -350,7 +346,7 @@ class Timeline(Viewer):
     def annotate(self, text: str, event_id: int | None = None) -> bool:
         target = self.selected if event_id is None else event_id
         if target is None:
-            self.actions.error("select an event on the timeline first")
+            self.report("select an event on the timeline first")
             return False
         if self.actions.call(self.session.annotate, target, text) is FAILED:
             return False

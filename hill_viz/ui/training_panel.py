@@ -1,7 +1,7 @@
 """TrainingPanel: dataset, model and training settings; train/pause/resume/cancel; live curves.
 
 Settings live in `TrainingSettings` (param), widgets are built from it, and every button
-calls a Session method through `Actions` (off the event loop). The trainer thread never
+calls a Session method off the event loop (`SessionComponent.run`). The trainer thread never
 touches a widget: it appends records to the Session's live queue, and `poll()` (run by
 the app's periodic callback on the event loop) drains them into the Bokeh sources of the
 loss and accuracy curves (`stream`: only new points travel), and updates the progress bar
@@ -17,14 +17,12 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
-from panel.viewable import Viewer
 
 from hill_viz.core.data import list_datasets
 from hill_viz.core.model import ModelSpec
 from hill_viz.core.training import TrainConfig
 from hill_viz.errors import ConfigError, DataError
-from hill_viz.session import Session
-from hill_viz.ui.actions import FAILED, Actions
+from hill_viz.ui.component import FAILED, SessionComponent
 
 FILE_CHOICE = "a file…"
 CURVE_PUSH_S = 1.0  # least seconds between loss-curve redraws while training
@@ -61,15 +59,12 @@ def _check_model_settings(latent_dim: int, seed: int, lr: float, batch_size: int
     TrainConfig(lr=lr, batch_size=batch_size or 1, seed=seed)
 
 
-class TrainingPanel(Viewer):
+class TrainingPanel(SessionComponent):
     """Settings, training controls, progress and live curves for one Session."""
 
-    session = param.ClassSelector(class_=Session)
-    actions = param.ClassSelector(class_=Actions)
     settings = param.ClassSelector(class_=TrainingSettings)
 
     def __init__(self, **params):
-        params.setdefault("actions", Actions())
         params.setdefault("settings", TrainingSettings())
         super().__init__(**params)
         # plain Bokeh sources: `stream` sends only the new points, while a HoloViews redraw walks
@@ -157,7 +152,7 @@ class TrainingPanel(Viewer):
         upload = self._save_upload()
         if upload is FAILED:
             return False
-        done = await self.actions.run(self._build_sync, s.dataset, s.n, upload or s.path,
+        done = await self.run(self._build_sync, s.dataset, s.n, upload or s.path,
                                       s.latent_dim, s.seed, s.lr, s.batch_size)
         if done is FAILED:
             return False
@@ -187,7 +182,7 @@ class TrainingPanel(Viewer):
             target.parent.mkdir(exist_ok=True)
             target.write_bytes(self.upload.value)
         except OSError as exc:
-            self.actions.error(f"cannot store the uploaded file {name}: {exc.strerror}")
+            self.report(f"cannot store the uploaded file {name}: {exc.strerror}")
             return FAILED
         return str(target)
 
@@ -196,20 +191,20 @@ class TrainingPanel(Viewer):
 
     async def train(self, epochs: int | None = None) -> bool:
         epochs = self.settings.epochs if epochs is None else epochs
-        done = await self.actions.run(self.session.train, epochs)
+        done = await self.run(self.session.train, epochs)
         self._refresh_controls()
         return done is not FAILED
 
     async def _on_pause(self, event=None) -> None:
-        await self.actions.run(self.session.pause)
+        await self.run(self.session.pause)
         self._refresh_controls()
 
     async def _on_resume(self, event=None) -> None:
-        await self.actions.run(self.session.resume)
+        await self.run(self.session.unpause)
         self._refresh_controls()
 
     async def _on_cancel(self, event=None) -> None:
-        await self.actions.run(self.session.cancel)
+        await self.run(self.session.cancel)
         self._refresh_controls()
 
     # -- live updates (event loop) ------------------------------------------------------------
@@ -231,7 +226,7 @@ class TrainingPanel(Viewer):
             elif record["kind"] == "epoch":
                 epochs.append((record["epoch"], record.get("val_acc", np.nan)))
             elif record["kind"] == "error":
-                self.actions.error(record["message"])
+                self.report(record["message"])
         now = time.monotonic()
         if self._batches and (epochs or not self.session.is_busy or now - self._pushed_at >= CURVE_PUSH_S):
             self._stream(self.loss_source, self._batches, "loss")

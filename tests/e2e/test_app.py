@@ -75,12 +75,12 @@ def drag(page, start, end) -> None:
 
 def box_select(page, session, start, end, attempts: int = 3) -> None:
     """Drag a box; again if the plot was being redrawn (a redraw resets the active tool)."""
-    before = session.selection_version
+    before = session.selection  # every selection is a new array
     for attempt in range(attempts):
         choose_tool(page, "box-select")
         drag(page, start, end)
         try:
-            wait_until(lambda: session.selection_version > before and session.selector is not None, 10,
+            wait_until(lambda: session.selection is not before and session.selector is not None, 10,
                        "the box selection to reach the server", page)
             return
         except TimeoutError:
@@ -152,7 +152,7 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
 
     # drag the handle from the selection's centroid to a target a third of the cloud away
     tools = app.edit_tools
-    wait_until(lambda: tools.shown_versions[0] == session.selection_version and tools.anchor is not None,
+    wait_until(lambda: tools.shown[0] is session.selection and tools.anchor is not None,
                30, "the edit tools to show the selection", page)
     start = np.array(tools.anchor)
     wait_until(lambda: handle_drawn_at(page, pixels.to_page(*start)), 30, "the handle in the browser", page)

@@ -57,7 +57,7 @@ def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, artifacts, b
         view, breakdown = parts["view"], parts["breakdown"]
         wait_until(lambda: view.cloud.last is not None and view.cloud.last.data.shape[0] > 1, 30,
                    "the first cloud image", page)
-        version = session.selection_version
+        before = session.selection  # every selection is a new array
 
         page.locator(f"{VIEW} .bk-tool-icon-box-select").first.click()
         area = events.bounding_box()
@@ -68,7 +68,7 @@ def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, artifacts, b
         page.mouse.down()
         page.mouse.move(*end, steps=8)
         page.mouse.up()
-        wait_until(lambda: session.selection_version > version and not view.selecting, 30,
+        wait_until(lambda: session.selection is not before and not view.selecting, 30,
                    "the box selection to reach the server", page)
 
         # the server-side selection is exactly the points in the box it received

@@ -9,6 +9,7 @@ import pytest
 
 from hill_viz.core.edits import Selector
 from hill_viz.core.geometry import box_mask, lasso_mask
+from hill_viz.render import render_frame, to_rgba
 from hill_viz.session import Session
 from hill_viz.ui.breakdown import Breakdown
 from hill_viz.ui.explore import explore_app
@@ -105,10 +106,12 @@ def test_selection_runs_off_the_event_loop(blobs):
 
 def test_clearing_and_selections_made_elsewhere_redraw_the_highlight(blobs):
     view = LatentView(session=blobs)
+    asked = view._highlight_state.selection
     blobs.select(Selector.of_label(2))  # e.g. from a bar of the breakdown
     rows = np.flatnonzero(blobs.frame.column("label") == 2)
     np.testing.assert_array_equal(view.selected_rows, rows)
-    assert view._highlight_state.selection == blobs.selection_version
+    assert view._highlight_state.selection == asked + 1  # the highlight layer was asked to redraw
+    assert (np.asarray(view.highlight[()].data)[..., 3] > 0).any()
     view.clear_selection()
     assert len(view.selected_rows) == 0 and not view._cloud_state.dimmed
     assert (np.asarray(view.highlight[()].data)[..., 3] == 0).all()
@@ -117,7 +120,7 @@ def test_clearing_and_selections_made_elsewhere_redraw_the_highlight(blobs):
 def test_errors_in_a_selection_are_reported_not_raised(tmp_path):
     view = LatentView(session=Session(tmp_path / "empty"))
     view.bounds_stream.event(bounds=(0, 0, 1, 1))
-    assert "build a model first" in view.last_error
+    assert "build a model first" in view.actions.last_message
     assert "No latent view yet" in view.status.object
     assert view.cloud[()].data.shape == (1, 1, 4)
 
@@ -131,11 +134,14 @@ def test_view_made_before_the_model_follows_the_first_frame_and_retraining(tmp_p
     assert view.cloud is not old_cloud  # axes rebuilt around the real cloud
     assert view.viewport.x_range[0] <= session.frame.extent()[0]
     assert "group" in view.param.color_by.objects
-    version = view._cloud_state.frame
-    frame = session.frame
+    cloud, version, frame = view.cloud, view._cloud_state.frame, session.frame
     session.train(1, wait=True)  # rebuilds the frame on the trainer's thread
-    assert session.frame is not frame
-    assert view._cloud_state.frame > version or view.cloud is not old_cloud
+    assert session.frame is not frame and view._frame is session.frame
+    assert view._cloud_state.frame > version or view.cloud is not cloud  # redrawn, or its axes rebuilt
+    drawn = np.asarray(view.cloud[()].data)
+    vp, spec = view.viewport, view._spec()
+    np.testing.assert_array_equal(drawn, to_rgba(render_frame(session.frame, vp, spec)))  # the new frame...
+    assert not np.array_equal(drawn, to_rgba(render_frame(frame, vp, spec)))  # ...not the one before training
 
 
 def test_hover_lists_samples_only_when_zoomed_in(blobs):

@@ -1,0 +1,447 @@
+"""Session: the one controller. Every user action is a method here.
+
+It owns a workspace, records every action as a provenance event (committed before the
+method returns, `recording`), and trains in a worker thread it owns (`worker`). Its
+state is `param` parameters the UI watches: `dataset`, `model`, `frame`, `selection`,
+`pending`, `status`, `head`... They change only through the methods, on whichever thread
+does the work; the UI hands the changes to its page's event loop. The browser, the CLI,
+the simulated users and the tests all drive this same object.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from pathlib import Path
+
+import numpy as np
+import param
+
+from hill_viz.core import replay as _replay
+from hill_viz.core.bias import BiasConfig, BiasReport
+from hill_viz.core.data import Dataset, load_dataset
+from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.frame import LatentFrame
+from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
+from hill_viz.core.projection import Projection
+from hill_viz.core.provenance import Event, Workspace
+from hill_viz.core.teacher import Teacher, TeacherConfig
+from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
+from hill_viz.errors import ConfigError, EditError, StateError
+from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
+from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
+from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
+from hill_viz.session.recording import Recorder
+from hill_viz.session.worker import Segment, TrainingWorker
+
+__all__ = ["Session"]
+
+
+
+class Session(param.Parameterized):
+    """State of one person's work on one workspace; change it only through the methods."""
+
+    # -- state (changed by the methods, on any thread) -----------------------------------------
+    status = param.Selector(default="empty", objects=["empty", "ready", "training", "paused"],
+                            doc="empty: no model yet; ready: idle; training/paused: a worker is running")
+    progress = param.Number(default=0.0, bounds=(0, 1), doc="Fraction of the running training done")
+    history = param.List(default=[], doc="Metrics of each completed epoch, oldest first")
+    last_error = param.String(default="", doc="The last error of a background job, for the UI")
+    dataset = param.ClassSelector(class_=Dataset, default=None, allow_None=True, doc="The loaded dataset")
+    model = param.ClassSelector(class_=LatentModel, default=None, allow_None=True, doc="The model being trained")
+    trainer = param.ClassSelector(class_=Trainer, default=None, allow_None=True, doc="The model's trainer")
+    projection = param.ClassSelector(class_=Projection, default=None, allow_None=True,
+                                     doc="The frozen view projection: latents -> view plane")
+    frame = param.ClassSelector(class_=LatentFrame, default=None, allow_None=True,
+                                doc="The latent frame the views show (a new object whenever it changes)")
+    selection = param.Array(default=np.empty(0, dtype=np.int64), doc="Ids of the selected points (a new array per selection)")
+    selector = param.ClassSelector(class_=Selector, default=None, allow_None=True,
+                                   doc="How the selection was drawn (None: no selection)")
+    pending = param.List(default=[], item_type=PendingEdit, doc="Edits waiting for apply_edits, in order")
+    teachers = param.List(default=[], item_type=Teacher, doc="Teachers in force, oldest first")
+    head = param.Integer(default=None, allow_None=True,
+                         doc="The workspace's head: the last event on the current branch")
+
+    # -- settings ---------------------------------------------------------------------------------
+    live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
+    live_frame_interval = param.Number(default=2.0, bounds=(0, None),
+                                       doc="Least seconds between live frame rebuilds while training "
+                                           "(each rebuild redraws every view); the last epoch always shows")
+    live_frame_duty = param.Number(default=10.0, bounds=(0, None),
+                                   doc="The pause between live rebuilds is also at least this many times "
+                                       "the last rebuild's cost: on large datasets rebuilds then take at "
+                                       "most 1/duty of the training time")
+    auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
+                              "every apply_edits (off: `hill-viz bias --compute` can make them later)")
+
+    def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, **params):
+        super().__init__(**params)
+        self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+        self.teacher_config = TeacherConfig()
+        self.bias_config = BiasConfig()  # thresholds and sample sizes of every bias report
+        self.model_seed = 0
+        self.extra_callbacks: list[Callback] = []  # e.g. the CLI's progress bar
+        self.interrupted: dict | None = None  # a segment a crash cut short (see `resume_training`)
+        self._edit_ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._recorder = Recorder(self.workspace, actor, on_head=functools.partial(setattr, self, "head"))
+        self._worker = TrainingWorker(self)
+        self._frames = FrameClock()
+        self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
+        self._rows = RowsCache()
+        self.head = self.workspace.store.head
+
+    def __repr__(self) -> str:  # param's default would print every array the state holds
+        return f"<Session {str(self.workspace.path)!r} status={self.status}>"
+
+    @property
+    def actor(self) -> str | None:
+        """Who the recorded events name as their author."""
+        return self._recorder.actor
+
+    def _set(self, **values) -> None:
+        """Set parameters one at a time, in the order given (watchers see the earlier ones set).
+
+        Not `param.update`: param batches per object, and batches begun on two threads at
+        once (the worker's and the UI's) can leave the object batching for good.
+        """
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    # -- derived values ----------------------------------------------------------------------------
+    @property
+    def is_busy(self) -> bool:
+        """True while a training worker runs (training or paused)."""
+        return self.status in ("training", "paused")
+
+    @param.depends("frame", "selection")
+    def selected_rows(self) -> np.ndarray:
+        """Rows of the selected ids in the current frame (empty when the frame lacks them)."""
+        return self._rows.rows(self.frame, self.selection)
+
+    # -- data and model ----------------------------------------------------------------------
+    def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
+        """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
+        self._require_idle()
+        dataset = load_dataset(name, path=path, **options)
+        self._clear_selection()
+        self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
+                  teachers=[], history=[], pending=[], status="empty")
+        self._recorder.record("dataset_loaded", {"dataset": dataset.params},
+                              {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
+        return dataset
+
+    def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
+                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
+        """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows."""
+        self._require_idle()
+        ds = self._require_dataset()
+        if batch_size is None:
+            batch_size = 64 if len(ds.indices("train")) <= 50_000 else 512
+        spec = ModelSpec(ds.n_features, ds.n_classes, latent_dim, hidden, ds.image_shape, arch)
+        config = TrainConfig(batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed)
+        model = build_model(spec, seed)
+        self.model_seed = seed
+        self._set(model=model, trainer=Trainer(model, config), teachers=[], history=[], pending=[])
+        self._recorder.record("model_built", {"spec": spec.to_dict(), "seed": seed,
+                                              "train_config": config.to_dict()})
+        self.refit_projection(reason="model built")
+        self.status = "ready"
+        return self.model
+
+    def refit_projection(self, reason: str = "user asked") -> Projection:
+        """Fit the view projection anew on the current latents (an explicit, logged action)."""
+        self._require_idle()
+        ds, model = self._require_dataset(), self._require_model()
+        rows = ds.indices("train")
+        proj = Projection(seed=self.model_seed)
+        if len(rows) > proj.sample_size:
+            rows = np.sort(np.random.default_rng(self.model_seed).choice(rows, proj.sample_size, replace=False))
+        z, _ = infer(model, ds.features, rows)
+        return self._view_through(proj.fit(z), reason)
+
+    def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
+        """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
+        self._require_idle()
+        self._require_model()
+        return self._view_through(projection, reason)
+
+    def _view_through(self, projection: Projection, reason: str) -> Projection:
+        self.projection = projection
+        self._refresh_frame()
+        self._recorder.record("projection_fitted", {"projection": projection.to_dict(), "reason": reason},
+                              artifacts=[self._recorder.snapshot(self.frame, "projection")])
+        return projection
+
+    def show_frame(self, frame: LatentFrame) -> None:
+        """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
+
+        The next epoch or projection refit replaces it with the model's own frame.
+        """
+        self.frame = frame
+
+    def _refresh_frame(self) -> None:
+        """Show the model as it is now."""
+        step = self.trainer.step if self.trainer else None
+        self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
+
+    def metrics(self) -> dict:
+        """Accuracy per split, per class and per attribute group of the current model."""
+        return evaluate(self._require_model(), self._require_dataset())
+
+    # -- training -----------------------------------------------------------------------------
+    def train(self, epochs: int, wait: bool = False) -> None:
+        """Train `epochs` more epochs with the teachers in force (in a worker unless wait=True)."""
+        with self._lock:
+            self._require_idle()
+            self._require_model()
+            TrainConfig(epochs=epochs)  # validates the count
+            self._worker.start(self._segment(epochs), wait)
+
+    def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
+        """Freeze the pending edits into a teacher and train `epochs` epochs with it.
+
+        With `auto_bias`, the edits' predicted bias report is recorded before the training
+        and the measured one after it.
+        """
+        with self._lock:
+            self._require_idle()
+            self._require_model()
+            if not self.pending:
+                raise StateError("there are no pending edits to apply; make an edit first")
+            TrainConfig(epochs=epochs)
+            config = config or self.teacher_config
+            pending = self.pending
+            teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
+                              config, seed=self.model_seed)
+            artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
+            self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
+                                                    "teacher_config": config.to_dict(), "epochs": epochs},
+                                  {"n_covered": teacher.n_covered}, [artifact])
+            job = (RecordedBiasJob(pending, self._require_frame(), self.projection, self.bias_config, self._recorder,
+                                     self._worker.report_error) if self.auto_bias else None)
+            self._set(teachers=self.teachers + [teacher], pending=[])
+            self._worker.start(self._segment(epochs, job), wait)
+            return teacher
+
+    def resume_training(self, wait: bool = False) -> int:
+        """Finish the training segment a crash cut short, from its last checkpoint.
+
+        Returns the epochs still to train (0 still records the segment's metrics).
+        """
+        self._require_idle()
+        if not self.interrupted:
+            raise StateError("no interrupted training to resume; train or apply edits instead")
+        seg, self.interrupted = self.interrupted, None
+        remaining = max(seg["epochs"] - (self.trainer.epoch - seg["start_epoch"]), 0)
+        self.train(remaining, wait)
+        return remaining
+
+    def pause(self) -> None:
+        """Hold the running training at its next progress report (status becomes 'paused')."""
+        self._worker.pause()
+
+    def unpause(self) -> None:
+        """Let paused training go on."""
+        self._worker.unpause()
+
+    def cancel(self) -> None:
+        """Stop training after the current step; the partial epoch is rolled back."""
+        self._worker.cancel()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the worker finishes (tests and the CLI)."""
+        self._worker.wait(timeout)
+
+    def drain_live(self) -> list[dict]:
+        """Live records since the last call, oldest first (thread-safe; one consumer: the UI).
+
+        Kinds: {"kind": "batch", "epoch", "loss"} every few steps (epoch is fractional),
+        {"kind": "epoch", "epoch", "train_loss", "val_acc"} per completed epoch,
+        {"kind": "error", "message"} when background work fails.
+        """
+        return self._worker.drain()
+
+    def _segment(self, epochs: int, job: RecordedBiasJob | None = None) -> Segment:
+        """A training segment of `epochs` epochs with this Session's hooks (run by the worker)."""
+        trainer, dataset = self.trainer, self.dataset
+        info = {"start_epoch": trainer.epoch, "epochs": epochs}
+
+        def on_epoch(metrics: dict) -> None:
+            self._recorder.checkpoint(trainer, info)
+            if self.live_frame and self._frames.due(self.live_frame_interval, self.live_frame_duty):
+                self._refresh_frame()
+            self.history = self.history + [dict(metrics)]
+
+        def finish(done: int) -> None:
+            result = evaluate(self.model, dataset)
+            if not self._frames.shows(self.frame, trainer.step):  # the last epoch may show already
+                self._refresh_frame()
+            self._recorder.record(
+                "training_segment",
+                {"epochs": done, "requested_epochs": epochs, "n_teachers": len(self.teachers),
+                 "cancelled": done < epochs},
+                {**result, "epoch": trainer.epoch, "history": self.history[-done:] if done else []},
+                [self._recorder.snapshot(self._require_frame(), f"epoch-{trainer.epoch:05d}")])
+            if job is not None:
+                job.measure(self.model, dataset, done)
+
+        before = None if job is None else (lambda: job.predict(self.model, dataset))
+        return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
+                       list(self.extra_callbacks))
+
+    # -- selection and edits ---------------------------------------------------------------------
+    def select(self, selector: Selector | None) -> np.ndarray:
+        """Resolve a selector on the current view and make it the selection; None clears it."""
+        if selector is None:
+            self._clear_selection()
+            return self.selection
+        frame = self._require_frame()
+        mask = selector.mask(frame.context())
+        self._selection_frame = frame_ref(frame)
+        self._set(selector=selector, selection=frame.column("id")[mask])
+        self._recorder.selection(selector, int(mask.sum()))
+        return self.selection
+
+    def selection_selector(self) -> Selector:
+        """A selector for exactly the selected points: as drawn while the view is unchanged, else their ids."""
+        if not len(self.selection):
+            raise EditError("the selection is empty; select points on the latent view first")
+        if self.selector is not None and self._selection_frame() is self.frame:
+            return self.selector
+        return Selector.of_ids(self.selection)
+
+    def _clear_selection(self) -> None:
+        self._selection_frame = frame_ref(None)
+        self._set(selector=None, selection=np.empty(0, dtype=np.int64))
+
+    def add_edit(self, edit: Edit) -> PendingEdit:
+        """Resolve an edit on the current view and keep it pending until `apply_edits`."""
+        resolved = edit.resolve(self._require_frame().context())
+        return self._add_pending(next(self._edit_ids), resolved)
+
+    def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:
+        """Add an edit whose selection is already resolved to ids (replay, scripted users)."""
+        self._require_frame()
+        if edit_id is None:
+            edit_id = next(self._edit_ids)
+        elif any(p.edit_id == edit_id for p in self.pending):
+            raise EditError(f"edit {edit_id} is already pending; give another id or none")
+        else:
+            self._edit_ids = itertools.count(max(next(self._edit_ids), edit_id + 1))
+        return self._add_pending(int(edit_id), resolved)
+
+    def _add_pending(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
+        pending = PendingEdit(edit_id, resolved)
+        self._recorder.edit("edit_added", pending)
+        self.pending = self.pending + [pending]
+        return pending
+
+    def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
+        """Replace a pending edit's op/params; its selection is resolved again on the current view."""
+        pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
+        return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
+
+    def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
+        """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
+        index = pending_index(self.pending, edit_id)
+        pending = PendingEdit(edit_id, resolved)
+        self._recorder.edit("edit_updated", pending)
+        self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
+        return pending
+
+    def remove_edit(self, edit_id: int) -> None:
+        """Drop a pending edit (recorded; its id is not reused)."""
+        index = pending_index(self.pending, edit_id)
+        self._recorder.record("edit_removed", {"edit_id": edit_id})
+        self.pending = self.pending[:index] + self.pending[index + 1:]
+
+    # -- bias indicators ---------------------------------------------------------------------------
+    def predict_bias(self, edit_ids=None) -> BiasReport:
+        """Predicted bias report of the pending edits (all, or those in `edit_ids`), before training.
+
+        Works on a snapshot of the session and records nothing, so the UI can call it from a
+        worker thread while the user goes on editing.
+        """
+        pending = pick_pending(self.pending, edit_ids)
+        if not pending:
+            raise StateError("there are no pending edits to check; make an edit first")
+        frame, projection, dataset = self._require_frame(), self.projection, self._require_dataset()
+        return predict_pending(pending, dataset, self._require_model(), projection, frame, self.bias_config)
+
+    def bias_reports(self, edit_id: int | None = None) -> list[BiasReport]:
+        """The bias reports recorded on the current branch, oldest first (those about `edit_id`)."""
+        return recorded_reports(self.workspace.store, edit_id)
+
+    # -- provenance: reopen, revert, annotate ---------------------------------------------------------
+    @classmethod
+    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, **params) -> "Session":
+        """Reopen an existing workspace where it was left: the state at its head, from the log."""
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
+        session = cls(ws, actor=actor, **params)
+        if ws.store.head is not None:
+            session._restore(ws.store.head)
+        return session
+
+    def revert(self, event_id: int) -> Event:
+        """Go back to the state right after `event_id`; the next action starts a branch there.
+
+        Records a `revert` event as a child of `event_id` (so the head moves there), in one
+        transaction. Nothing is deleted: the abandoned branch stays in the log.
+        """
+        self._require_idle()
+        before = self.workspace.store.head
+        target = self.workspace.store.get(event_id)
+        self._restore(target.id)
+        return self._recorder.record("revert", {"to": target.id, "from": before, "to_kind": target.kind},
+                                     parent_id=target.id)
+
+    def annotate(self, event_id: int, text: str) -> Event:
+        """Attach a note to a recorded event (an `annotation` event; the state does not change)."""
+        text = (text or "").strip()
+        if not text:
+            raise ConfigError("an annotation needs some text; type a note first")
+        if len(text) > 10_000:
+            raise ConfigError(f"an annotation holds at most 10000 characters, got {len(text)}; shorten it")
+        target = self.workspace.store.get(event_id)
+        return self._recorder.record("annotation", {"event_id": target.id, "event_kind": target.kind, "text": text})
+
+    def _restore(self, event_id: int) -> None:
+        """Load the state right after `event_id` from the log and its artifacts (no training)."""
+        state = _replay.state_at(self.workspace, event_id)
+        r = _replay.restore(self.workspace, state, dataset=self.dataset)  # may raise: nothing changed yet
+        with self._lock:
+            self.model_seed = r.seed
+            if state.teacher_config:
+                self.teacher_config = _replay.teacher_config(state.teacher_config)
+            self.interrupted = state.interrupted
+            self._edit_ids = itertools.count(max(state.max_edit_id, self._recorder.max_edit_id()) + 1)
+            self._clear_selection()
+            self._set(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,
+                      teachers=r.teachers, history=list(state.history))
+            if self.model is not None and self.projection is not None:
+                self._refresh_frame()
+            else:
+                self.frame = None
+            self._set(pending=[PendingEdit(i, res) for i, res in r.pending], progress=0.0,
+                      status="ready" if self.model is not None else "empty")
+
+    # -- guards --------------------------------------------------------------------------------
+    def _require_idle(self) -> None:
+        if self.is_busy:
+            raise StateError("training is running; wait for it to finish or cancel it first")
+
+    def _require_dataset(self) -> Dataset:
+        if self.dataset is None:
+            raise StateError("no dataset loaded; load a dataset first")
+        return self.dataset
+
+    def _require_model(self) -> LatentModel:
+        if self.model is None:
+            raise StateError("no model yet; build a model first")
+        return self.model
+
+    def _require_frame(self) -> LatentFrame:
+        if self.frame is None:
+            raise StateError("no latent view yet; build a model first")
+        return self.frame
