@@ -196,7 +196,11 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
     th = config.thresholds
     y_ref, y_held = dataset.labels[sample.reference], dataset.labels[sample.heldout]
     out = _skew(dataset, covered)
-    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th))
+    still = np.ones(len(y_ref), dtype=bool)
+    still[moved] = False
+    background = float((after.majority_reference[still] != y_ref[still]).mean()) if still.any() else 0.0
+    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th,
+                              background, dataset.class_names))
     for name, codes in dataset.attributes.items():
         out.append(attribute_clustering(y_ref, codes[sample.reference], moved, before.nbr_reference[moved],
                                         after.nbr_reference[moved], name, th, dataset.attribute_categories[name],

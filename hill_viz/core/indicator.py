@@ -83,6 +83,8 @@ class Indicator:
     @property
     def harm(self) -> float | None:
         """The change in its harmful direction (what the thresholds grade); None if unknown."""
+        if "harm" in self.details:
+            return self.details["harm"]
         return None if self.delta is None else HARM_SIGN.get(self.name, 1) * float(self.delta)
 
     def to_dict(self) -> dict:
@@ -115,7 +117,8 @@ class BiasThresholds:
     """(warn, alert) levels per indicator, crossed in the harmful direction; None: never.
 
     Selection skew is context (what the edit selects, by design), never graded.
-    conflict: rise in the share of edited samples that land among another label.
+    conflict: share of the moved samples that sit among another label after the edit, in
+        excess of the share of the unmoved samples that do.
     clustering: rise of the moved samples' attribute agreement with their neighbours
         beyond what the neighbours' labels explain (a local, one-edit leakage).
     class_drop: fall of the worst class's accuracy.
@@ -133,7 +136,7 @@ class BiasThresholds:
     docs/bias.md): each warn level sits above what benign single edits reach.
     """
 
-    conflict: tuple[float, float | None] = (0.10, 0.25)
+    conflict: tuple[float, float | None] = (0.25, 0.50)
     class_drop: tuple[float, float | None] = (0.05, 0.15)
     dpd: tuple[float, float | None] = (0.05, None)
     eod: tuple[float, float | None] = (0.05, 0.10)

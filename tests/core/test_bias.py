@@ -69,9 +69,36 @@ def test_conflict_is_the_share_moved_into_another_labels_cluster():
     z_after[moved] += 5.0
     before = majority(y, neighbours(z, None, 5), 2)
     after = majority(y, neighbours(z_after, None, 5), 2)
-    ind = label_conflict(y[moved], before[moved], after[moved], TH)
+    ind = label_conflict(y[moved], before[moved], after[moved], TH, background=0.0)
     assert (ind.baseline, ind.value, ind.delta) == (0.0, 1.0, 1.0)
-    assert ind.severity == "alert"
+    assert ind.severity == "alert" and ind.harm == 1.0
+
+
+def test_conflict_grades_where_the_edit_leaves_samples_a_shortcut_model_already_misplaced():
+    # five class-0 samples already sit in class 1's cluster (a shortcut model put them there);
+    # a merge onto class 1 keeps them there: no change, but the edit endorses the conflict
+    z, y = two_clusters()
+    z[:5] += 5.0
+    kept = majority(y, neighbours(z, None, 5), 2)[:5]
+    ind = label_conflict(y[:5], kept, kept, TH, background=0.05)
+    assert ind.delta == 0.0 and ind.value == 1.0
+    assert ind.details["p_value"] == pytest.approx(0.05 ** 5)  # the binomial test: all five vs 5% background
+    assert ind.harm == pytest.approx(0.95) and ind.severity == "alert"
+    # four of five at a background of 0.5 may be chance
+    assert label_conflict(y[:5], kept, np.r_[kept[:4], 0], TH, background=0.5).severity == "ok"
+
+
+def test_conflict_grades_the_few_samples_of_other_labels_a_grouping_sweeps_along_apart():
+    # 40 moved samples of label 0 stay among their own; 6 of label 1 end among label 0
+    labels = np.r_[np.zeros(40, int), np.ones(6, int)]
+    after = np.zeros(46, int)
+    ind = label_conflict(labels, labels, after, TH, background=0.05, class_names=("zero", "one"))
+    assert ind.details["part"] == "labels other than zero" and ind.details["n"] == 6
+    assert (ind.baseline, ind.value) == (0.0, 1.0) and ind.severity == "alert"
+    assert "of the 46" not in ind.explanation and "6 moved samples of labels other than zero" in ind.explanation
+    # pooled, 6 of 46 (13%) would hardly stand out; with fewer than 5 of other labels they stay pooled
+    few = label_conflict(labels[:44], labels[:44], after[:44], TH, background=0.05)
+    assert few.details["part"] == "" and few.severity == "ok"
 
 
 def test_conflict_of_a_move_within_the_own_cluster_is_zero():
