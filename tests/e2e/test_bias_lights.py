@@ -34,7 +34,7 @@ def app_server(tmp_path):
 
 
 def open_trained(page, url, apps):
-    page.goto(url)
+    page.goto(url, timeout=180_000)  # a loaded machine builds the page slowly
     wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
     (app,) = [a for a in apps if a.loaded.is_set()]
     s = app.session
