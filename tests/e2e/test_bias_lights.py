@@ -44,11 +44,15 @@ def open_trained(page, url, apps):
 
 
 def pending_lights(page, app, timeout: float = 120):
-    """The summary's lights once the pending edit's prediction is on the page: (classes, text)."""
+    """The summary's lights once the pending edit's prediction is on the page: (classes of the
+    lights, the overall word and the warnings' text)."""
     wait_until(lambda: len(app.session.pending) == 1, 30, "the edit", page)
     lights = page.locator(f"{SUMMARY} .hill-light")
     wait_until(lambda: lights.count() == 7, timeout, "the predicted lights on the page", page)
-    return [lights.nth(i).get_attribute("class") for i in range(7)], page.locator(SUMMARY).inner_text()
+    warnings = page.locator(f"{SUMMARY} .hill-bias-warning")
+    text = " ".join([page.locator(f"{SUMMARY} b").first.inner_text()]
+                    + [warnings.nth(i).inner_text() for i in range(warnings.count())])
+    return [lights.nth(i).get_attribute("class") for i in range(7)], text
 
 
 def test_a_plain_class_move_is_green(page, app_server, artifacts):
@@ -64,7 +68,7 @@ def test_a_plain_class_move_is_green(page, app_server, artifacts):
     assert s.pending[0].edit.op == "translate"
     assert not [c for c in classes if "hill-light-warn" in c or "hill-light-alert" in c], classes
     assert sum("hill-light-ok" in c for c in classes) == 6 and sum("hill-light-context" in c for c in classes) == 1
-    assert "OK" in text and "Try instead" not in text
+    assert text == "OK"  # the overall word, and no warning under it
 
 
 def test_a_biased_merge_is_not_green_and_says_what_to_do(page, app_server, artifacts):
