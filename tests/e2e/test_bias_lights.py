@@ -38,7 +38,7 @@ def open_trained(page, url, apps):
     wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
     (app,) = [a for a in apps if a.loaded.is_set()]
     s = app.session
-    wait_until(lambda: s.trainer is not None and s.trainer.epoch == PRETRAIN and s.status == "ready", 180,
+    wait_until(lambda: s.trainer is not None and s.trainer.epoch == PRETRAIN and s.status == "ready", 420,
                "the pre-training", page)
     return app
 
