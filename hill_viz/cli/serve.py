@@ -5,7 +5,7 @@ import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import non_negative_int, port_number, positive_int
+from hill_viz.cli._common import add_projection_option, non_negative_int, port_number, positive_int
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="extra host allowed to open the app (needed when serving beyond localhost)")
+    add_projection_option(p)
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.set_defaults(run=run)
 
@@ -70,13 +71,16 @@ def _free_port(address: str) -> int:
         return s.getsockname()[1]
 
 
-def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int):
+def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int,
+                 projection: str | None = None):
     """What the server calls once per browser session."""
     from hill_viz.ui.app import build_app, new_session
 
     def factory():
-        return build_app(new_session(root), dataset=name or "", path=str(path or ""), n=n,
-                         pretrain_epochs=pretrain_epochs)
+        session = new_session(root)
+        if projection is not None:
+            session.projection_method = projection
+        return build_app(session, dataset=name or "", path=str(path or ""), n=n, pretrain_epochs=pretrain_epochs)
     return factory
 
 
@@ -87,7 +91,7 @@ def run(args) -> int:
 
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
-    factory = make_factory(name, path, n, root, args.pretrain_epochs)
+    factory = make_factory(name, path, n, root, args.pretrain_epochs, args.projection)
     port = args.port or _free_port(args.address)
     try:
         server = pn.serve(factory, port=port, address=args.address, show=False, start=False,

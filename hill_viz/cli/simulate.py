@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import finite_float, non_negative_int, positive_int, print_json
+from hill_viz.cli._common import add_projection_option, finite_float, non_negative_int, positive_int, print_json
 from hill_viz.errors import ConfigError
 
 DEFAULT_JOBS = min(2, os.cpu_count() or 1)
@@ -42,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--workspace", type=Path,
                    help="record the simulated session in this workspace (one strategy and one seed)")
     p.add_argument("--out", type=Path, help="write results.csv, summary.csv, results.md, ood_by_round.png here")
+    add_projection_option(p)
     p.add_argument("--json", action="store_true", help='print one JSON object {"rows", "summary", "oracle", ...}')
     p.set_defaults(run=run)
 
@@ -77,7 +78,7 @@ def run(args) -> int:
     teacher = TeacherConfig(lambda_=args.lambda_, relational=args.relational, positives=args.positives)
     config = StudyConfig(dataset=args.dataset, n=args.n, strategies=args.strategy, seeds=args.seeds,
                          rounds=args.rounds, round_epochs=args.round_epochs, warmup_epochs=args.warmup_epochs,
-                         teacher=teacher)
+                         teacher=teacher, projection=args.projection)
     if args.workspace is not None and args.workspace.exists() and any(args.workspace.iterdir()):
         raise ConfigError(f"workspace {args.workspace} is not empty; give a new folder for the simulated session")
     total = (len(config.strategies) + 1) * len(config.seeds) * config.total_epochs

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hill_viz.cli._common import ProgressBar, finite_float, non_negative_int, positive_int, print_json
+from hill_viz.cli._common import add_projection_option, ProgressBar, finite_float, non_negative_int, positive_int, print_json
 from hill_viz.core.edits import edits_from_json
 from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
 from hill_viz.errors import ConfigError, EditError
@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--mu", type=finite_float, default=0.0, help="anchor weight for uncovered samples")
     p.add_argument("--loss-mode", choices=LOSS_MODES, default="projected")
     p.add_argument("--workspace", type=Path, help="workspace folder (default: workspaces/<dataset>-<time>)")
+    add_projection_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     p.set_defaults(run=run)
 
@@ -44,7 +45,8 @@ def run(args) -> int:
         session.load_dataset(path=args.data, **options)
     else:
         session.load_dataset(name, **options)
-    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size)
+    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                        projection=args.projection)
     session.extra_callbacks = [ProgressBar("training")]
     session.train(args.epochs, wait=True)
     if edits:

@@ -48,6 +48,7 @@ class StudyConfig:
     latent_dim: int = 16
     teacher: TeacherConfig = STUDY_TEACHER
     data_options: tuple[tuple[str, object], ...] = ()  # e.g. (("rho", 0.95),)
+    projection: str | None = None    # the view's method: None = the sessions' default (umap)
 
     def __post_init__(self):
         if self.dataset not in SIM_DATASETS:
@@ -123,7 +124,7 @@ def _start_session(ws, name: str, seed: int, config: StudyConfig, oracle: bool, 
         s.extra_callbacks = [_EpochHook(lambda: progress(f"{name} seed {seed}"))]
     options = {**dict(config.data_options), **({"cue": False} if oracle else {})}
     s.load_dataset(config.dataset, n=config.n, seed=seed, **options)
-    s.build_model(latent_dim=config.latent_dim, seed=seed)
+    s.build_model(latent_dim=config.latent_dim, seed=seed, projection=config.projection)
     return s
 
 
