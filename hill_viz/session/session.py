@@ -21,7 +21,9 @@ from hill_viz.core import replay as _replay
 from hill_viz.core.bias import BiasConfig, BiasReport
 from hill_viz.core.data import Dataset, load_dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.faithfulness import DEFAULT_K, Faithfulness, measure_faithfulness
 from hill_viz.core.frame import LatentFrame
+from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
 from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
 from hill_viz.core.provenance import Event, Workspace
@@ -34,7 +36,9 @@ from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
 from hill_viz.session.recording import Recorder
 from hill_viz.session.worker import Segment, TrainingWorker
 
-__all__ = ["Session"]
+__all__ = ["FAITHFULNESS_SAMPLE", "Session"]
+
+FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on (about a second)
 
 
 
@@ -200,6 +204,21 @@ class Session(param.Parameterized):
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
         self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
+
+    def view_faithfulness(self, sample_size: int = FAITHFULNESS_SAMPLE, seed: int = 0) -> Faithfulness | None:
+        """How far the current view can be trusted: trustworthiness@10 and 10-NN label
+        accuracy in the view and in the latent space, on a seeded sample of the frame's
+        points (their latents inferred again). None while training (the model is moving and
+        the worker owns it) or when the frame has no model behind it."""
+        frame, model, ds = self.frame, self.model, self.dataset
+        if frame is None or model is None or ds is None or self.is_busy or len(frame) < 2 * DEFAULT_K + 2:
+            return None
+        rows = np.arange(len(frame))
+        if len(rows) > sample_size:
+            rows = np.sort(np.random.default_rng(seed).choice(len(frame), sample_size, replace=False))
+        z, _ = infer(model, ds.features, IdIndex.of(ds).rows(frame.column("id")[rows]))
+        xy = np.column_stack([frame.column("x")[rows], frame.column("y")[rows]])
+        return measure_faithfulness(z, xy, frame.column("label")[rows], sample_size=len(rows), seed=seed)
 
     def metrics(self) -> dict:
         """Accuracy per split, per class and per attribute group of the current model."""
