@@ -27,7 +27,7 @@ class ProjectionPanel(SessionComponent):
     def __init__(self, **params):
         super().__init__(**params)
         options = {METHOD_LABELS[m]: m for m in self.session.param.projection_method.objects}
-        self.method = pn.widgets.Select(name="Projection", options=options, value=self.session.projection_method,
+        self.method = pn.widgets.Select(label="Projection", options=options, value=self.session.projection_method,
                                         width=170)
         self.refit_button = pn.widgets.Button(label="Refit projection", width=170)
         self.refit_button.on_click(lambda event: self.refit())
