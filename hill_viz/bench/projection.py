@@ -26,7 +26,7 @@ LEARNED = "umap"  # the learned method
 def add_arguments(parser) -> None:
     parser.add_argument("--digits-n", type=int, default=5000, help="digits-shortcut samples (default 5000)")
     parser.add_argument("--embeddings-n", type=int, default=10**6, help="rows of the generated file (default 10^6)")
-    parser.add_argument("--transform-n", type=int, default=10**7, help="latents projected for the timing (default 10^7)")
+    parser.add_argument("--transform-n", type=int, default=10**7, help="latents projected in the timing (default 10^7)")
     parser.add_argument("--sample", type=int, default=None, help="fit sample of the learned projection "
                         "(default: the projection's default)")
     parser.add_argument("--eval-n", type=int, default=5000, help="points scored per view (default 5000)")
@@ -55,10 +55,10 @@ def run(args) -> list[dict]:
         args.eval_n, args.steps, args.sample = 300, args.steps or 100, args.sample or 1000
         args.faithfulness_n = "300,3000"
     sample = args.sample or DEFAULT_SAMPLE[LEARNED]
-    options = {} if args.steps is None else {"steps": args.steps}
-    figures, fitted = [], None
+    options = {"sample_size": sample, **({} if args.steps is None else {"steps": args.steps})}
+    figures = []
     for case, latents in _cases(args, sample):
-        case_figures, fitted = _score_case(case, sample, options, not args.no_umap_learn)
+        case_figures, fitted = _score_case(case, options, not args.no_umap_learn)
         figures += case_figures
         if latents is not None:
             figures += _transform_figures(fitted, latents, args.transform_n)
@@ -115,7 +115,7 @@ def _latents(model, ds, rows):
     return infer(model, ds.features, rows)[0], ds.labels[rows]
 
 
-def _score_case(case: Case, sample: int, options: dict, with_umap_learn: bool):
+def _score_case(case: Case, options: dict, with_umap_learn: bool):
     from hill_viz.core.faithfulness import measure_faithfulness
     from hill_viz.core.projection import Projection
 
