@@ -67,9 +67,9 @@ def test_box_select_one_class_in_the_learned_view(page, artifacts, class_session
         return pages[-1]
 
     with served(factory) as url:
-        page.goto(url)
+        page.goto(url, timeout=180_000)  # a shared CPU: the page may take long to load
         events = page.locator(f"{VIEW} .bk-events").first
-        events.wait_for(state="visible", timeout=60_000)
+        events.wait_for(state="visible", timeout=180_000)
         view = pages[-1].explore["view"]
         wait_until(lambda: view.cloud.last is not None and view.cloud.last.data.shape[0] > 1, 30,
                    "the first cloud image", page)
