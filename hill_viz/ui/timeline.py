@@ -15,7 +15,6 @@ a served page it runs itself every `poll_ms`.
 from __future__ import annotations
 
 import hashlib
-
 import io
 import json
 import tempfile
