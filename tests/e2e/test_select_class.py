@@ -82,7 +82,7 @@ def test_box_select_one_class_in_the_learned_view(page, artifacts, class_session
         sx, sy = (p1[0] - p0[0]) / (x1 - x0), (p1[1] - p0[1]) / (y1 - y0)   # pixels per unit (sy < 0)
 
         def pixel(x, y):
-            return (p0[0] + (x - x0) * sx, p0[1] + (y - y0) * sy)
+            return (float(p0[0] + (x - x0) * sx), float(p0[1] + (y - y0) * sy))
 
         frame = session.frame
         cls, (bx0, by0, bx1, by1) = _loneliest_class_box(frame)
