@@ -37,8 +37,8 @@ def _drag(page, events, start, end, session, view):
     page.mouse.down()
     page.mouse.move(*end, steps=8)
     page.mouse.up()
-    wait_until(lambda: session.selection is not before and not view.selecting, 30,
-               "the box selection to reach the server", page)
+    wait_until(lambda: session.selection is not before and not view.selecting, 60,
+               f"the box selection dragged from {start} to {end} to reach the server", page)
     return session.selector.box  # (x0, y0, x1, y1) in view coordinates
 
 
@@ -53,7 +53,7 @@ def _loneliest_class_box(frame) -> tuple[int, tuple[float, float, float, float]]
         spread = np.hypot(x[mine] - centre[0], y[mine] - centre[1])
         margin = np.quantile(others, 0.001) / (np.quantile(spread, 0.5) + 1e-9)
         if margin > best[0]:
-            r = float(np.quantile(spread, 0.5))
+            r = float(min(np.quantile(spread, 0.9), 0.7 * np.quantile(others, 0.001)))
             best = (margin, int(c), (centre[0] - r, centre[1] - r, centre[0] + r, centre[1] + r))
     return best[1], best[2]
 
@@ -86,6 +86,7 @@ def test_box_select_one_class_in_the_learned_view(page, artifacts, class_session
 
         frame = session.frame
         cls, (bx0, by0, bx1, by1) = _loneliest_class_box(frame)
+        page.screenshot(path=str(artifacts / "select-one-class-before.png"), full_page=True)
         box = _drag(page, events, pixel(bx0, by0), pixel(bx1, by1), session, view)
         rows = frame.rows_of_ids(session.selection)
         labels = frame.column("label")[rows]
