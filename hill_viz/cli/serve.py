@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import non_negative_int, port_number, positive_int
+from hill_viz.cli._common import add_projection_option, non_negative_int, port_number, positive_int
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -30,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="extra host allowed to open the app (needed when serving beyond localhost)")
+    add_projection_option(p)
     p.add_argument("--show", action="store_true", help="open a browser tab")
     _register_team_options(p)
     p.set_defaults(run=run)
@@ -160,6 +161,8 @@ def run(args) -> int:
     config = _config(args, name, path, n, root)
     fix_threads()  # once, before any page: every thread then trains with the same settings
     os.environ.setdefault("HILL_VIZ_CACHE", str(root / ".dataset-cache"))  # not the server user's home
+    if args.projection is not None:  # every page's Session reads the default from here
+        os.environ["HILL_VIZ_PROJECTION"] = args.projection
     port = args.port or _free_port(args.address)
     try:
         server = make_server(config, auth, port=port, address=args.address,

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import non_negative_int, positive_int, print_json
+from hill_viz.cli._common import add_projection_option, non_negative_int, positive_int, print_json
 from hill_viz.cli.teacher_options import add_teacher_options, teacher_config
 from hill_viz.errors import ConfigError
 
@@ -45,6 +45,7 @@ def register(sub) -> None:
     p.add_argument("--workspace", type=Path,
                    help="record the simulated session in this workspace (one strategy and one seed)")
     p.add_argument("--out", type=Path, help="write results.csv, summary.csv, results.md, ood_by_round.png here")
+    add_projection_option(p)
     p.add_argument("--json", action="store_true", help='print one JSON object {"rows", "summary", "oracle", ...}')
     p.set_defaults(run=run)
 
@@ -80,7 +81,7 @@ def run(args) -> int:
         "dataset": args.dataset or StudyConfig.dataset, "n": args.n or StudyConfig.n}
     config = StudyConfig(**source, attribute=args.attribute, strategies=args.strategy, seeds=args.seeds,
                          rounds=args.rounds, round_epochs=args.round_epochs, warmup_epochs=args.warmup_epochs,
-                         teacher=teacher_config(args))
+                         teacher=teacher_config(args), projection=args.projection)
     config = check_data(config)  # a missing or one-valued attribute: one line, before any training
     if args.workspace is not None and args.workspace.exists() and any(args.workspace.iterdir()):
         raise ConfigError(f"workspace {args.workspace} is not empty; give a new folder for the simulated session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hill_viz.cli._common import ProgressBar, finite_float, non_negative_int, positive_int, print_json
+from hill_viz.cli._common import add_projection_option, ProgressBar, finite_float, non_negative_int, positive_int, print_json
 from hill_viz.core.edits import edits_from_json
 from hill_viz.cli.teacher_options import add_teacher_options, teacher_config
 from hill_viz.errors import ConfigError, EditError
@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--edit-epochs", type=positive_int, default=5, help="distillation epochs for --edits (default 5)")
     add_teacher_options(p)
     p.add_argument("--workspace", type=Path, help="workspace folder (default: workspaces/<dataset>-<time>)")
+    add_projection_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     p.set_defaults(run=run)
 
@@ -42,7 +43,8 @@ def run(args) -> int:
         session.load_dataset(path=args.data, **options)
     else:
         session.load_dataset(name, **options)
-    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size)
+    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                        projection=args.projection)
     session.extra_callbacks = [ProgressBar("training")]
     session.train(args.epochs, wait=True)
     if edits:

@@ -21,10 +21,12 @@ from hill_viz.core import replay as _replay
 from hill_viz.core.bias import BiasConfig, BiasReport
 from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.faithfulness import DEFAULT_K, Faithfulness, measure_faithfulness
 from hill_viz.core.frame import LatentFrame
+from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
-from hill_viz.core.projection import Projection
 from hill_viz.core.access import Limits, may_edit
+from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
 from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
@@ -36,8 +38,9 @@ from hill_viz.session.recording import Recorder
 from hill_viz.session.queue import TrainingQueue
 from hill_viz.session.worker import Segment, TrainingWorker
 
-__all__ = ["UPLOADS", "Session"]
+__all__ = ["FAITHFULNESS_SAMPLE", "UPLOADS", "Session"]
 
+FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on (about a second)
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
@@ -78,6 +81,11 @@ class Session(param.Parameterized):
                                    doc="The pause between live rebuilds is also at least this many times "
                                        "the last rebuild's cost: on large datasets rebuilds then take at "
                                        "most 1/duty of the training time")
+    projection_method = param.Selector(default=default_method(), objects=["pca", *LEARNED_METHODS],
+                                       doc="How build_model and refit_projection fit the view: a learned "
+                                           "(umap) or a linear (pca) projection; 2-D latents are shown as they are. "
+                                           "Default: umap, or $HILL_VIZ_PROJECTION")
+    projection_options = param.Dict(default={}, doc="Options of a learned projection (UMAPConfig's fields)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
 
@@ -170,8 +178,12 @@ class Session(param.Parameterized):
         return target
 
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
-                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
-        """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows."""
+                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0,
+                    projection: str | None = None) -> LatentModel:
+        """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows.
+
+        projection: the view's method (default `projection_method`), fitted on the new model.
+        """
         self._require_idle()
         ds = self._require_dataset()
         if batch_size is None:
@@ -183,20 +195,28 @@ class Session(param.Parameterized):
         self._set(model=model, trainer=Trainer(model, config), teachers=[], history=[], pending=[])
         self._recorder.record("model_built", {"spec": spec.to_dict(), "seed": seed,
                                               "train_config": config.to_dict()})
-        self.refit_projection(reason="model built")
+        self.refit_projection(projection, reason="model built")
         self.status = "ready"
         return self.model
 
-    def refit_projection(self, reason: str = "user asked") -> Projection:
-        """Fit the view projection anew on the current latents (an explicit, logged action)."""
+    def refit_projection(self, method: str | None = None, reason: str = "user asked",
+                         progress=None) -> Projection:
+        """Fit the view projection anew on the current latents (an explicit, logged action).
+
+        method: "umap" (learned) or "pca"; default and remembered: `projection_method`.
+        progress(fraction): called during a learned fit (it may raise to cancel).
+        """
         self._require_idle()
         ds, model = self._require_dataset(), self._require_model()
+        if method is not None:
+            self.projection_method = method  # validated by the parameter
+        options = self.projection_options if self.projection_method in LEARNED_METHODS else {}
+        proj = Projection(self.projection_method, seed=self.model_seed, **options)
         rows = ds.indices("train")
-        proj = Projection(seed=self.model_seed)
         if len(rows) > proj.sample_size:
             rows = np.sort(np.random.default_rng(self.model_seed).choice(rows, proj.sample_size, replace=False))
         z, _ = infer(model, ds.features, rows)
-        return self._view_through(proj.fit(z), reason)
+        return self._view_through(proj.fit(z, progress), reason)
 
     def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
         """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
@@ -207,8 +227,7 @@ class Session(param.Parameterized):
     def _view_through(self, projection: Projection, reason: str) -> Projection:
         self.projection = projection
         self._refresh_frame()
-        self._recorder.record("projection_fitted", {"projection": projection.to_dict(), "reason": reason},
-                              artifacts=[self._recorder.snapshot(self.frame, "projection")])
+        self._recorder.projection(projection, reason, self._recorder.snapshot(self.frame, "projection"))
         return projection
 
     def show_frame(self, frame: LatentFrame) -> None:
@@ -222,6 +241,21 @@ class Session(param.Parameterized):
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
         self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
+
+    def view_faithfulness(self, sample_size: int = FAITHFULNESS_SAMPLE, seed: int = 0) -> Faithfulness | None:
+        """How far the current view can be trusted: trustworthiness@10 and 10-NN label
+        accuracy in the view and in the latent space, on a seeded sample of the frame's
+        points (their latents inferred again). None while training (the model is moving and
+        the worker owns it) or when the frame has no model behind it."""
+        frame, model, ds = self.frame, self.model, self.dataset
+        if frame is None or model is None or ds is None or self.is_busy or len(frame) < 2 * DEFAULT_K + 2:
+            return None
+        rows = np.arange(len(frame))
+        if len(rows) > sample_size:
+            rows = np.sort(np.random.default_rng(seed).choice(len(frame), sample_size, replace=False))
+        z, _ = infer(model, ds.features, IdIndex.of(ds).rows(frame.column("id")[rows]))
+        xy = np.column_stack([frame.column("x")[rows], frame.column("y")[rows]])
+        return measure_faithfulness(z, xy, frame.column("label")[rows], sample_size=len(rows), seed=seed)
 
     def metrics(self) -> dict:
         """Accuracy per split, per class and per attribute group of the current model."""

@@ -62,6 +62,7 @@ class StudyConfig:
     latent_dim: int = 16
     teacher: TeacherConfig = TeacherConfig()
     data_options: tuple[tuple[str, object], ...] = ()  # e.g. (("rho", 0.95),)
+    projection: str | None = None    # the view's method: None = the sessions' default (umap)
 
     def __post_init__(self):
         if (self.dataset is None) == (self.data is None):
@@ -181,7 +182,7 @@ def _start_session(ws, name: str, seed: int, config: StudyConfig, oracle: bool, 
     if progress is not None:
         s.extra_callbacks = [_EpochHook(lambda: progress(f"{name} seed {seed}"))]
     s.load_dataset(**config.load_options(seed, oracle))
-    s.build_model(latent_dim=config.latent_dim, seed=seed)
+    s.build_model(latent_dim=config.latent_dim, seed=seed, projection=config.projection)
     return s
 
 

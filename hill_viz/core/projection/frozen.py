@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -31,9 +32,18 @@ from hill_viz.errors import ConfigError
 METHODS = ("pca", "umap", "identity")
 LEARNED_METHODS = ("umap",)
 DEFAULT_METHOD = "umap"                        # what the app, the CLI and the study show
+DEFAULT_ENV = "HILL_VIZ_PROJECTION"            # overrides DEFAULT_METHOD for this process (and its children)
 DEFAULT_SAMPLE = {"pca": 50_000, "umap": 5_000, "identity": 50_000}
 TRANSFORM_BATCH = 65_536                       # rows per forward pass in `transform`
 _SOLVE_BATCH = 16_384                          # rows per batch of the latent-target solve
+
+
+def default_method() -> str:
+    """The method new sessions fit: `$HILL_VIZ_PROJECTION` when set (pca or umap), else DEFAULT_METHOD."""
+    method = os.environ.get(DEFAULT_ENV) or DEFAULT_METHOD
+    if method not in ("pca", *LEARNED_METHODS):
+        raise ConfigError(f"{DEFAULT_ENV} must be pca or {' or '.join(LEARNED_METHODS)}, got {method!r}")
+    return method
 
 
 class Projection(nn.Module):
@@ -224,9 +234,17 @@ class Projection(nn.Module):
         """SHA-256 of the canonical JSON of `to_dict()` (what `save` writes)."""
         return hashlib.sha256(_canonical(self.to_dict())).hexdigest()
 
+    def to_json(self) -> bytes:
+        """The canonical JSON of `to_dict()`: what `save` writes and `sha256` hashes."""
+        return _canonical(self.to_dict())
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "Projection":
+        return cls.from_dict(json.loads(data))
+
     def save(self, path: str | Path) -> str:
         """Write the projection as a JSON artifact; returns its SHA-256."""
-        data = _canonical(self.to_dict())
+        data = self.to_json()
         Path(path).write_bytes(data)
         return hashlib.sha256(data).hexdigest()
 
