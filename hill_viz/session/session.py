@@ -6,6 +6,12 @@ state is `param` parameters the UI watches: `dataset`, `model`, `frame`, `select
 `pending`, `status`, `head`... They change only through the methods, on whichever thread
 does the work; the UI hands the changes to its page's event loop. The browser, the CLI,
 the simulated users and the tests all drive this same object.
+
+Read-only: a Session made with `read_only=True` (a review, or a second page on a workspace
+someone else is editing) refuses every method that changes the work with a one-line
+`ReadOnlyError` naming `read_only_reason`. It may still `select` (view state; nothing is
+recorded for it), `annotate` (a review comment, recorded with the reviewer as actor),
+`predict_bias` (records nothing) and `reload` (follow the log to its head).
 """
 from __future__ import annotations
 
@@ -24,10 +30,11 @@ from hill_viz.core.edits import Edit, ResolvedEdit, Selector
 from hill_viz.core.frame import LatentFrame
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
 from hill_viz.core.projection import Projection
-from hill_viz.core.provenance import Event, Workspace
+from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
 from hill_viz.errors import ConfigError, EditError, StateError
+from hill_viz.session.access import mutating, open_workspace, read_only_error
 from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
@@ -35,7 +42,6 @@ from hill_viz.session.recording import Recorder
 from hill_viz.session.worker import Segment, TrainingWorker
 
 __all__ = ["Session"]
-
 
 
 class Session(param.Parameterized):
@@ -61,6 +67,10 @@ class Session(param.Parameterized):
     teachers = param.List(default=[], item_type=Teacher, doc="Teachers in force, oldest first")
     head = param.Integer(default=None, allow_None=True,
                          doc="The workspace's head: the last event on the current branch")
+    read_only = param.Boolean(default=False, constant=True,
+                              doc="True: every method that changes the work raises ReadOnlyError")
+    read_only_reason = param.String(default="", constant=True,
+                                    doc="Why it is read-only, for people: 'opened for review', 'alice is editing it'")
 
     # -- settings ---------------------------------------------------------------------------------
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
@@ -74,8 +84,12 @@ class Session(param.Parameterized):
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
 
-    def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, **params):
-        super().__init__(**params)
+    def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, read_only: bool = False,
+                 read_only_reason: str = "", **params):
+        if read_only and not read_only_reason:
+            read_only_reason = "opened read-only"
+        super().__init__(read_only=bool(read_only), read_only_reason=read_only_reason if read_only else "",
+                         **params)
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.teacher_config = TeacherConfig()
         self.bias_config = BiasConfig()  # thresholds and sample sizes of every bias report
@@ -90,6 +104,8 @@ class Session(param.Parameterized):
         self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
         self._rows = RowsCache()
         self.head = self.workspace.store.head
+        if not read_only and not getattr(self.workspace, "read_only", False):
+            self.workspace.claim_owner(actor or default_actor())
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
         return f"<Session {str(self.workspace.path)!r} status={self.status}>"
@@ -120,6 +136,7 @@ class Session(param.Parameterized):
         return self._rows.rows(self.frame, self.selection)
 
     # -- data and model ----------------------------------------------------------------------
+    @mutating
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
         """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
         self._require_idle()
@@ -131,6 +148,7 @@ class Session(param.Parameterized):
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
 
+    @mutating
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
                     lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
         """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows."""
@@ -149,6 +167,7 @@ class Session(param.Parameterized):
         self.status = "ready"
         return self.model
 
+    @mutating
     def refit_projection(self, reason: str = "user asked") -> Projection:
         """Fit the view projection anew on the current latents (an explicit, logged action)."""
         self._require_idle()
@@ -160,6 +179,7 @@ class Session(param.Parameterized):
         z, _ = infer(model, ds.features, rows)
         return self._view_through(proj.fit(z), reason)
 
+    @mutating
     def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
         """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
         self._require_idle()
@@ -173,6 +193,7 @@ class Session(param.Parameterized):
                               artifacts=[self._recorder.snapshot(self.frame, "projection")])
         return projection
 
+    @mutating
     def show_frame(self, frame: LatentFrame) -> None:
         """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
 
@@ -190,6 +211,7 @@ class Session(param.Parameterized):
         return evaluate(self._require_model(), self._require_dataset())
 
     # -- training -----------------------------------------------------------------------------
+    @mutating
     def train(self, epochs: int, wait: bool = False) -> None:
         """Train `epochs` more epochs with the teachers in force (in a worker unless wait=True)."""
         with self._lock:
@@ -198,6 +220,7 @@ class Session(param.Parameterized):
             TrainConfig(epochs=epochs)  # validates the count
             self._worker.start(self._segment(epochs), wait)
 
+    @mutating
     def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
         """Freeze the pending edits into a teacher and train `epochs` epochs with it.
 
@@ -224,6 +247,7 @@ class Session(param.Parameterized):
             self._worker.start(self._segment(epochs, job), wait)
             return teacher
 
+    @mutating
     def resume_training(self, wait: bool = False) -> int:
         """Finish the training segment a crash cut short, from its last checkpoint.
 
@@ -237,14 +261,17 @@ class Session(param.Parameterized):
         self.train(remaining, wait)
         return remaining
 
+    @mutating
     def pause(self) -> None:
         """Hold the running training at its next progress report (status becomes 'paused')."""
         self._worker.pause()
 
+    @mutating
     def unpause(self) -> None:
         """Let paused training go on."""
         self._worker.unpause()
 
+    @mutating
     def cancel(self) -> None:
         """Stop training after the current step; the partial epoch is rolled back."""
         self._worker.cancel()
@@ -300,7 +327,8 @@ class Session(param.Parameterized):
         mask = selector.mask(frame.context())
         self._selection_frame = frame_ref(frame)
         self._set(selector=selector, selection=frame.column("id")[mask])
-        self._recorder.selection(selector, int(mask.sum()))
+        if not self.read_only:  # a reviewer's selections are their view, not part of the work
+            self._recorder.selection(selector, int(mask.sum()))
         return self.selection
 
     def selection_selector(self) -> Selector:
@@ -315,11 +343,13 @@ class Session(param.Parameterized):
         self._selection_frame = frame_ref(None)
         self._set(selector=None, selection=np.empty(0, dtype=np.int64))
 
+    @mutating
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
         resolved = edit.resolve(self._require_frame().context())
         return self._add_pending(next(self._edit_ids), resolved)
 
+    @mutating
     def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:
         """Add an edit whose selection is already resolved to ids (replay, scripted users)."""
         self._require_frame()
@@ -337,11 +367,13 @@ class Session(param.Parameterized):
         self.pending = self.pending + [pending]
         return pending
 
+    @mutating
     def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
         """Replace a pending edit's op/params; its selection is resolved again on the current view."""
         pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
         return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
 
+    @mutating
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
         """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
         index = pending_index(self.pending, edit_id)
@@ -350,6 +382,7 @@ class Session(param.Parameterized):
         self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
         return pending
 
+    @mutating
     def remove_edit(self, edit_id: int) -> None:
         """Drop a pending edit (recorded; its id is not reused)."""
         index = pending_index(self.pending, edit_id)
@@ -375,14 +408,34 @@ class Session(param.Parameterized):
 
     # -- provenance: reopen, revert, annotate ---------------------------------------------------------
     @classmethod
-    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, **params) -> "Session":
-        """Reopen an existing workspace where it was left: the state at its head, from the log."""
-        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
-        session = cls(ws, actor=actor, **params)
+    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, read_only: bool = False,
+             read_only_reason: str = "", **params) -> "Session":
+        """Reopen an existing workspace where it was left: the state at its head, from the log.
+
+        Read-only on a path another process writes: the workspace is opened for reading
+        and the reason names who holds it (unless a reason is given).
+        """
+        if isinstance(workspace, Workspace):
+            ws = workspace
+        else:
+            ws, holder = open_workspace(workspace, read_only)
+            read_only_reason = read_only_reason or holder
+        session = cls(ws, actor=actor, read_only=read_only, read_only_reason=read_only_reason, **params)
         if ws.store.head is not None:
             session._restore(ws.store.head)
         return session
 
+    def reload(self) -> None:
+        """Load the state at the workspace's head again (a read-only page following another's work).
+
+        Records nothing; a pending selection is dropped.
+        """
+        self._require_idle()
+        if self.workspace.store.head is not None:
+            self._restore(self.workspace.store.head)
+            self.head = self.workspace.store.head
+
+    @mutating
     def revert(self, event_id: int) -> Event:
         """Go back to the state right after `event_id`; the next action starts a branch there.
 
@@ -421,12 +474,26 @@ class Session(param.Parameterized):
                       teachers=r.teachers, history=list(state.history))
             if self.model is not None and self.projection is not None:
                 self._refresh_frame()
+                self._reselect(state.selection)
             else:
                 self.frame = None
             self._set(pending=[PendingEdit(i, res) for i, res in r.pending], progress=0.0,
                       status="ready" if self.model is not None else "empty")
 
+    def _reselect(self, selector: dict | None) -> None:
+        """Draw a recorded selector again on the restored view (nothing recorded)."""
+        if not selector or (selector.get("kind") == "ids" and "ids" not in selector):
+            return  # none, or a large id list the log summarised
+        selector = Selector.from_dict(selector)
+        mask = selector.mask(self.frame.context())
+        self._selection_frame = frame_ref(self.frame)
+        self._set(selector=selector, selection=self.frame.column("id")[mask])
+
     # -- guards --------------------------------------------------------------------------------
+    def _require_writable(self, verb: str) -> None:
+        if self.read_only:
+            raise read_only_error(verb, self.read_only_reason)
+
     def _require_idle(self) -> None:
         if self.is_busy:
             raise StateError("training is running; wait for it to finish or cancel it first")
