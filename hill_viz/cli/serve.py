@@ -1,4 +1,8 @@
-"""`hill-viz serve`: serve the HILL app (one server process, one Session per browser session)."""
+"""`hill-viz serve`: serve the HILL app (one server process, one Session per browser session).
+
+The page at `/` lists the workspaces under `--workspace`; `/?workspace=ID` opens one (a
+reload comes back to it), `&mode=review` reviews it read-only; `--open ID` makes `/` open ID.
+"""
 from __future__ import annotations
 
 import socket
@@ -21,8 +25,10 @@ def register(sub) -> None:
     p.add_argument("--pretrain-epochs", type=non_negative_int, default=2,
                    help="epochs trained when a page opens, so the first view means something (default 2)")
     p.add_argument("--workspace", type=Path, default=None,
-                   help="folder for the workspaces; each browser session gets its own sub-folder "
+                   help="folder of the workspaces the app lists; each new workspace is a sub-folder "
                         "(default workspaces/default)")
+    p.add_argument("--open", metavar="ID", default=None,
+                   help="open workspace ID (a sub-folder of --workspace) at / instead of the workspace list")
     p.add_argument("--port", type=port_number, default=5006, help="port (default 5006; 0 picks a free one)")
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
@@ -70,14 +76,14 @@ def _free_port(address: str) -> int:
         return s.getsockname()[1]
 
 
-def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int):
-    """What the server calls once per browser session."""
-    from hill_viz.ui.app import build_app, new_session
+def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int,
+                 open_id: str | None = None):
+    """What the server calls once per browser session (the Site's router)."""
+    from hill_viz.ui.site import Site
 
-    def factory():
-        return build_app(new_session(root), dataset=name or "", path=str(path or ""), n=n,
-                         pretrain_epochs=pretrain_epochs)
-    return factory
+    site = Site(root, dataset=name or "", path=str(path or ""), n=n, pretrain_epochs=pretrain_epochs,
+                open_id=open_id)
+    return site.factory
 
 
 def run(args) -> int:
@@ -87,7 +93,7 @@ def run(args) -> int:
 
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
-    factory = make_factory(name, path, n, root, args.pretrain_epochs)
+    factory = make_factory(name, path, n, root, args.pretrain_epochs, args.open)
     port = args.port or _free_port(args.address)
     try:
         server = pn.serve(factory, port=port, address=args.address, show=False, start=False,
@@ -97,9 +103,11 @@ def run(args) -> int:
                           "choose another --port or --address") from None
     host = "localhost" if args.address in (LOCAL, "0.0.0.0", "::") else args.address
     url = f"http://{host}:{port}/"
+    if args.open:
+        url += f"?workspace={args.open}"
     print(f"hill-viz: serving the HILL app on {url}  (workspaces in {root}; Ctrl+C stops)", flush=True)
     if args.show:
-        server.io_loop.add_callback(server.show, "/")
+        server.io_loop.add_callback(server.show, "/" + url.split("/", 3)[3])
     server.start()
     try:
         server.io_loop.start()

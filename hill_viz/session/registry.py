@@ -5,11 +5,15 @@ asks to edit it an editing Session; any other page on it (and every review) gets
 read-only Session on the same `Workspace` object, whose reason names who holds it, so a
 reviewer's comments go into the same log. When another process writes the workspace
 (its writer lock), every page here is read-only. `release` is called when a page ends:
-the editor's seat frees up, and the last page closes the workspace.
+the editor's seat frees up, and the last page closes the workspace. A page can say how to
+tell it is still connected (`set_probe`): a reload opens the new page before the old one
+ends, so a gone, idle editor hands its seat to the next page at once (its Session turns
+read-only).
 """
 from __future__ import annotations
 
 import threading
+from typing import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +34,12 @@ class _Open:
     editor: Session | None = None
     since: str = ""
     sessions: list[Session] = field(default_factory=list)
+    probes: dict[int, Callable[[], bool]] = field(default_factory=dict)  # id(session) -> still connected?
+
+    def editor_gone(self) -> bool:
+        """The editing page is no longer connected and nothing runs in it."""
+        probe = self.probes.get(id(self.editor)) if self.editor is not None else None
+        return probe is not None and not probe() and not self.editor.is_busy
 
     def holder(self) -> str:
         if self.external:
@@ -59,6 +69,9 @@ class OpenWorkspaces:
                 else:
                     ws, external = open_workspace(path, read_only=True)
                 entry = self._open[path] = _Open(ws, external)
+            if not review and entry.editor_gone():
+                _demote(entry.editor, "this page was opened again elsewhere; reload it to see the work")
+                entry.editor = None
             held = entry.holder()
             try:
                 if review or held:
@@ -74,6 +87,12 @@ class OpenWorkspaces:
                 raise
             entry.sessions.append(session)
             return session
+
+    def set_probe(self, session: Session, connected: Callable[[], bool]) -> None:
+        """How to tell whether `session`'s page is still connected (see the module doc)."""
+        entry = self._open.get(session.workspace.path.expanduser().resolve())
+        if entry is not None:
+            entry.probes[id(session)] = connected
 
     def holder(self, path: str | Path) -> str:
         """Who edits the workspace at `path` in this process ('' if nobody)."""
@@ -91,6 +110,7 @@ class OpenWorkspaces:
             if entry is None or session not in entry.sessions:
                 return
             entry.sessions.remove(session)
+            entry.probes.pop(id(session), None)
             if entry.editor is session:
                 entry.editor = None
             if not entry.sessions:
@@ -102,3 +122,12 @@ class OpenWorkspaces:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+def _demote(session: Session, reason: str) -> None:
+    """Make an editing Session read-only (its page is gone; a late call must not write)."""
+    import param
+
+    with param.edit_constant(session):
+        session.read_only_reason = reason
+        session.read_only = True
