@@ -37,8 +37,11 @@ DEFAULT_N = 5_000            # an epoch in about a second on one core
 DEFAULT_PRETRAIN_EPOCHS = 2  # so the first view is meaningful
 DEFAULT_WORKSPACE_ROOT = Path("workspaces") / "default"
 POLL_MS = 300
-CLOUD_HEIGHT = 800    # px: with the side column below, the cloud is over half of a 1600x1000 page
-SIDE_WIDTH = 450      # px: training strip, edit tools, bias lights, timeline strip
+CLOUD_HEIGHT = 840    # px: with the side column below, the cloud is over half of a 1600x1000 page
+SIDE_WIDTH = 380      # px: edit tools, bias lights, timeline strip
+HEADER_CSS = """
+:host { color: white; } .bk-input { color: #222; } .hill-status p, .hill-status { color: white; margin: 0; }
+"""
 TITLE = "hill-viz · Human in the Latent Loop"
 
 # The panels around the edit tools, by slot; one that fails to build leaves a note in its slot.
@@ -151,33 +154,42 @@ class HillApp(SessionComponent):
             sizing_mode="stretch_width",
         )
 
-    def _side_column(self) -> pn.Column:
-        """Train; edit (grouped move/shape/group/pin); the pending edits' bias lights; the timeline strip."""
+    def training_strip(self) -> pn.Row:
+        """Train, pause, resume, cancel, progress and status: in the page's header, always in view."""
         t = self.training
-        training = pn.Column(pn.Row(t.epochs_input, t.train_button, t.pause_button, t.resume_button, t.cancel_button),
-                             t.progress, t.status_line, sizing_mode="stretch_width", css_classes=["hill-training-strip"])
+        t.epochs_input.name = ""  # labelled beside it: the header is one line high
+        t.progress.param.update(width=110, sizing_mode="fixed", height=10, align="center")
+        return pn.Row(pn.pane.HTML("<a href='./' style='color:white'>All workspaces</a>", margin=(12, 14)),
+                      pn.pane.HTML("Epochs", margin=(12, 4)), t.epochs_input, t.train_button, t.pause_button,
+                      t.resume_button, t.cancel_button, t.progress, t.status_line,
+                      stylesheets=[HEADER_CSS], css_classes=["hill-training-strip"], margin=0)
+
+    def _side_column(self) -> pn.Column:
+        """Edit (grouped move/shape/group/pin); the pending edits' bias lights; the timeline strip."""
         bias, timeline = self.components["bias"], self.components["timeline"]
-        parts = [training, self.edit_tools]
+        parts = [self.edit_tools]
         if bias is not None:
             parts.append(pn.Column(pn.pane.Markdown("**Bias lights** (predicted, pending edits)", margin=(0, 10)),
                                    bias.summary, css_classes=["hill-bias-lights"]))
         if timeline is not None:
-            parts.append(pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width",
-                                           linked_axes=False, css_classes=["hill-timeline-strip"]))
+            parts.append(pn.Column(
+                pn.pane.Markdown("**Timeline**: val accuracy, bias lights, events (details: Timeline tab below)",
+                                 margin=(0, 10)),
+                pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width", linked_axes=False),
+                css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
         return pn.Column(*parts, width=SIDE_WIDTH)
 
     def template(self) -> pn.template.BootstrapTemplate:
         # Bootstrap: every resource is served locally (the Fast/Material templates fetch web fonts)
         ws = self.session.workspace
-        title = f"{TITLE} · {ws.title or ws.path.name}"
-        header = pn.pane.HTML("<a href='./' style='color:white'>All workspaces</a>", margin=(12, 10))
-        template = pn.template.BootstrapTemplate(title=title, main=[self.main_area()], header=[header],
+        title = f"hill-viz · {ws.title or ws.path.name}"
+        template = pn.template.BootstrapTemplate(title=title, main=[self.main_area()], header=[self.training_strip()],
                                                  header_background="#0072B2")
         self.actions.notifications = template.notifications
         return template
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self.main_area()
+        return pn.Column(self.training_strip(), self.main_area(), sizing_mode="stretch_width")
 
     # -- lifecycle (inside a server session) ------------------------------------------------------
     def start(self) -> None:
@@ -275,8 +287,8 @@ def _connected(context) -> bool:
 
 def _strip(layout: hv.Layout) -> hv.Layout:
     """The timeline's plots, low: accuracy, bias lights and events at a glance beside the cloud."""
-    return layout.opts(hv.opts.Overlay(height=95, toolbar=None, title="", xlabel=""),
-                       hv.opts.Scatter(height=70, toolbar=None, title="", xlabel=""),
+    return layout.opts(hv.opts.Layout(toolbar=None), hv.opts.Overlay(height=72, toolbar=None, title="", xlabel=""),
+                       hv.opts.Scatter(height=44, toolbar=None, title="", xlabel="", yaxis=None),
                        hv.opts.Points(toolbar=None), hv.opts.Curve(toolbar=None))
 
 

@@ -177,13 +177,15 @@ class EditTools(SessionComponent):
             groups,
             pn.pane.Markdown("### Pending edits", margin=(0, 10)),
             self.pending_table,
-            pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
-                   w.FloatInput.from_param(p.edit_weight, width=80)),
-            pn.Row(self.buttons["update"], self.buttons["remove"]),
+            pn.Card(pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
+                           w.FloatInput.from_param(p.edit_weight, width=80)),
+                    pn.Row(self.buttons["update"], self.buttons["remove"]),
+                    title="Change or remove a pending edit", collapsed=True, sizing_mode="stretch_width",
+                    css_classes=["hill-change-edit"]),
             pn.Row(w.IntInput.from_param(p.epochs, width=80), w.FloatInput.from_param(p.lambda_, width=110),
                    w.Select.from_param(p.mode, width=110)),
             self.buttons["apply"],
-            width=430,
+            width=370,
         )
 
     # -- making edits --------------------------------------------------------------------------

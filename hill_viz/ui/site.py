@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import holoviews as hv
 import panel as pn
@@ -35,11 +36,13 @@ class Site:
     """The pages of one server: its root of workspaces, the ones open, the app's options."""
 
     def __init__(self, root: str | Path, dataset: str = DEFAULT_DATASET, path: str = "", n: int | None = DEFAULT_N,
-                 pretrain_epochs: int = DEFAULT_PRETRAIN_EPOCHS, open_id: str | None = None):
+                 pretrain_epochs: int = DEFAULT_PRETRAIN_EPOCHS, open_id: str | None = None,
+                 user: Callable[[], str | None] | None = None):
         self.index = WorkspaceIndex(root)
         self.pages = OpenWorkspaces()
         self.options = {"dataset": dataset, "path": path, "n": n, "pretrain_epochs": pretrain_epochs}
         self.open_id = open_id
+        self.user = user or _user  # who the page's events name: the signed-in user, else the server's
         if open_id is not None:
             self.index.path_of(open_id)  # a bad --open is reported before the server starts
         self.built: list = []  # what each page showed (HillApp or ReviewPage or WorkspaceList): tests
@@ -55,7 +58,7 @@ class Site:
             path = self.index.path_of(ws_id)
             if mode == "review":
                 return self.review_page(path)
-            return self.app_page(self.pages.open(path, actor=_user()))
+            return self.app_page(self.pages.open(path, actor=self.user()))
         except HillError as exc:
             return self.list_page(f"{ws_id} could not be opened: {exc}")
 
@@ -68,7 +71,7 @@ class Site:
 
     def new_workspace(self) -> pn.template.BootstrapTemplate:
         ws_id = self.index.new_id()
-        session = self.pages.open(self.index.root / ws_id, actor=_user(), create=True)
+        session = self.pages.open(self.index.root / ws_id, actor=self.user(), create=True)
         if pn.state.location is not None:  # the URL names it from now on: a reload comes back here
             pn.state.location.update_query(workspace=ws_id)
         return self.app_page(session)
@@ -81,7 +84,7 @@ class Site:
     def review_page(self, path: Path) -> pn.template.BootstrapTemplate:
         hv.extension("bokeh")
         pn.extension("tabulator", notifications=True)
-        session = self.pages.open(path, actor=_user(), review=True)
+        session = self.pages.open(path, actor=self.user(), review=True)
         page = ReviewPage(session=session)
         self.built.append(page)
         template = _template(page, f"{TITLE} · review")
