@@ -6,9 +6,11 @@ read-only Session on the same `Workspace` object, whose reason names who holds i
 reviewer's comments go into the same log. When another process writes the workspace
 (its writer lock), every page here is read-only. `release` is called when a page ends:
 the editor's seat frees up, and the last page closes the workspace. A page can say how to
-tell it is still connected (`set_probe`): a reload opens the new page before the old one
-ends, so a gone, idle editor hands its seat to the next page at once (its Session turns
-read-only).
+tell it is still connected (`set_probe`), and a read-only page asks for the seat
+(`claim`) when it connects and now and then after: a reload builds the new page before
+the old one disconnects, so the new page starts read-only and takes the seat as soon as
+the old page is gone and idle (the old Session turns read-only); a second tab takes it
+when the first one closes.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class _Open:
     since: str = ""
     sessions: list[Session] = field(default_factory=list)
     probes: dict[int, Callable[[], bool]] = field(default_factory=dict)  # id(session) -> still connected?
+    reviews: set[int] = field(default_factory=set)  # id(session) of reviews: they never edit
 
     def editor_gone(self) -> bool:
         """The editing page is no longer connected and nothing runs in it."""
@@ -70,7 +73,7 @@ class OpenWorkspaces:
                     ws, external = open_workspace(path, read_only=True)
                 entry = self._open[path] = _Open(ws, external)
             if not review and entry.editor_gone():
-                _demote(entry.editor, "this page was opened again elsewhere; reload it to see the work")
+                _set_access(entry.editor, True, "this page was opened again elsewhere; reload it to see the work")
                 entry.editor = None
             held = entry.holder()
             try:
@@ -86,7 +89,29 @@ class OpenWorkspaces:
                     self._close(path)
                 raise
             entry.sessions.append(session)
+            if review:
+                entry.reviews.add(id(session))
             return session
+
+    def claim(self, session: Session) -> bool:
+        """Give `session` the editing seat if it is free, or its holder's page is gone and idle.
+
+        True if `session` edits (now or already); its Session is then no longer read-only.
+        """
+        with self._lock:
+            entry = self._open.get(session.workspace.path.expanduser().resolve())
+            if entry is None or session not in entry.sessions or id(session) in entry.reviews or entry.external:
+                return False
+            if entry.editor is session:
+                return True
+            if entry.editor is not None and not entry.editor_gone():
+                return False
+            if entry.editor is not None:
+                _set_access(entry.editor, True, "this page was opened again elsewhere; reload it to see the work")
+            _set_access(session, False, "")
+            entry.editor = session
+            entry.since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+            return True
 
     def set_probe(self, session: Session, connected: Callable[[], bool]) -> None:
         """How to tell whether `session`'s page is still connected (see the module doc)."""
@@ -111,6 +136,7 @@ class OpenWorkspaces:
                 return
             entry.sessions.remove(session)
             entry.probes.pop(id(session), None)
+            entry.reviews.discard(id(session))
             if entry.editor is session:
                 entry.editor = None
             if not entry.sessions:
@@ -124,10 +150,10 @@ class OpenWorkspaces:
         return len(self._open)
 
 
-def _demote(session: Session, reason: str) -> None:
-    """Make an editing Session read-only (its page is gone; a late call must not write)."""
+def _set_access(session: Session, read_only: bool, reason: str) -> None:
+    """Hand the seat over: the Session that loses it turns read-only (a late call must not write)."""
     import param
 
     with param.edit_constant(session):
         session.read_only_reason = reason
-        session.read_only = True
+        session.read_only = read_only

@@ -87,6 +87,8 @@ class HillApp(SessionComponent):
                              "has stopped (e.g. OpenWorkspaces.release); None: close the workspace")
     probe = param.Callable(default=None, doc="Called with (Session, connected) when the page starts: how to "
                            "tell the page is still connected (e.g. OpenWorkspaces.set_probe)")
+    claim = param.Callable(default=None, doc="Called with the Session by a read-only page: True if it may "
+                           "edit now (e.g. OpenWorkspaces.claim); None: it stays read-only")
     follow_s = param.Number(default=2.0, bounds=(0.1, None),
                             doc="A read-only page reloads the log's head at most this often")
 
@@ -201,6 +203,7 @@ class HillApp(SessionComponent):
             self.probe(self.session, lambda: _connected(context))
 
     async def _on_load(self) -> None:
+        self._try_claim()
         self.loaded.set()
         self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
         if self.session.model is None and not self.session.read_only:
@@ -238,10 +241,22 @@ class HillApp(SessionComponent):
         try:
             self.training.poll()
             self.edit_tools.sync()
-            if self.session.read_only:
+            if self.session.read_only and not self._try_claim():
                 self._follow()
         except Exception:  # a broken tick must not stop the next one
             log.exception("periodic update failed")
+
+    def _try_claim(self) -> bool:
+        """A read-only page takes the editing seat once it is free (at most once a second)."""
+        now = time.monotonic()
+        if self.claim is None or now - getattr(self, "_claimed_at", 0.0) < 1.0:
+            return False
+        self._claimed_at = now
+        if not self.claim(self.session):
+            return False
+        self.banner.objects = []
+        self.actions.notify("you can edit this workspace now", "success")
+        return True
 
     def _follow(self) -> None:
         """A read-only page shows the editor's work: reload when the log's head moved."""

@@ -72,12 +72,17 @@ class Site:
     def new_workspace(self) -> pn.template.BootstrapTemplate:
         ws_id = self.index.new_id()
         session = self.pages.open(self.index.root / ws_id, actor=self.user(), create=True)
-        if pn.state.location is not None:  # the URL names it from now on: a reload comes back here
-            pn.state.location.update_query(workspace=ws_id)
-        return self.app_page(session)
+        page = self.app_page(session)
+
+        def name_it() -> None:  # the URL names it from now on: a reload or a shared link comes back here
+            if pn.state.location is not None:
+                pn.state.location.update_query(workspace=ws_id)
+        pn.state.onload(name_it)
+        return page
 
     def app_page(self, session: Session) -> pn.template.BootstrapTemplate:
-        template = build_app(session, release=self.pages.release, probe=self.pages.set_probe, **self.options)
+        template = build_app(session, release=self.pages.release, probe=self.pages.set_probe,
+                             claim=self.pages.claim, **self.options)
         self.built.append(template.hill_app)
         return template
 

@@ -66,13 +66,15 @@ def box_select(page, session) -> None:
         page.mouse.down()
         page.mouse.move(x0 + 1, y0 + 1, steps=2)
         page.mouse.move(area["x"] + 0.75 * area["width"], area["y"] + 0.75 * area["height"], steps=20)
+        page.wait_for_timeout(100)
         page.mouse.up()
         try:
-            wait_until(lambda: session.selection is not before and len(session.selection) > 0, 10,
+            wait_until(lambda: session.selection is not before and len(session.selection) > 0, 20,
                        "the box selection", page)
             return
         except TimeoutError:
             continue
+    page.screenshot(path="test-artifacts/workspaces-box-select-failed.png")
     raise TimeoutError("no selection reached the server")
 
 
@@ -95,7 +97,7 @@ def test_train_edit_reload_same_state_back(page, site):
     again = app_page(site, before, page)
     r = again.session
     assert r is not s and r.workspace.path == s.workspace.path
-    assert not r.read_only  # the reloaded page edits: the old one handed its seat on
+    wait_until(lambda: not r.read_only, 30, "the reloaded page to take the editing seat", page)
     assert (model_hash(r), [(p.edit_id, p.edit.op, len(p.resolved.ids)) for p in r.pending],
             len(r.selection)) == state
     assert r.trainer.epoch == 1 and len(r.history) == len(s.history)

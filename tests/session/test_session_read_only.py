@@ -120,3 +120,23 @@ def test_a_new_workspace_records_its_owner_and_title(tmp_path):
     assert s.workspace.set_title("  shortcut   study\n") == "shortcut study"
     assert s.workspace.title == "shortcut study" and s.workspace.store.count() == 0  # a meta write, no event
     s.workspace.close()
+
+
+def test_a_page_that_went_away_hands_its_seat_to_the_next(recorded):
+    pages = OpenWorkspaces()
+    old = pages.open(recorded, actor="alice")
+    connected = {"old": True}
+    pages.set_probe(old, lambda: connected["old"])
+    new = pages.open(recorded, actor="alice")  # a reload: built while the old page is still connected
+    review = pages.open(recorded, actor="rita", review=True)
+    assert new.read_only and not pages.claim(new) and not pages.claim(review)
+    connected["old"] = False  # the old page's websocket closed
+    assert pages.claim(new) and not new.read_only and new.read_only_reason == ""
+    assert old.read_only and "opened again elsewhere" in old.read_only_reason
+    with pytest.raises(ReadOnlyError):
+        old.add_edit(Edit.pin(Selector.of_label(0)))
+    new.add_edit(Edit.pin(Selector.of_label(0)))
+    assert not pages.claim(review) and review.read_only
+    for s in (old, new, review):
+        pages.release(s)
+    assert len(pages) == 0
