@@ -115,9 +115,8 @@ def test_a_second_page_is_read_only_and_says_who_holds_it(browser, page, site):
         other.goto(url + "?workspace=recorded")
         second = app_page(site, 1, other)
         assert second.session.read_only and second.session.read_only_reason.startswith("alice is editing it")
-        banner = other.locator(".hill-read-only").first
-        banner.wait_for(timeout=30_000)
-        assert "Read-only" in banner.inner_text() and "alice is editing it" in banner.inner_text()
+        other.get_by_text("alice is editing it").first.wait_for(timeout=30_000)  # the banner says who
+        other.get_by_text("Read-only", exact=True).first.wait_for(timeout=30_000)
         count = second.session.workspace.store.count()
         other.get_by_role("button", name="Train", exact=True).click()  # the Session refuses; the page says why
         other.locator(".notyf__message", has_text="read-only here").first.wait_for(timeout=30_000)
@@ -139,7 +138,8 @@ def test_review_shows_an_edit_then_and_now_and_records_a_comment(page, site):
     now.wait_for(timeout=30_000)
     a, b = then.bounding_box(), now.bounding_box()
     assert abs(a["y"] - b["y"]) < 2 and a["x"] + a["width"] <= b["x"] and a["width"] == b["width"]  # side by side
-    assert "predicted" in page.locator(".hill-review-bias").first.inner_text()
+    page.get_by_text("predicted bias report").first.wait_for(timeout=30_000)
+    page.get_by_text("measured bias report").first.wait_for(timeout=30_000)
     count = review.session.workspace.store.count()
     page.locator(".hill-review-note textarea").first.fill("moving 3 right looks deliberate")
     page.get_by_role("button", name="Add review comment").click()
@@ -149,7 +149,7 @@ def test_review_shows_an_edit_then_and_now_and_records_a_comment(page, site):
     edit_event = next(e for e in store.events(("edit_added",)) if e.params["edit_id"] == 1)
     assert (note.actor, note.params["event_id"], note.params["text"]) == (
         "alice", edit_event.id, "moving 3 right looks deliberate")
-    page.locator(".hill-review-comments", has_text="moving 3 right").first.wait_for(timeout=30_000)
+    page.get_by_text("moving 3 right looks deliberate").first.wait_for(timeout=30_000)  # shown beside the edit
 
 
 def test_the_html_report_opens_without_errors_and_holds_every_edit(page, recorded_workspace, tmp_path):
