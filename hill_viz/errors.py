@@ -27,3 +27,23 @@ class StateError(HillError):
 
 class ReadOnlyError(HillError):
     """A change was asked of a Session opened read-only (for review, or while someone else edits it)."""
+
+
+class WorkspaceLockedError(WorkspaceError):
+    """Another process (or Session) is writing to the workspace; `holder` says who."""
+
+    def __init__(self, message: str, holder: dict | None = None):
+        super().__init__(message)
+        self.holder = holder or {}
+
+
+class StorageError(WorkspaceError):
+    """The disk refused a write (read-only folder, disk full, file size limit, SQLite failure)."""
+
+
+class IntegrityError(WorkspaceError):
+    """A recorded file or the log itself no longer matches what was recorded (changed outside hill-viz)."""
+
+
+class TrainingError(HillError):
+    """Training stopped because it could not go on safely (e.g. the loss became NaN or infinite)."""

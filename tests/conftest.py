@@ -9,13 +9,20 @@
 - `workspace_copy`: a private copy of it, for tests that tamper with or extend the record.
 
 Session is imported inside the fixtures, so tests that never ask for one do not load torch.
+Signing keys and receipts go to a throwaway folder, never the user's ~/.config.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    os.environ["HILL_VIZ_KEY_DIR"] = tempfile.mkdtemp(prefix="hill-viz-keys-")
 
 
 @pytest.fixture
@@ -26,9 +33,7 @@ def session(tmp_path):
     s.load_dataset("blobs", n=2000)
     s.build_model(latent_dim=8)
     yield s
-    s.cancel()  # a test that left training running stops it before its workspace closes
-    s.wait(60)
-    s.workspace.close()
+    s.close()  # a test that left training running stops it before its workspace closes
 
 
 @pytest.fixture(scope="session")

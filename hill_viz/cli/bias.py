@@ -23,7 +23,7 @@ def run(args) -> int:
     from hill_viz.core.bias_records import applications, compute_missing, pending_report
     from hill_viz.core.provenance import Workspace
 
-    ws = Workspace(args.workspace, create=False)
+    ws = Workspace(args.workspace, read_only=True)
     apps = applications(ws, args.edit)
     pending = None
     if args.compute:

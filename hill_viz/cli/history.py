@@ -1,9 +1,11 @@
 """`hill-viz history`: list a workspace's events (the tree, the head path marked)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from hill_viz.cli._common import print_json
+from hill_viz.errors import WorkspaceError
 
 
 def register(sub) -> None:
@@ -15,14 +17,24 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from hill_viz.core.provenance import Workspace
+    from hill_viz.core.provenance import Workspace, row_problem
     from hill_viz.core.review import timeline_table
 
-    ws = Workspace(args.workspace, create=False)
+    ws = Workspace(args.workspace, read_only=True)
+    for row in ws.store.rows():  # a damaged row is named, and the listing goes on
+        problem = row_problem(row)
+        if problem:
+            print(f"hill-viz: warning: event {row[0]} (seq {row[2]}) is malformed: {problem}", file=sys.stderr)
+    try:
+        head = ws.store.head
+    except WorkspaceError as exc:
+        head = None
+        print(f"hill-viz: warning: {exc}", file=sys.stderr)
     if args.json:
         doc = ws.export_history()
         if args.branch:
-            on_path = {e.id for e in ws.store.path_to()}
+            table = timeline_table(ws.store)
+            on_path = set(table["id"][table["on_head"]].tolist())
             doc["events"] = [e for e in doc["events"] if e["id"] in on_path]
         print_json(doc)
         return 0
@@ -36,6 +48,6 @@ def run(args) -> int:
         print(f"{mark:1} {r.id:>6} {parent:>6} {r.lane:>4}  {r.ts[:19].replace('T', ' '):19}  {r.actor[:12]:12} "
               f"{r.kind:17} {r.summary}")
     lanes = int(table["lane"].max()) + 1 if len(table) else 0
-    print(f"{ws.store.count()} events, {lanes} lane(s); head: event {ws.store.head}; "
+    print(f"{ws.store.count()} events, {lanes} lane(s); head: event {head}; "
           "* marks the current branch. `hill-viz verify` checks them.")
     return 0

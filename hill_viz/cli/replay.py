@@ -28,7 +28,7 @@ def run(args) -> int:
     from hill_viz.core.replay import replay
     from hill_viz.session import Session
 
-    source = Workspace(args.workspace, create=False)
+    source = Workspace(args.workspace, read_only=True)
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise WorkspaceError(f"--out {args.out} is not empty; give a new folder for the replay")
     if args.out.resolve() == source.path.resolve():

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hill_viz.core.edit_bounds import (check_offsets, check_scale, check_weight, finite as _finite,
+                                       lasso_vertices as _vertices, selector_ids)
 from hill_viz.core.geometry import box_mask, lasso_mask
 from hill_viz.core.ids import IdIndex
 from hill_viz.errors import EditError
@@ -57,16 +58,6 @@ class SelectionContext:
         return self.id_index.rows(ids)
 
 
-def _finite(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise EditError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise EditError(f"{name} must be a finite number, got {value!r}")
-    return v
-
-
 @dataclass(frozen=True)
 class Selector:
     """Which points an edit covers. Build with the class methods, resolve on a view:
@@ -97,12 +88,8 @@ class Selector:
             for v in self.box:
                 _finite("box corner", v)
         if self.kind == "lasso":
-            if self.lasso is None or len(self.lasso) < 3:
+            if self.lasso is None or len(_vertices(self.lasso)) < 3:
                 raise EditError("a lasso selector needs a polygon of at least 3 points")
-            for pt in self.lasso:
-                if len(pt) != 2:
-                    raise EditError("each lasso vertex must be an (x, y) pair")
-                _finite("lasso vertex", pt[0]), _finite("lasso vertex", pt[1])
         if self.kind == "label" and self.label is None:
             raise EditError("a label selector needs a label")
         if self.kind == "attribute" and (self.attribute is None or self.value is None):
@@ -113,7 +100,7 @@ class Selector:
     # -- constructors --------------------------------------------------------------
     @classmethod
     def of_ids(cls, ids) -> "Selector":
-        return cls("ids", ids=tuple(int(i) for i in np.asarray(ids).ravel()))
+        return cls("ids", ids=tuple(selector_ids(ids).tolist()))
 
     @classmethod
     def of_label(cls, label: int) -> "Selector":
@@ -129,7 +116,7 @@ class Selector:
 
     @classmethod
     def of_lasso(cls, polygon) -> "Selector":
-        return cls("lasso", lasso=tuple((float(px), float(py)) for px, py in np.asarray(polygon)))
+        return cls("lasso", lasso=_vertices(polygon))
 
     @classmethod
     def all_of(cls, *parts: "Selector") -> "Selector":
@@ -214,8 +201,7 @@ class Selector:
             if kind == "box":
                 return cls("box", box=tuple(_finite("box corner", v) for v in d["box"]))
             if kind == "lasso":
-                return cls("lasso", lasso=tuple((_finite("lasso vertex", p[0]), _finite("lasso vertex", p[1]))
-                                                for p in d["lasso"]))
+                return cls("lasso", lasso=_vertices(d["lasso"]))
             if kind == "all_of":
                 return cls.all_of(*(cls.from_dict(p) for p in d["parts"]))
         except KeyError as missing:
@@ -268,9 +254,8 @@ class Edit:
                             f"got {given['factor']}")
         if self.op == "separate" and given.get("margin", 0.0) < 0:
             raise EditError(f"separate margin must be >= 0, got {given['margin']}")
-        w = _finite("edit weight", self.weight)
-        if w <= 0:
-            raise EditError(f"edit weight must be > 0, got {self.weight}")
+        check_offsets(self.op, given)
+        check_weight(self.weight)
 
     # -- constructors --------------------------------------------------------------
     @classmethod
@@ -316,6 +301,7 @@ class Edit:
         return f"pin {sel}"
 
     def resolve(self, ctx: SelectionContext) -> "ResolvedEdit":
+        check_scale(self.op, dict(self.params), ctx.x, ctx.y)  # a move within a few extents of the view
         partner = self.partner
         return ResolvedEdit(self, self.selector.resolve(ctx),
                             partner.resolve(ctx) if partner is not None else None)
@@ -363,8 +349,7 @@ class ResolvedEdit:
         if "ids" not in d:
             raise EditError("a resolved edit needs its 'ids'")
         other = d.get("other_ids")
-        return cls(Edit.from_dict(d), np.asarray(d["ids"], dtype=np.int64),
-                   None if other is None else np.asarray(other, dtype=np.int64))
+        return cls(Edit.from_dict(d), selector_ids(d["ids"]), None if other is None else selector_ids(other))
 
 
 def edits_from_json(text: str) -> list[Edit]:

@@ -2,7 +2,8 @@
 
 `state_at(workspace, event_id)` reads what the path from the root to an event says the
 session held at that moment (dataset, model spec, last checkpoint, projection, teachers
-in force, pending edits) and `restore(workspace, state)` loads it from the artifacts:
+in force, pending edits) and `restore(workspace, state)` loads it from the artifacts, each
+checked against the SHA-256 its event recorded before it is loaded:
 reopening a workspace and reverting use it. No training is re-run.
 
 `replay(source, session)` re-executes the head path on a fresh session (any object with
@@ -44,6 +45,7 @@ class TeacherRecord:
     config: dict             # TeacherConfig fields
     projection: dict         # the projection in force when it was frozen
     edit_ids: list[int]
+    event: Event | None = None   # the edits_applied event (it vouches for the file's SHA-256)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class StateAt:
     dataset: dict | None = None          # load_dataset(**dataset)
     model: dict | None = None            # {"spec", "seed", "train_config"}
     checkpoint: dict | None = None       # artifact of the last checkpoint since the model was built
+    checkpoint_event: Event | None = None  # the event that recorded it
     epoch: int = 0                       # epochs the model has trained
     projection: dict | None = None
     teachers: list[TeacherRecord] = field(default_factory=list)
@@ -70,7 +73,11 @@ def state_at(workspace: Workspace, event_id: int | None = None) -> StateAt:
     path = workspace.store.path_to(event_id)
     state = StateAt(event_id=path[-1].id if path else None)
     for ev in path:
-        _advance(state, ev)
+        try:
+            _advance(state, ev)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WorkspaceError(f"event {ev.id} ({ev.kind}) does not hold what its kind needs "
+                                 f"({type(exc).__name__}: {exc}); run `hill-viz verify`") from None
     return state
 
 
@@ -98,12 +105,12 @@ def _advance(s: StateAt, ev: Event) -> None:
         s.pending = kept
     elif ev.kind == "edits_applied":
         s.teachers.append(TeacherRecord(ev.id, ev.artifact("teacher"), p["teacher_config"], s.projection,
-                                        list(p["edit_ids"])))
+                                        list(p["edit_ids"]), ev))
         s.teacher_config = p["teacher_config"]
         s.pending = []
         s.interrupted = None
     elif ev.kind == "checkpoint":
-        s.checkpoint, s.epoch = ev.artifact("checkpoint"), int(p["epoch"])
+        s.checkpoint, s.checkpoint_event, s.epoch = ev.artifact("checkpoint"), ev, int(p["epoch"])
         seg = p.get("segment")
         if seg:
             s.interrupted = {**seg, "done": s.epoch - seg["start_epoch"]}
@@ -113,7 +120,8 @@ def _advance(s: StateAt, ev: Event) -> None:
 
 
 def _reset_model_state(s: StateAt) -> None:
-    s.checkpoint, s.epoch, s.teachers, s.pending, s.history, s.interrupted = None, 0, [], [], [], None
+    s.checkpoint, s.checkpoint_event, s.epoch, s.teachers, s.pending, s.history, s.interrupted = \
+        None, None, 0, [], [], [], None
 
 
 def resolved_edit(workspace: Workspace, ev: Event) -> ResolvedEdit:
@@ -124,17 +132,10 @@ def resolved_edit(workspace: Workspace, ev: Event) -> ResolvedEdit:
         if key in p:
             ids[key] = np.asarray(p[key], dtype=np.int64)
         elif ev.artifact(key):
-            ids[key] = _load_npy(workspace, ev.artifact(key)["path"])
+            ids[key] = np.load(workspace.checked(ev.artifact(key), ev), allow_pickle=False)
     if "ids" not in ids:
         raise WorkspaceError(f"event {ev.id} ({ev.kind}) has no recorded ids; the workspace is incomplete")
     return ResolvedEdit(Edit.from_dict(p["edit"]), ids["ids"], ids.get("other_ids"))
-
-
-def _load_npy(workspace: Workspace, rel: str) -> np.ndarray:
-    try:
-        return np.load(workspace.resolve(rel), allow_pickle=False)
-    except FileNotFoundError:
-        raise WorkspaceError(f"artifact {rel} is missing from {workspace.path}; run `hill-viz verify`") from None
 
 
 def teacher_config(d: dict) -> TeacherConfig:
@@ -173,16 +174,14 @@ def restore(workspace: Workspace, state: StateAt, dataset: Dataset | None = None
     out.seed = int(state.model["seed"])
     out.model = build_model(spec, out.seed)
     out.trainer = Trainer(out.model, train_config(state.model["train_config"]))
-    if state.checkpoint is not None:
-        out.trainer.load_checkpoint(workspace.resolve(state.checkpoint["path"]))
+    if state.checkpoint is not None:  # every file is checked against its event's SHA-256 before it is loaded
+        out.trainer.load_checkpoint(workspace.checked(state.checkpoint, state.checkpoint_event))
     if state.projection is not None:
         out.projection = Projection.from_dict(state.projection)
     for rec in state.teachers:
         if rec.artifact is None:
             raise WorkspaceError(f"edits_applied event {rec.event_id} has no teacher file; the workspace is incomplete")
-        path = workspace.resolve(rec.artifact["path"])
-        if not path.is_file():
-            raise WorkspaceError(f"teacher {rec.artifact['path']} is missing from {workspace.path}; run `hill-viz verify`")
+        path = workspace.checked(rec.artifact, rec.event)
         out.teachers.append(Teacher.load(path, Projection.from_dict(rec.projection), teacher_config(rec.config)))
     out.pending = [(edit_id, resolved_edit(workspace, ev)) for edit_id, ev in state.pending]
     return out
@@ -362,13 +361,16 @@ def _same_teacher(source: Workspace, ev: Event, session: ReplayTarget) -> bool:
     """The recorded teacher file and the one replay just froze hold the same arrays."""
     ref = ev.artifact("teacher")
     mine = session.workspace.store.events(("edits_applied",))[-1].artifact("teacher")
-    if ref is None or mine is None:
+    if ref is None or mine is None or source.artifact_problem(ref):  # a changed record differs by definition
         return False
     with np.load(source.resolve(ref["path"])) as a, np.load(session.workspace.resolve(mine["path"])) as b:
         return set(a.files) == set(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
 def _same_weights(source: Workspace, checkpoint: Event, trainer: Trainer) -> bool:
-    recorded = load_checkpoint_file(source.resolve(checkpoint.artifact("checkpoint")["path"]))["model"]
+    ref = checkpoint.artifact("checkpoint")
+    if ref is None or source.artifact_problem(ref):
+        return False
+    recorded = load_checkpoint_file(source.resolve(ref["path"]))["model"]
     mine = trainer.model.state_dict()
     return recorded.keys() == mine.keys() and all(recorded[k].equal(mine[k]) for k in mine)

@@ -17,21 +17,25 @@ import numpy as np
 import pandas as pd
 
 from hill_viz.core.provenance import Event, EventStore
+from hill_viz.errors import WorkspaceError
 
 SPLITS = ("train", "val", "test")
 SEVERITIES = ("ok", "warn", "alert")
 EDIT_EVENT_KINDS = ("edit_added", "edit_updated", "edit_removed", "edits_applied")
 
-# params of events that may carry long id lists are cut down to the fields a summary needs
+# params of events that may carry long id lists are cut down to the fields a summary needs;
+# a damaged row (invalid JSON) reads as NULL there and is summarized as malformed
 _ROWS_SQL = """
 SELECT id, parent_id, seq, ts, actor, kind,
-  CASE WHEN kind IN ('edit_added', 'edit_updated') THEN
+  CASE WHEN NOT json_valid(params) THEN NULL
+       WHEN kind IN ('edit_added', 'edit_updated') THEN
          json_object('edit_id', json_extract(params, '$.edit_id'),
                      'description', json_extract(params, '$.description'))
        WHEN kind = 'selection' THEN
          json_object('selector', json_object('kind', json_extract(params, '$.selector.kind')))
        ELSE params END,
-  CASE WHEN kind = 'training_segment' THEN
+  CASE WHEN NOT json_valid(metrics) THEN NULL
+       WHEN kind = 'training_segment' THEN
          json_object('epoch', json_extract(metrics, '$.epoch'),
                      'train_acc', json_extract(metrics, '$.train_acc'),
                      'val_acc', json_extract(metrics, '$.val_acc'),
@@ -169,24 +173,35 @@ def timeline_table(store: EventStore) -> pd.DataFrame:
     rows = store.query(_ROWS_SQL)
     n = len(rows)
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    parents = np.fromiter((-1 if r[1] is None else r[1] for r in rows), dtype=np.int64, count=n)
-    head = store.head
+    parents = np.fromiter((r[1] if isinstance(r[1], int) else -1 for r in rows), dtype=np.int64, count=n)
+    try:
+        head = store.head
+    except WorkspaceError:  # a damaged head: `verify` names it; the table still shows every event
+        head = None
     head_path = _ancestors(ids, parents, head)
     acc = {k: np.full(n, np.nan) for k in ("epoch", "train_acc", "val_acc", "test_acc", "worst_group_acc")}
     severity = np.full(n, -1, dtype=np.int8)
     summaries = []
     for k, r in enumerate(rows):
-        kind, params, metrics = r[5], json.loads(r[6]), json.loads(r[7])
-        summaries.append(describe_event(kind, params, metrics))
+        kind, params, metrics = str(r[5]), _object(r[6]), _object(r[7])
+        if params is None or metrics is None:
+            summaries.append(f"MALFORMED: its {'params' if params is None else 'metrics'} cannot be read "
+                             "(`hill-viz verify` says more)")
+            continue
+        try:
+            summary = describe_event(kind, params, metrics)
+            if kind == "bias_report":
+                severity[k] = worst_severity(metrics)
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            summary = f"MALFORMED: its content does not fit its kind ({type(exc).__name__})"
+        summaries.append(summary)
         if kind == "training_segment":
             for key in acc:
-                v = metrics.get(key)
-                acc[key][k] = np.nan if v is None else v
-        elif kind == "bias_report":
-            severity[k] = worst_severity(metrics)
+                acc[key][k] = _num(metrics.get(key))
     kinds = [r[5] for r in rows]
+    seqs = np.fromiter((r[2] if isinstance(r[2], int) else -1 for r in rows), dtype=np.int64, count=n)
     table = pd.DataFrame({
-        "id": ids, "parent_id": parents, "seq": np.fromiter((r[2] for r in rows), dtype=np.int64, count=n),
+        "id": ids, "parent_id": parents, "seq": seqs,
         "ts": pd.Series([r[3] for r in rows], dtype=str), "actor": pd.Series([r[4] for r in rows], dtype=str),
         "kind": pd.Series(kinds, dtype=str), "summary": pd.Series(summaries, dtype=str),
         "lane": branch_lanes(ids, parents, head_path),
@@ -195,6 +210,15 @@ def timeline_table(store: EventStore) -> pd.DataFrame:
         **acc, "severity": severity,
     })
     return table
+
+
+def _object(text) -> dict | None:
+    """A JSON object column as a dict; None when it is damaged."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _ancestors(ids: np.ndarray, parents: np.ndarray, head: int | None) -> set[int]:
@@ -220,8 +244,8 @@ def review_dataset(store: EventStore):
 
     table = timeline_table(store)
     index = {int(i): k for k, i in enumerate(table["id"])}
-    segments = store.events(("training_segment",))
-    reports = store.events(("bias_report",))
+    segments = store.events(("training_segment",), skip_malformed=True)
+    reports = store.events(("bias_report",), skip_malformed=True)
     classes = _ordered_union(e.metrics.get("per_class_acc", {}) for e in segments)
     groups = _ordered_union({f"{a}={v}": x for a, vals in e.metrics.get("group_acc", {}).items()
                              for v, x in vals.items()} for e in segments)
@@ -306,7 +330,7 @@ def bias_reports_for(store: EventStore, event: Event) -> list[Event]:
     mine = set(edits_of(event))
     if not mine:
         return []
-    return [e for e in store.events(("bias_report",)) if mine & set(edits_of(e))]
+    return [e for e in store.events(("bias_report",), skip_malformed=True) if mine & set(edits_of(e))]
 
 
 # -- latent snapshots: what moved between an event and now -----------------------------------------

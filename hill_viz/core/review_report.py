@@ -47,10 +47,7 @@ def write_review_report(workspace: Workspace | str | Path, path: str | Path) -> 
 def _workspace(workspace) -> tuple[Workspace, bool]:
     if isinstance(workspace, Workspace):
         return workspace, False
-    try:
-        return Workspace(workspace, create=False, read_only=True), True  # the provenance package: no lock
-    except TypeError:
-        return Workspace(workspace, create=False), True
+    return Workspace(workspace, create=False, read_only=True), True  # no writer lock: works while someone edits
 
 
 def review_html(ws: Workspace) -> str:

@@ -27,6 +27,7 @@ from hill_viz.core.data import Dataset
 from hill_viz.core.edits import ResolvedEdit
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
+from hill_viz.core.provenance import atomic_write
 from hill_viz.core.targets import EditPlan
 from hill_viz.errors import ConfigError
 
@@ -108,8 +109,7 @@ class Teacher:
                   "n_samples": np.array(len(self.cover_index))}
         if self.anchor_latent is not None:
             arrays["anchor_latent"] = self.anchor_latent
-        with open(path, "wb") as fh:
-            np.savez(fh, **arrays)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))  # a full disk leaves no partial teacher
 
     @classmethod
     def load(cls, path, projection: Projection, config: TeacherConfig) -> "Teacher":

@@ -7,6 +7,7 @@ Callbacks are no-op hooks with one signature each; they steer the loop only thro
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from hill_viz.core.data import Dataset
 from hill_viz.core.group_metrics import MIN_GROUP, worst_group_over_attributes
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.teacher import Teacher
-from hill_viz.errors import ConfigError, WorkspaceError
+from hill_viz.core.provenance.files import atomic_write
+from hill_viz.errors import ConfigError, TrainingError, WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ class Trainer:
                     break
                 rows = np.sort(perm[s * bs:(s + 1) * bs])
                 loss, parts = self._step(dataset, rows, labels, teachers)
+                if not math.isfinite(loss):
+                    self._diverged(start_state, loss, callbacks, metrics)
                 running += loss
                 done += 1
                 if done % self.config.progress_every == 0 or s == steps_per_epoch - 1:
@@ -115,6 +119,8 @@ class Trainer:
                 self.optimizer.load_state_dict(start_state["optimizer"])
                 self.step = start_state["step"]
                 break
+            if not self.weights_finite():
+                self._diverged(start_state, running, callbacks, metrics)
             self.epoch += 1
             metrics = {"epoch": self.epoch, "train_loss": running / steps_per_epoch,
                        f"{eval_split}_acc": accuracy(self.model, dataset, eval_split)}
@@ -140,6 +146,21 @@ class Trainer:
         self.step += 1
         return float(loss.detach()), parts
 
+    def weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(t).all()) for t in self.model.state_dict().values() if t.is_floating_point())
+
+    def _diverged(self, start_state: dict, loss: float, callbacks, metrics: dict) -> None:
+        """A non-finite loss or weight: back to the start of the epoch (the last checkpoint), then stop."""
+        self.model.load_state_dict(start_state["model"])
+        self.optimizer.load_state_dict(start_state["optimizer"])
+        self.step = start_state["step"]
+        for cb in callbacks:
+            cb.on_fit_end(self, metrics)
+        what = f"the loss became {loss}" if not math.isfinite(loss) else "a weight became NaN or infinite"
+        raise TrainingError(f"training stopped in epoch {self.epoch + 1}: {what}; the model is back where epoch "
+                            f"{self.epoch} left it. Lower the learning rate, the edits' weights or moves, "
+                            "or lambda, and train again")
+
     def _weights_and_optimizer(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step}
 
@@ -154,16 +175,16 @@ class Trainer:
                 "config": self.config.to_dict()}
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
-        """Write atomically (temp file, fsync, rename): a crash never leaves half a checkpoint."""
+        """Write atomically (temp file, fsync, rename): a crash or a full disk never leaves half a checkpoint.
+
+        Refuses weights that are NaN or infinite: such a checkpoint is never written.
+        """
+        if not self.weights_finite():
+            raise TrainingError(f"checkpoint {Path(path).name} not written: the model's weights are NaN or "
+                                "infinite; revert to an earlier event")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "wb") as fh:
-            torch.save(self.state_dict(), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, lambda fh: torch.save(self.state_dict(), fh))
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         state = load_checkpoint_file(path)

@@ -230,12 +230,15 @@ class WorkspaceIndex:
                 db.execute("ROLLBACK")
                 raise
 
-    def set_title(self, ws_id: str, title: str) -> WorkspaceSummary:
-        """Rename a workspace (its log's meta value, and its row)."""
+    def set_title(self, ws_id: str, title: str, workspace: Workspace | None = None) -> WorkspaceSummary:
+        """Rename a workspace (its log's meta value, and its row), through `workspace` if this
+        process has it open, else opening it for writing for the moment."""
         folder = self.path_of(ws_id)
-        title = Workspace.clean_title(title)
-        with _writer(folder / DB_NAME) as db:
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('title', ?)", (title,))
+        if workspace is not None:
+            workspace.set_title(title)
+        else:
+            with Workspace(folder, create=False) as ws:  # WorkspaceLockedError names who writes it
+                ws.set_title(title)
         return self.refresh(ws_id)
 
     def verify(self, ws_id: str) -> WorkspaceSummary:
@@ -275,15 +278,8 @@ class _Closing:
         self.db.close()
 
 
-def _writer(db_path: Path) -> _Closing:
-    return _Closing(sqlite3.connect(db_path, timeout=30, isolation_level=None))
-
-
 def _open_for_reading(folder: Path) -> Workspace:
-    try:
-        return Workspace(folder, create=False, read_only=True)  # the provenance package: no writer lock
-    except TypeError:
-        return Workspace(folder, create=False)
+    return Workspace(folder, create=False, read_only=True)  # no writer lock: works while someone edits
 
 
 def _summary(r: tuple) -> WorkspaceSummary:

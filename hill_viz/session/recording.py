@@ -15,7 +15,7 @@ import numpy as np
 from hill_viz.core import replay as _replay
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import LatentFrame
-from hill_viz.core.provenance import Event, Workspace, write_snapshot
+from hill_viz.core.provenance import Event, Workspace, atomic_write, write_snapshot
 from hill_viz.core.teacher import Teacher
 from hill_viz.core.workspaces import index_event
 from hill_viz.core.training import Trainer
@@ -58,7 +58,7 @@ class Recorder:
                 params[key] = ids.tolist()
             else:
                 name = f"artifacts/edit-{pending.edit_id:04d}-{key}-{self.workspace.store.head or 0}.npy"
-                np.save(self.workspace.resolve(name), ids)
+                atomic_write(self.workspace.resolve(name), lambda fh: np.save(fh, ids))
                 artifacts.append(self.workspace.artifact(name, key))
         metrics = {"n_ids": int(len(r.ids)),
                    "n_other_ids": None if r.other_ids is None else int(len(r.other_ids))}

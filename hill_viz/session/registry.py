@@ -119,6 +119,11 @@ class OpenWorkspaces:
         if entry is not None:
             entry.probes[id(session)] = connected
 
+    def workspace_at(self, path: str | Path) -> Workspace | None:
+        """The Workspace open here at `path`, if any (write through it: the writer lock is its)."""
+        entry = self._open.get(Path(path).expanduser().resolve())
+        return entry.workspace if entry else None
+
     def holder(self, path: str | Path) -> str:
         """Who edits the workspace at `path` in this process ('' if nobody)."""
         entry = self._open.get(Path(path).expanduser().resolve())

@@ -280,6 +280,12 @@ class Session(param.Parameterized):
         """Block until the worker finishes (tests and the CLI)."""
         self._worker.wait(timeout)
 
+    def close(self, timeout: float | None = 60) -> None:
+        """Stop any training, wait for it, and release the workspace (its one-writer lock)."""
+        self._worker.cancel()  # not `cancel`: a read-only Session closes too
+        self.wait(timeout)
+        self.workspace.close()
+
     def drain_live(self) -> list[dict]:
         """Live records since the last call, oldest first (thread-safe; one consumer: the UI).
 
@@ -300,14 +306,14 @@ class Session(param.Parameterized):
                 self._refresh_frame()
             self.history = self.history + [dict(metrics)]
 
-        def finish(done: int) -> None:
+        def finish(done: int, stopped: str | None = None) -> None:
             result = evaluate(self.model, dataset)
             if not self._frames.shows(self.frame, trainer.step):  # the last epoch may show already
                 self._refresh_frame()
             self._recorder.record(
                 "training_segment",
                 {"epochs": done, "requested_epochs": epochs, "n_teachers": len(self.teachers),
-                 "cancelled": done < epochs},
+                 "cancelled": done < epochs, **({"stopped": stopped} if stopped else {})},
                 {**result, "epoch": trainer.epoch, "history": self.history[-done:] if done else []},
                 [self._recorder.snapshot(self._require_frame(), f"epoch-{trainer.epoch:05d}")])
             if job is not None:

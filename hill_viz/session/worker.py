@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 from hill_viz.core.data import Dataset
 from hill_viz.core.teacher import Teacher
 from hill_viz.core.training import Callback, Trainer
-from hill_viz.errors import HillError, StateError
+from hill_viz.errors import HillError, StateError, TrainingError
 
 if TYPE_CHECKING:
     from hill_viz.session.session import Session
@@ -40,7 +40,7 @@ class Segment:
     dataset: Dataset
     epochs: int
     teachers: list[Teacher]
-    finish: Callable[[int], None]                       # epochs done -> record the segment
+    finish: Callable[..., None]                         # (epochs done, stopped=why or None) -> record it
     on_epoch: Callable[[dict], None] = lambda metrics: None
     before: Callable[[], None] | None = None
     callbacks: list[Callback] = field(default_factory=list)
@@ -82,6 +82,11 @@ class TrainingWorker:
             segment.trainer.fit(segment.dataset, segment.epochs, segment.teachers,
                                 callbacks=[_Progress(self, segment), *segment.callbacks])
             segment.finish(segment.trainer.epoch - start)
+        except TrainingError as exc:  # rolled back to the last good epoch: record the segment as it ended
+            self.report_error(str(exc))
+            segment.finish(segment.trainer.epoch - start, stopped=str(exc))
+            if threading.current_thread() is threading.main_thread():
+                raise
         except HillError as exc:
             self.report_error(str(exc))
             if threading.current_thread() is threading.main_thread():

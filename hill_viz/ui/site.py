@@ -65,7 +65,7 @@ class Site:
     def list_page(self, message: str = "") -> pn.template.BootstrapTemplate:
         hv.extension("bokeh")
         pn.extension("tabulator", notifications=True)
-        page = WorkspaceList(index=self.index, message=message)
+        page = WorkspaceList(index=self.index, message=message, open_workspace=self.pages.workspace_at)
         self.built.append(page)
         return _template(page)
 

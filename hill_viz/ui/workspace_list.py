@@ -46,6 +46,8 @@ class WorkspaceList(Viewer):
 
     index = param.ClassSelector(class_=WorkspaceIndex)
     message = param.String(default="", doc="A note shown above the table (e.g. why a link did not open)")
+    open_workspace = param.Callable(default=None, doc="path -> the Workspace this server has open there, or "
+                                    "None (e.g. OpenWorkspaces.workspace_at): titles are written through it")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -70,7 +72,9 @@ class WorkspaceList(Viewer):
     def _on_edit(self, event) -> None:
         ws_id = self.table.value["id"].iloc[event.row]
         try:
-            self.index.set_title(ws_id, event.value)
+            folder = self.index.path_of(ws_id)
+            open_ws = self.open_workspace(folder) if self.open_workspace else None
+            self.index.set_title(ws_id, event.value, workspace=open_ws)
         except HillError as exc:
             self._say(str(exc))
         self.refresh()

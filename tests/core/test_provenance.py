@@ -1,5 +1,6 @@
 """The event store keeps an honest record: migrations, hash chain, artifacts, exports, snapshots."""
 import json
+import os
 import sqlite3
 import threading
 
@@ -10,7 +11,7 @@ import xarray as xr
 from hill_viz.core.provenance import (DB_NAME, SCHEMA_VERSION, SNAPSHOT_COLUMNS, Workspace, event_hash,
                                       read_snapshot, snapshot_rows)
 from hill_viz.core.review import branch_lanes, moved_by_class, review_dataset, timeline_table
-from hill_viz.errors import WorkspaceError
+from hill_viz.errors import WorkspaceError, WorkspaceLockedError
 
 # The layout version 1 of hill-viz wrote, frozen here: a file from then must open today.
 V1_DDL = """
@@ -117,7 +118,8 @@ def test_rewriting_an_events_hash_too_breaks_its_child(ws):
     raw.commit()
     raw.close()
     report = ws.verify()
-    assert [p.event_id for p in report.problems] == [child.id]
+    assert [p.event_id for p in report.problems] == [child.id, None]  # the chain, then the seal
+    assert "differ from the sealed ones" in report.problems[-1].message
 
 
 def test_changing_an_artifact_file_is_caught_and_named(ws):
@@ -146,16 +148,16 @@ def test_a_missing_artifact_and_a_deleted_event_are_caught(ws):
     assert any(f"event {teacher.id} (edits_applied" in m and "missing" in m for m in messages)
 
 
-def test_concurrent_appends_keep_one_chain(tmp_path):
+def test_concurrent_appends_keep_one_chain_and_there_is_one_writer(tmp_path):
     w = Workspace(tmp_path)
-    other = Workspace(tmp_path)  # a second connection, as a second process would have
+    with pytest.raises(WorkspaceLockedError, match=f"open for writing by .* \\(pid {os.getpid()}\\)"):
+        Workspace(tmp_path)  # a second writer, even in the same process
 
-    def write(store, tag):
+    def write(tag):
         for k in range(40):
-            store.append("annotation", {"text": f"{tag}{k}"})
+            w.store.append("annotation", {"text": f"{tag}{k}"})
 
-    threads = [threading.Thread(target=write, args=(w.store, "a")),
-               threading.Thread(target=write, args=(other.store, "b"))]
+    threads = [threading.Thread(target=write, args=(tag,)) for tag in "ab"]  # the UI and trainer threads
     for t in threads:
         t.start()
     for t in threads:
@@ -163,7 +165,12 @@ def test_concurrent_appends_keep_one_chain(tmp_path):
     events = w.store.events()
     assert [e.seq for e in events] == list(range(1, 81))
     assert len(w.store.path_to()) == 80  # every append chained onto the previous one
-    assert w.verify().ok
+    assert w.verify().ok and w.verify().seal == "ok"
+    reader = Workspace(tmp_path, read_only=True)  # readers need no lock
+    assert reader.store.count() == 80
+    w.close()
+    with Workspace(tmp_path) as again:  # released on close
+        assert again.store.count() == 80
 
 
 def test_reserve_never_reuses_a_name(tmp_path):

@@ -16,7 +16,7 @@ from hill_viz.core.replay import replay, state_at
 from hill_viz.core.review import timeline_table
 from hill_viz.core.teacher import TeacherConfig
 from hill_viz.core.training import load_checkpoint_file
-from hill_viz.errors import ConfigError, StateError, WorkspaceError
+from hill_viz.errors import ConfigError, StateError, WorkspaceError, WorkspaceLockedError
 from hill_viz.session import Session
 
 DATA = dict(name="digits-shortcut", n=3000, seed=0)
@@ -62,7 +62,7 @@ def segments(ws: Workspace):
 
 
 def test_replay_of_10_edits_and_3_segments_is_exact(recorded, tmp_path):
-    source = Workspace(recorded, create=False)
+    source = Workspace(recorded, read_only=True)
     kinds = [e.kind for e in source.store.path_to()]
     assert kinds.count("edit_added") == 10 and kinds.count("training_segment") == 3
     report = replay(source, Session(tmp_path / "replay", live_frame=False, auto_bias=False))
@@ -73,7 +73,7 @@ def test_replay_of_10_edits_and_3_segments_is_exact(recorded, tmp_path):
         assert report.final.replayed[key] == final[key]
     assert report.teachers and all(eq for _, eq in report.teachers) and len(report.teachers) == 2
     assert report.weights_equal is True and report.final_epoch == 6
-    assert Workspace(tmp_path / "replay", create=False).verify().ok
+    assert Workspace(tmp_path / "replay", read_only=True).verify().ok
 
 
 def test_reopening_restores_the_state_at_the_head(copy):
@@ -164,6 +164,13 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def second_writer(ws: Path) -> subprocess.CompletedProcess:
+    """Another process trying to write to `ws` through the command line."""
+    return subprocess.run([sys.executable, "-m", "hill_viz.cli", "train", "--dataset", "blobs", "--epochs", "1",
+                           "--workspace", str(ws)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+
+
 def test_a_sigkill_mid_epoch_loses_nothing_and_training_resumes_exactly(tmp_path):
     ws = tmp_path / "ws"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(ws)], stdout=subprocess.PIPE, text=True)
@@ -174,6 +181,8 @@ def test_a_sigkill_mid_epoch_loses_nothing_and_training_resumes_exactly(tmp_path
             if word == "committed":
                 committed.append((int(rest[0]), int(rest[1])))
             elif word == "mid-epoch":
+                with pytest.raises(WorkspaceLockedError, match=f"pid {child.pid}"):
+                    Workspace(ws)  # while it trains, nobody else writes
                 os.kill(child.pid, signal.SIGKILL)
                 break
     finally:
@@ -182,8 +191,13 @@ def test_a_sigkill_mid_epoch_loses_nothing_and_training_resumes_exactly(tmp_path
     assert child.returncode == -signal.SIGKILL
     assert [epoch for _, epoch in committed] == [2, 3]  # the edit's segment: epochs 2 and 3 done
 
-    s = Session.open(ws)  # the crash left no training_segment for the edit's segment
+    s = Session.open(ws)  # the crash released the lock; it left no training_segment for the edit's segment
     store = s.workspace.store
+    n_events = store.count()
+    other = second_writer(ws)  # a second process trying to write during recovery
+    assert other.returncode == 2 and f"already open for writing by" in other.stderr
+    assert f"(pid {os.getpid()})" in other.stderr and "Traceback" not in other.stderr
+    assert store.count() == n_events
     assert s.workspace.verify().ok
     for event_id, epoch in committed:
         ev = store.get(event_id)

@@ -29,7 +29,9 @@ def test_recording_keeps_the_row_equal_to_a_full_read(root):
     full = summarize(root / "alpha")
     assert row.to_dict() == full.to_dict()
     assert (row.owner, row.dataset, row.n_edits) == ("alice", "blobs", 1)
-    assert row.n_events == len(Session.open(root / "alpha").workspace.store.events())
+    s = Session.open(root / "alpha", read_only=True)
+    assert row.n_events == len(s.workspace.store.events())
+    s.close()
     assert row.val_acc is not None and row.test_acc is not None and row.worst_severity >= 0
     assert row.verify_badge == "not checked"
 
@@ -51,7 +53,9 @@ def test_a_revert_and_a_copied_in_workspace_are_read_again(root):
 def test_title_verify_badge_and_bad_names(root):
     index = WorkspaceIndex(root)
     assert index.set_title("alpha", " shortcut\n study ").title == "shortcut study"
-    assert Session.open(root / "alpha").workspace.title == "shortcut study"
+    s = Session.open(root / "alpha", read_only=True)
+    assert s.workspace.title == "shortcut study"
+    s.close()
     row = index.verify("alpha")
     assert row.verify_badge == "ok"
     with sqlite3.connect(root / "alpha" / "hill.sqlite") as db:  # tamper with a recorded event
