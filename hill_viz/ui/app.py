@@ -175,7 +175,7 @@ class HillApp(SessionComponent):
                                    bias.summary, css_classes=["hill-bias-lights"]))
         if timeline is not None:
             parts.append(pn.Column(
-                pn.pane.Markdown("**Timeline**: val accuracy, bias lights, events (details: Timeline tab below)",
+                pn.pane.Markdown("**Timeline**: val accuracy, bias lights, events (Timeline tab below)",
                                  margin=(0, 10)),
                 pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width", linked_axes=False),
                 css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
@@ -203,7 +203,8 @@ class HillApp(SessionComponent):
             self.probe(self.session, lambda: _connected(context))
 
     async def _on_load(self) -> None:
-        self._try_claim()
+        if self.session.read_only:
+            self._try_claim()
         self.loaded.set()
         self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
         if self.session.model is None and not self.session.read_only:
@@ -302,8 +303,8 @@ def _connected(context) -> bool:
 
 def _strip(layout: hv.Layout) -> hv.Layout:
     """The timeline's plots, low: accuracy, bias lights and events at a glance beside the cloud."""
-    return layout.opts(hv.opts.Layout(toolbar=None), hv.opts.Overlay(height=72, toolbar=None, title="", xlabel=""),
-                       hv.opts.Scatter(height=44, toolbar=None, title="", xlabel="", yaxis=None),
+    return layout.opts(hv.opts.Layout(toolbar=None), hv.opts.Overlay(height=58, toolbar=None, title="", xlabel=""),
+                       hv.opts.Scatter(height=40, toolbar=None, title="", xlabel="", yaxis=None),
                        hv.opts.Points(toolbar=None), hv.opts.Curve(toolbar=None))
 
 
