@@ -25,6 +25,10 @@ class StateError(HillError):
     """An action was asked for at the wrong time (e.g. apply with no pending edits)."""
 
 
+class ReadOnlyError(HillError):
+    """A change was asked of a Session opened read-only (for review, or while someone else edits it)."""
+
+
 class WorkspaceLockedError(WorkspaceError):
     """Another process (or Session) is writing to the workspace; `holder` says who."""
 

@@ -1,4 +1,8 @@
-"""`hill-viz serve`: serve the HILL app (one server process, one Session per browser session)."""
+"""`hill-viz serve`: serve the HILL app (one server process, one Session per browser session).
+
+The page at `/` lists the workspaces under `--workspace`; `/?workspace=ID` opens one (a
+reload comes back to it), `&mode=review` reviews it read-only; `--open ID` makes `/` open ID.
+"""
 from __future__ import annotations
 
 import argparse
@@ -24,8 +28,10 @@ def register(sub) -> None:
     p.add_argument("--pretrain-epochs", type=non_negative_int, default=2,
                    help="epochs trained when a page opens, so the first view means something (default 2)")
     p.add_argument("--workspace", type=Path, default=None,
-                   help="folder for the workspaces; each browser session gets its own sub-folder "
+                   help="folder of the workspaces the app lists; each new workspace is a sub-folder "
                         "(default workspaces/default)")
+    p.add_argument("--open", metavar="ID", default=None,
+                   help="open workspace ID (a sub-folder of --workspace) at / instead of the workspace list")
     p.add_argument("--port", type=port_number, default=5006, help="port (default 5006; 0 picks a free one)")
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
@@ -172,11 +178,13 @@ def run(args) -> int:
                           "choose another --port or --address") from None
     host = "localhost" if args.address in (LOCAL, "0.0.0.0", "::") else args.address
     url = f"http://{host}:{port}/"
+    if args.open:
+        url += f"?workspace={args.open}"
     sign_in = "sign-in: basic auth" if args.basic_auth else ("sign-in: " + args.oauth_provider
                                                              if args.oauth_provider else "no sign-in")
     print(f"hill-viz: serving the HILL app on {url}  (workspaces in {root}; {sign_in}; Ctrl+C stops)", flush=True)
     if args.show:
-        server.io_loop.add_callback(server.show, "/")
+        server.io_loop.add_callback(server.show, "/" + url.split("/", 3)[3])
     server.start()
     try:
         server.io_loop.start()

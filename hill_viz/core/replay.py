@@ -34,6 +34,7 @@ from hill_viz.errors import WorkspaceError
 
 EDIT_KINDS = ("edit_added", "edit_updated", "edit_removed")
 PROJECTION_FILE = "projection_model"  # the artifact of a learned projection's weights
+VIEW_CHANGES = ("dataset_loaded", "model_built", "projection_fitted", "checkpoint", "training_segment")
 COMPARED_METRICS = ("train_acc", "val_acc", "test_acc", "per_class_acc", "group_acc", "worst_group_acc")
 
 
@@ -66,6 +67,7 @@ class StateAt:
     teacher_config: dict | None = None
     interrupted: dict | None = None      # {"start_epoch", "epochs", "done"}: a segment cut short
     max_edit_id: int = 0
+    selection: dict | None = None        # the last selector drawn on the view still shown (None: none)
 
 
 def state_at(workspace: Workspace, event_id: int | None = None) -> StateAt:
@@ -93,6 +95,10 @@ def projection_record(workspace: Workspace, ev: Event) -> dict:
 
 def _advance(s: StateAt, ev: Event, workspace: Workspace) -> None:
     p, m = ev.params, ev.metrics
+    if ev.kind == "selection":
+        s.selection = p.get("selector")
+    elif ev.kind in VIEW_CHANGES:  # the view moved on: a selector drawn before would select other points
+        s.selection = None
     if ev.kind == "dataset_loaded":
         s.dataset, s.model, s.projection = p["dataset"], None, None
         _reset_model_state(s)

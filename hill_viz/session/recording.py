@@ -18,6 +18,7 @@ from hill_viz.core.frame import LatentFrame
 from hill_viz.core.projection import Projection
 from hill_viz.core.provenance import Event, Workspace, atomic_write, write_snapshot
 from hill_viz.core.teacher import Teacher
+from hill_viz.core.workspaces import index_event
 from hill_viz.core.training import Trainer
 from hill_viz.session.pending import PendingEdit
 
@@ -40,6 +41,7 @@ class Recorder:
         """Append one event (a child of `parent_id`, default the head) and publish the new head."""
         where = {} if parent_id is None else {"parent_id": parent_id}
         event = self.workspace.store.append(kind, params, metrics, artifacts, actor=self.actor, **where)
+        index_event(self.workspace, event)  # the workspace list's row, if its folder keeps an index
         with self._head_lock:  # read under the lock: the last one published is the store's head
             self._on_head(self.workspace.store.head)
         return event

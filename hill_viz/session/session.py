@@ -6,6 +6,12 @@ state is `param` parameters the UI watches: `dataset`, `model`, `frame`, `select
 `pending`, `status`, `head`... They change only through the methods, on whichever thread
 does the work; the UI hands the changes to its page's event loop. The browser, the CLI,
 the simulated users and the tests all drive this same object.
+
+Read-only: a Session made with `read_only=True` (a review, or a second page on a workspace
+someone else is editing) refuses every method that changes the work with a one-line
+`ReadOnlyError` naming `read_only_reason`. It may still `select` (view state; nothing is
+recorded for it), `annotate` (a review comment, recorded with the reviewer as actor),
+`predict_bias` (records nothing) and `reload` (follow the log to its head).
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
 from hill_viz.errors import ConfigError, DataError, EditError, StateError
+from hill_viz.session.access import mutating, open_workspace, read_only_error
 from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
@@ -42,7 +49,6 @@ __all__ = ["FAITHFULNESS_SAMPLE", "UPLOADS", "Session"]
 
 FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on (about a second)
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
-
 
 
 class Session(param.Parameterized):
@@ -71,6 +77,10 @@ class Session(param.Parameterized):
     teachers = param.List(default=[], item_type=Teacher, doc="Teachers in force, oldest first")
     head = param.Integer(default=None, allow_None=True,
                          doc="The workspace's head: the last event on the current branch")
+    read_only = param.Boolean(default=False, constant=True,
+                              doc="True: every method that changes the work raises ReadOnlyError")
+    read_only_reason = param.String(default="", constant=True,
+                                    doc="Why it is read-only, for people: 'opened for review', 'alice is editing it'")
 
     # -- settings ---------------------------------------------------------------------------------
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
@@ -96,8 +106,12 @@ class Session(param.Parameterized):
     training_queue = param.ClassSelector(class_=TrainingQueue, default=None, allow_None=True, constant=True,
                                          doc="Shared by a server's sessions: how many train at once")
 
-    def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, **params):
-        super().__init__(**params)
+    def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, read_only: bool = False,
+                 read_only_reason: str = "", **params):
+        if read_only and not read_only_reason:
+            read_only_reason = "opened read-only"
+        super().__init__(read_only=bool(read_only), read_only_reason=read_only_reason if read_only else "",
+                         **params)
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.teacher_config = TeacherConfig()
         self.bias_config = BiasConfig()  # thresholds and sample sizes of every bias report
@@ -113,6 +127,8 @@ class Session(param.Parameterized):
         self._rows = RowsCache()
         self.head = self.workspace.store.head
         self._apply_access_policy(actor)
+        if not read_only and not getattr(self.workspace, "read_only", False):
+            self.workspace.claim_owner(actor or default_actor())
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
         return f"<Session {str(self.workspace.path)!r} status={self.status}>"
@@ -150,6 +166,7 @@ class Session(param.Parameterized):
         return self._rows.rows(self.frame, self.selection)
 
     # -- data and model ----------------------------------------------------------------------
+    @mutating
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
         """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
         self._require_idle()
@@ -177,6 +194,7 @@ class Session(param.Parameterized):
             raise DataError(f"cannot store the uploaded file {name}: {exc.strerror}") from None
         return target
 
+    @mutating
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
                     lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0,
                     projection: str | None = None) -> LatentModel:
@@ -199,6 +217,7 @@ class Session(param.Parameterized):
         self.status = "ready"
         return self.model
 
+    @mutating
     def refit_projection(self, method: str | None = None, reason: str = "user asked",
                          progress=None) -> Projection:
         """Fit the view projection anew on the current latents (an explicit, logged action).
@@ -218,6 +237,7 @@ class Session(param.Parameterized):
         z, _ = infer(model, ds.features, rows)
         return self._view_through(proj.fit(z, progress), reason)
 
+    @mutating
     def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
         """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
         self._require_idle()
@@ -230,6 +250,7 @@ class Session(param.Parameterized):
         self._recorder.projection(projection, reason, self._recorder.snapshot(self.frame, "projection"))
         return projection
 
+    @mutating
     def show_frame(self, frame: LatentFrame) -> None:
         """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
 
@@ -262,6 +283,7 @@ class Session(param.Parameterized):
         return evaluate(self._require_model(), self._require_dataset())
 
     # -- training -----------------------------------------------------------------------------
+    @mutating
     def train(self, epochs: int, wait: bool = False) -> None:
         """Train `epochs` more epochs with the teachers in force (in a worker unless wait=True)."""
         with self._lock:
@@ -271,6 +293,7 @@ class Session(param.Parameterized):
             self.limits.check_epochs(epochs)
             self._worker.start(self._segment(epochs), wait)
 
+    @mutating
     def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
         """Freeze the pending edits into a teacher and train `epochs` epochs with it.
 
@@ -298,6 +321,7 @@ class Session(param.Parameterized):
             self._worker.start(self._segment(epochs, job), wait)
             return teacher
 
+    @mutating
     def resume_training(self, wait: bool = False) -> int:
         """Finish the training segment a crash cut short, from its last checkpoint.
 
@@ -311,14 +335,17 @@ class Session(param.Parameterized):
         self.train(remaining, wait)
         return remaining
 
+    @mutating
     def pause(self) -> None:
         """Hold the running training at its next progress report (status becomes 'paused')."""
         self._worker.pause()
 
+    @mutating
     def unpause(self) -> None:
         """Let paused training go on."""
         self._worker.unpause()
 
+    @mutating
     def cancel(self) -> None:
         """Stop training after the current step; the partial epoch is rolled back."""
         self._worker.cancel()
@@ -329,7 +356,7 @@ class Session(param.Parameterized):
 
     def close(self, timeout: float | None = 60) -> None:
         """Stop any training, wait for it, and release the workspace (its one-writer lock)."""
-        self.cancel()
+        self._worker.cancel()  # not `cancel`: a read-only Session closes too
         self.wait(timeout)
         self.workspace.close()
 
@@ -380,7 +407,8 @@ class Session(param.Parameterized):
         mask = selector.mask(frame.context())
         self._selection_frame = frame_ref(frame)
         self._set(selector=selector, selection=frame.column("id")[mask])
-        self._recorder.selection(selector, int(mask.sum()))
+        if not self.read_only:  # a reviewer's selections are their view, not part of the work
+            self._recorder.selection(selector, int(mask.sum()))
         return self.selection
 
     def selection_selector(self) -> Selector:
@@ -395,11 +423,13 @@ class Session(param.Parameterized):
         self._selection_frame = frame_ref(None)
         self._set(selector=None, selection=np.empty(0, dtype=np.int64))
 
+    @mutating
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
         resolved = edit.resolve(self._require_frame().context())
         return self._add_pending(next(self._edit_ids), resolved)
 
+    @mutating
     def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:
         """Add an edit whose selection is already resolved to ids (replay, scripted users)."""
         self._require_frame()
@@ -417,11 +447,13 @@ class Session(param.Parameterized):
         self.pending = self.pending + [pending]
         return pending
 
+    @mutating
     def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
         """Replace a pending edit's op/params; its selection is resolved again on the current view."""
         pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
         return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
 
+    @mutating
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
         """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
         index = pending_index(self.pending, edit_id)
@@ -430,6 +462,7 @@ class Session(param.Parameterized):
         self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
         return pending
 
+    @mutating
     def remove_edit(self, edit_id: int) -> None:
         """Drop a pending edit (recorded; its id is not reused)."""
         index = pending_index(self.pending, edit_id)
@@ -455,14 +488,34 @@ class Session(param.Parameterized):
 
     # -- provenance: reopen, revert, annotate ---------------------------------------------------------
     @classmethod
-    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, **params) -> "Session":
-        """Reopen an existing workspace where it was left: the state at its head, from the log."""
-        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
-        session = cls(ws, actor=actor, **params)
+    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, read_only: bool = False,
+             read_only_reason: str = "", **params) -> "Session":
+        """Reopen an existing workspace where it was left: the state at its head, from the log.
+
+        Read-only on a path another process writes: the workspace is opened for reading
+        and the reason names who holds it (unless a reason is given).
+        """
+        if isinstance(workspace, Workspace):
+            ws = workspace
+        else:
+            ws, holder = open_workspace(workspace, read_only)
+            read_only_reason = read_only_reason or holder
+        session = cls(ws, actor=actor, read_only=read_only, read_only_reason=read_only_reason, **params)
         if ws.store.head is not None:
             session._restore(ws.store.head)
         return session
 
+    def reload(self) -> None:
+        """Load the state at the workspace's head again (a read-only page following another's work).
+
+        Records nothing; a pending selection is dropped.
+        """
+        self._require_idle()
+        if self.workspace.store.head is not None:
+            self._restore(self.workspace.store.head)
+            self.head = self.workspace.store.head
+
+    @mutating
     def revert(self, event_id: int) -> Event:
         """Go back to the state right after `event_id`; the next action starts a branch there.
 
@@ -501,12 +554,26 @@ class Session(param.Parameterized):
                       teachers=r.teachers, history=list(state.history))
             if self.model is not None and self.projection is not None:
                 self._refresh_frame()
+                self._reselect(state.selection)
             else:
                 self.frame = None
             self._set(pending=[PendingEdit(i, res) for i, res in r.pending], progress=0.0,
                       status="ready" if self.model is not None else "empty")
 
+    def _reselect(self, selector: dict | None) -> None:
+        """Draw a recorded selector again on the restored view (nothing recorded)."""
+        if not selector or (selector.get("kind") == "ids" and "ids" not in selector):
+            return  # none, or a large id list the log summarised
+        selector = Selector.from_dict(selector)
+        mask = selector.mask(self.frame.context())
+        self._selection_frame = frame_ref(self.frame)
+        self._set(selector=selector, selection=self.frame.column("id")[mask])
+
     # -- guards --------------------------------------------------------------------------------
+    def _require_writable(self, verb: str) -> None:
+        if self.read_only:
+            raise read_only_error(verb, self.read_only_reason)
+
     def _require_idle(self) -> None:
         if self.is_busy:
             raise StateError("training is running; wait for it to finish or cancel it first")

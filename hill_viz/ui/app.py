@@ -37,6 +37,12 @@ DEFAULT_N = 5_000            # an epoch in about a second on one core
 DEFAULT_PRETRAIN_EPOCHS = 2  # so the first view is meaningful
 DEFAULT_WORKSPACE_ROOT = Path("workspaces") / "default"
 POLL_MS = 300
+CLOUD_HEIGHT = 840    # px: with the side column below, the cloud is over half of a 1600x1000 page
+SIDE_WIDTH = 380      # px: edit tools, bias lights, timeline strip
+HEADER_CSS = """
+:host { color: white; } .bk-input { color: #222; } .hill-status p, .hill-status { color: white; margin: 0; }
+"""
+TITLE = "hill-viz · Human in the Latent Loop"
 
 # The panels around the edit tools, by slot; one that fails to build leaves a note in its slot.
 COMPONENTS = {
@@ -77,6 +83,14 @@ class HillApp(SessionComponent):
     path = param.String(default="", doc="A dataset file to load instead of `dataset`")
     n = param.Integer(default=DEFAULT_N, allow_None=True)
     pretrain_epochs = param.Integer(default=DEFAULT_PRETRAIN_EPOCHS, bounds=(0, None))
+    release = param.Callable(default=None, doc="Called with the Session when the page ends and its training "
+                             "has stopped (e.g. OpenWorkspaces.release); None: close the workspace")
+    probe = param.Callable(default=None, doc="Called with (Session, connected) when the page starts: how to "
+                           "tell the page is still connected (e.g. OpenWorkspaces.set_probe)")
+    claim = param.Callable(default=None, doc="Called with the Session by a read-only page: True if it may "
+                           "edit now (e.g. OpenWorkspaces.claim); None: it stays read-only")
+    follow_s = param.Number(default=2.0, bounds=(0.1, None),
+                            doc="A read-only page reloads the log's head at most this often")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -93,6 +107,9 @@ class HillApp(SessionComponent):
         self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
         self._periodic = None
         self._closed = False
+        self._followed_at = 0.0
+        self._following = False
+        self.banner = self._banner()
         self.loaded = threading.Event()  # set when a browser has opened the page
         self.ready = threading.Event()   # set once the first model is built (tests wait on it)
         if self.session.model is not None:
@@ -100,6 +117,8 @@ class HillApp(SessionComponent):
 
     def _make(self, key: str, cls: type):
         shared = {"actions": self.actions} if "actions" in cls.param else {}  # one place reports errors
+        if key == "latent_view":
+            shared["height"] = CLOUD_HEIGHT
         try:
             return cls(session=self.session, **shared)
         except Exception as exc:  # one broken panel must not take the page down: show it in its slot
@@ -116,6 +135,8 @@ class HillApp(SessionComponent):
                                 css_classes=[f"hill-slot-{key}"])
 
     def main_area(self) -> pn.Column:
+        """Above the fold: the cloud, and beside it training, edit tools, bias lights and the timeline.
+        Below it, in tabs: the full timeline, the selection's details, the bias panel, the settings."""
         # dynamic tabs: only the tab on screen has Bokeh models in the page. Every HoloViews
         # redraw walks all models of the page, so hidden panels would slow every selection.
         selection = pn.Row(
@@ -123,41 +144,89 @@ class HillApp(SessionComponent):
             pn.Tabs(("Gallery", self._slot("gallery", "Gallery")), ("Table", self._slot("table", "Selection table")),
                     dynamic=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
+        settings = pn.Row(pn.Column(self.training.dataset_widgets, self.training.model_widgets,
+                                    self.training.build_button, width=360),
+                          self.training.curves(), sizing_mode="stretch_width")
         return pn.Column(
-            pn.Row(self._slot("latent_view", "Latent view"), self._edit_column(), sizing_mode="stretch_width"),
-            pn.Tabs(("Selection", selection), ("Bias", self._slot("bias", "Bias indicators")),
-                    ("Timeline", self._slot("timeline", "Timeline")), dynamic=True, sizing_mode="stretch_width",
-                    css_classes=["hill-tabs"]),
+            self.banner,
+            pn.Row(self._slot("latent_view", "Latent view"), self._side_column(), sizing_mode="stretch_width"),
+            pn.Tabs(("Timeline", self._slot("timeline", "Timeline")), ("Selection", selection),
+                    ("Bias", self._slot("bias", "Bias indicators")), ("Data, model and curves", settings),
+                    dynamic=True, sizing_mode="stretch_width", css_classes=["hill-tabs"]),
             sizing_mode="stretch_width",
         )
 
-    def _edit_column(self) -> pn.Column:
-        """The edit tools, and under the pending edits their predicted bias lights."""
-        bias = self.components["bias"]
-        return pn.Column(self.edit_tools, *([bias.summary] if bias is not None else []), width=390)
+    def training_strip(self) -> pn.Row:
+        """Train, pause, resume, cancel, progress and status: in the page's header, always in view."""
+        t = self.training
+        t.epochs_input.name = ""  # labelled beside it: the header is one line high
+        t.progress.param.update(width=110, sizing_mode="fixed", height=10, align="center")
+        return pn.Row(pn.pane.HTML("<a href='./' style='color:white'>All workspaces</a>", margin=(12, 14)),
+                      pn.pane.HTML("Epochs", margin=(12, 4)), t.epochs_input, t.train_button, t.pause_button,
+                      t.resume_button, t.cancel_button, t.progress, t.status_line,
+                      stylesheets=[HEADER_CSS], css_classes=["hill-training-strip"], margin=0)
+
+    def _side_column(self) -> pn.Column:
+        """Edit (grouped move/shape/group/pin); the pending edits' bias lights; the timeline strip."""
+        bias, timeline = self.components["bias"], self.components["timeline"]
+        parts = [self.edit_tools]
+        if bias is not None:
+            parts.append(pn.Column(pn.pane.Markdown("**Bias lights** (predicted, pending edits)", margin=(0, 10)),
+                                   bias.summary, css_classes=["hill-bias-lights"]))
+        if timeline is not None:
+            parts.append(pn.Column(
+                pn.pane.Markdown("**Timeline**: val accuracy, bias lights, events (Timeline tab below)",
+                                 margin=(0, 10)),
+                pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width", linked_axes=False),
+                css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
+        return pn.Column(*parts, width=SIDE_WIDTH)
 
     def template(self) -> pn.template.BootstrapTemplate:
         # Bootstrap: every resource is served locally (the Fast/Material templates fetch web fonts)
-        template = pn.template.BootstrapTemplate(
-            title="hill-viz · Human in the Latent Loop", sidebar=[self.training], main=[self.main_area()],
-            sidebar_width=360, header_background="#0072B2")
+        ws = self.session.workspace
+        title = f"hill-viz · {ws.title or ws.path.name}"
+        template = pn.template.BootstrapTemplate(title=title, main=[self.main_area()], header=[self.training_strip()],
+                                                 header_background="#0072B2")
         self.actions.notifications = template.notifications
         return template
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Row(self.training, self.main_area())
+        return pn.Column(self.training_strip(), self.main_area(), sizing_mode="stretch_width")
 
     # -- lifecycle (inside a server session) ------------------------------------------------------
     def start(self) -> None:
         """Hook the page's periodic callback, first model and cleanup into the current session."""
         pn.state.onload(self._on_load)
         pn.state.on_session_destroyed(self._on_destroyed)
+        context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+        if self.probe is not None and context is not None:
+            self.probe(self.session, lambda: _connected(context))
 
     async def _on_load(self) -> None:
+        if self.session.read_only:
+            self._try_claim()
         self.loaded.set()
         self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
-        if self.session.model is None:
+        if self.session.model is None and not self.session.read_only:
             await self._first_model()
+
+    def _banner(self) -> pn.Column:
+        """Read-only: who holds the workspace. A training segment a crash cut short: resume it."""
+        s = self.session
+        items = []
+        if s.read_only:
+            items.append(pn.pane.Alert(f"**Read-only**: {s.read_only_reason}. You see the work as it is "
+                                       "recorded; add review comments on the Timeline.", alert_type="warning",
+                                       css_classes=["hill-read-only"], margin=(0, 5)))
+        elif s.interrupted:
+            left = s.interrupted["epochs"] - s.interrupted.get("done", 0)
+            resume = pn.widgets.Button(label=f"Resume the interrupted training ({left} epochs left)",
+                                       color="warning", css_classes=["hill-resume"])
+            note = pn.Row(pn.pane.Markdown("A training run stopped before it finished (the server stopped or "
+                                           "crashed); everything up to its last epoch is kept."), resume)
+            resume.on_click(lambda event: self.spawn(s.resume_training, then=lambda r: setattr(note, "visible", False)))
+            items.append(note)
+        return pn.Column(*items, sizing_mode="stretch_width", margin=0)
 
     async def _first_model(self) -> None:
         built = await self.training.build()
@@ -173,8 +242,32 @@ class HillApp(SessionComponent):
         try:
             self.training.poll()
             self.edit_tools.sync()
+            if self.session.read_only and not self._try_claim():
+                self._follow()
         except Exception:  # a broken tick must not stop the next one
             log.exception("periodic update failed")
+
+    def _try_claim(self) -> bool:
+        """A read-only page takes the editing seat once it is free (at most once a second)."""
+        now = time.monotonic()
+        if self.claim is None or now - getattr(self, "_claimed_at", 0.0) < 1.0:
+            return False
+        self._claimed_at = now
+        if not self.claim(self.session):
+            return False
+        self.banner.objects = []
+        self.actions.notify("you can edit this workspace now", "success")
+        return True
+
+    def _follow(self) -> None:
+        """A read-only page shows the editor's work: reload when the log's head moved."""
+        store = self.session.workspace.store
+        now = time.monotonic()
+        if (self._following or store.closed or store.head == self.session.head
+                or now - self._followed_at < self.follow_s):
+            return
+        self._following, self._followed_at = True, now
+        self.spawn(self.session.reload, then=lambda result: setattr(self, "_following", False))
 
     def _on_destroyed(self, session_context) -> None:
         self.close()
@@ -186,13 +279,33 @@ class HillApp(SessionComponent):
         self._closed = True
         if self._periodic is not None:
             self._periodic.stop()
-        self.session.cancel()
+        if not self.session.read_only:
+            self.session.cancel()
 
         def finish():
             self.session.wait(timeout=120)
-            if not self.session.is_busy:
+            if self.session.is_busy:
+                return
+            if self.release is not None:
+                self.release(self.session)
+            else:
                 self.session.workspace.close()
         threading.Thread(target=finish, name="hill-close", daemon=True).start()
+
+
+def _connected(context) -> bool:
+    """The page's websocket is still open (a reload closes it long before the session is destroyed)."""
+    try:
+        return context.session.connection_count > 0
+    except Exception:  # not a served session
+        return True
+
+
+def _strip(layout: hv.Layout) -> hv.Layout:
+    """The timeline's plots, low: accuracy, bias lights and events at a glance beside the cloud."""
+    return layout.opts(hv.opts.Layout(toolbar=None), hv.opts.Overlay(height=58, toolbar=None, title="", xlabel=""),
+                       hv.opts.Scatter(height=40, toolbar=None, title="", xlabel="", yaxis=None),
+                       hv.opts.Points(toolbar=None), hv.opts.Curve(toolbar=None))
 
 
 def build_app(session: Session, **options) -> pn.template.BootstrapTemplate:

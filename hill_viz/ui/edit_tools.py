@@ -158,20 +158,27 @@ class EditTools(SessionComponent):
         self.attach()  # Session changes made on other threads reach this page on its loop
         p, w = self.param, pn.widgets
         num = dict(width=90)
+        # grouped by what a person wants to do with the selection: move it, reshape it,
+        # relate it to another group, or hold it in place
+        groups = pn.Tabs(
+            ("Move", pn.Column(
+                pn.pane.Markdown("Drag the black handle (point-draw tool) or click a destination:",
+                                 margin=(0, 10)),
+                w.Checkbox.from_param(p.tap_moves),
+                pn.Row(w.FloatInput.from_param(p.dx, **num), w.FloatInput.from_param(p.dy, **num),
+                       self.buttons["translate"]))),
+            ("Shape", pn.Row(w.FloatSlider.from_param(p.factor, width=190), self.buttons["contract"])),
+            ("Group", pn.Column(
+                pn.Row(self.buttons["remember_a"], self.buttons["remember_b"]),
+                self.memory_info,
+                pn.Row(w.FloatInput.from_param(p.margin, width=120), self.buttons["separate"]),
+                self.buttons["merge"])),
+            ("Pin", self.buttons["pin"]),
+            dynamic=False, css_classes=["hill-edit-groups"])
         return pn.Column(
             pn.pane.Markdown("### Edit the selection", margin=(0, 10)),
             self.selection_info,
-            pn.pane.Markdown("Drag the black handle (point-draw tool) or click a destination:",
-                             margin=(0, 10)),
-            w.Checkbox.from_param(p.tap_moves),
-            pn.Row(w.FloatInput.from_param(p.dx, **num), w.FloatInput.from_param(p.dy, **num),
-                   self.buttons["translate"]),
-            pn.Row(w.FloatSlider.from_param(p.factor, width=190), self.buttons["contract"]),
-            self.buttons["pin"],
-            pn.Row(self.buttons["remember_a"], self.buttons["remember_b"]),
-            self.memory_info,
-            pn.Row(w.FloatInput.from_param(p.margin, width=120), self.buttons["separate"]),
-            self.buttons["merge"],
+            groups,
             pn.pane.Markdown("### Pending edits", margin=(0, 10)),
             self.pending_table,
             pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,

@@ -86,6 +86,16 @@ class EventStore:
             raise WorkspaceError(f"the head of {self.path} is {value!r}, not an event id; "
                                  "run `hill-viz verify`") from None
 
+    # -- named values beside the log (owner, title): not events, not sealed -----------------
+    def meta(self, key: str) -> str | None:
+        return self._meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write a meta value; the head and the seal move only with events."""
+        if key in ("head", "seal", "workspace_id"):
+            raise ValueError(f"meta {key!r} is written by the store itself")
+        self._write(f"set the {key}", lambda: self._set_meta(key, str(value)))
+
     def set_head(self, event_id: int) -> None:
         self.get(event_id)
         self._write("move the head", lambda: self._set_meta("head", str(event_id)))

@@ -98,6 +98,43 @@ class Workspace:
         if self.lock is not None:
             self.lock.release()
 
+    # -- who made it, what it is called (meta values, not events: a label is not part of the work)
+    TITLE_MAX = 200
+
+    @property
+    def owner(self) -> str:
+        """The actor who created the workspace (older workspaces: the actor of their first event)."""
+        owner = self.store.meta("owner")
+        if owner:
+            return owner
+        first = self.store.query("SELECT actor FROM events ORDER BY seq LIMIT 1")
+        return first[0][0] if first else ""
+
+    def claim_owner(self, actor: str) -> str:
+        """Record `actor` as the owner if none is recorded yet; the owner either way."""
+        if not self.store.meta("owner"):
+            self.store.set_meta("owner", self.owner or actor)
+        return self.owner
+
+    @property
+    def title(self) -> str:
+        """The title people gave the workspace ('' until one is set)."""
+        return self.store.meta("title") or ""
+
+    def set_title(self, title: str) -> str:
+        """Name the workspace (a meta write, not an event: renaming changes none of the recorded work)."""
+        title = self.clean_title(title)
+        self.store.set_meta("title", title)
+        return title
+
+    @classmethod
+    def clean_title(cls, title: str) -> str:
+        """A title on one line, spaces collapsed; WorkspaceError if too long."""
+        title = " ".join(str(title or "").split())
+        if len(title) > cls.TITLE_MAX:
+            raise WorkspaceError(f"a title holds at most {cls.TITLE_MAX} characters, got {len(title)}; shorten it")
+        return title
+
     def __enter__(self) -> "Workspace":
         return self
 
