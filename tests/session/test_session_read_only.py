@@ -107,7 +107,10 @@ def test_two_pages_on_one_workspace_one_edits_the_other_reads(recorded):
     second.reload()
     assert [p.edit_id for p in second.pending] == [p.edit_id for p in first.pending]
     pages.release(first)
-    third = pages.open(recorded, actor="dave")  # the seat is free again
+    third = pages.open(recorded, actor="dave")  # the seat is free, but dave does not own the workspace
+    assert third.read_only
+    pages.release(third)
+    third = pages.open(recorded, actor="alice")  # its owner takes the free seat
     assert not third.read_only
     for s in (second, review, third):
         pages.release(s)
