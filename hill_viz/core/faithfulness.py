@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from hill_viz.core.projection.graph import distance_chunks
 from hill_viz.errors import ConfigError
 
 DEFAULT_SAMPLE = 5_000   # about 0.3 s on 2 cores at d = 16; 50,000 takes tens of seconds
 DEFAULT_K = 10
 TRUST_WARN = 0.90        # below this the view invents neighbours often enough to mislead
 LABEL_GAP_WARN = 0.05    # view label accuracy this far below the latent space's misleads too
-_CHUNK_CELLS = 1 << 23   # distance cells per chunk
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,7 @@ def _trust_and_latent_neighbours(z: np.ndarray, view_nb: np.ndarray, k: int) -> 
     nbt = torch.from_numpy(view_nb)
     penalty = 0
     latent_nb = np.empty((n, k), dtype=np.int64)
-    step = max(1, _CHUNK_CELLS // n)
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        d = torch.cdist(zt[start:stop], zt)                                  # (B, N)
-        d[torch.arange(stop - start), torch.arange(start, stop)] = float("inf")
+    for start, stop, d in distance_chunks(zt):                               # d: (B, N)
         rank = _count_closer(d, torch.gather(d, 1, nbt[start:stop])) + 1     # (B, k)
         penalty += int((rank - k).clamp(min=0).sum())
         latent_nb[start:stop] = torch.topk(d, k, largest=False).indices.numpy()

@@ -24,9 +24,9 @@ import numpy as np
 import param
 
 from hill_viz.core import replay as _replay
-from hill_viz.core.bias import BiasConfig, BiasReport
+from hill_viz.core.bias import BiasConfig
 from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
-from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.edits import Selector
 from hill_viz.core.faithfulness import DEFAULT_K, Faithfulness, measure_faithfulness
 from hill_viz.core.frame import LatentFrame
 from hill_viz.core.ids import IdIndex
@@ -36,11 +36,12 @@ from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
 from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
-from hill_viz.errors import ConfigError, DataError, EditError, StateError
+from hill_viz.errors import ConfigError, DataError, StateError
 from hill_viz.session.access import mutating, open_workspace, read_only_error
-from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
+from hill_viz.session.bias_job import RecordedBiasJob
+from hill_viz.session.editing import EditingVerbs
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
-from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
+from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
 from hill_viz.session.queue import TrainingQueue
 from hill_viz.session.worker import Segment, TrainingWorker
@@ -51,7 +52,7 @@ FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on 
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
-class Session(param.Parameterized):
+class Session(EditingVerbs, param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
@@ -396,95 +397,6 @@ class Session(param.Parameterized):
         before = None if job is None else (lambda: job.predict(self.model, dataset))
         return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
                        list(self.extra_callbacks))
-
-    # -- selection and edits ---------------------------------------------------------------------
-    def select(self, selector: Selector | None) -> np.ndarray:
-        """Resolve a selector on the current view and make it the selection; None clears it."""
-        if selector is None:
-            self._clear_selection()
-            return self.selection
-        frame = self._require_frame()
-        mask = selector.mask(frame.context())
-        self._selection_frame = frame_ref(frame)
-        self._set(selector=selector, selection=frame.column("id")[mask])
-        if not self.read_only:  # a reviewer's selections are their view, not part of the work
-            self._recorder.selection(selector, int(mask.sum()))
-        return self.selection
-
-    def selection_selector(self) -> Selector:
-        """A selector for exactly the selected points: as drawn while the view is unchanged, else their ids."""
-        if not len(self.selection):
-            raise EditError("the selection is empty; select points on the latent view first")
-        if self.selector is not None and self._selection_frame() is self.frame:
-            return self.selector
-        return Selector.of_ids(self.selection)
-
-    def _clear_selection(self) -> None:
-        self._selection_frame = frame_ref(None)
-        self._set(selector=None, selection=np.empty(0, dtype=np.int64))
-
-    @mutating
-    def add_edit(self, edit: Edit) -> PendingEdit:
-        """Resolve an edit on the current view and keep it pending until `apply_edits`."""
-        resolved = edit.resolve(self._require_frame().context())
-        return self._add_pending(next(self._edit_ids), resolved)
-
-    @mutating
-    def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:
-        """Add an edit whose selection is already resolved to ids (replay, scripted users)."""
-        self._require_frame()
-        if edit_id is None:
-            edit_id = next(self._edit_ids)
-        elif any(p.edit_id == edit_id for p in self.pending):
-            raise EditError(f"edit {edit_id} is already pending; give another id or none")
-        else:
-            self._edit_ids = itertools.count(max(next(self._edit_ids), edit_id + 1))
-        return self._add_pending(int(edit_id), resolved)
-
-    def _add_pending(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
-        pending = PendingEdit(edit_id, resolved)
-        self._recorder.edit("edit_added", pending)
-        self.pending = self.pending + [pending]
-        return pending
-
-    @mutating
-    def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
-        """Replace a pending edit's op/params; its selection is resolved again on the current view."""
-        pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
-        return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
-
-    @mutating
-    def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
-        """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
-        index = pending_index(self.pending, edit_id)
-        pending = PendingEdit(edit_id, resolved)
-        self._recorder.edit("edit_updated", pending)
-        self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
-        return pending
-
-    @mutating
-    def remove_edit(self, edit_id: int) -> None:
-        """Drop a pending edit (recorded; its id is not reused)."""
-        index = pending_index(self.pending, edit_id)
-        self._recorder.record("edit_removed", {"edit_id": edit_id})
-        self.pending = self.pending[:index] + self.pending[index + 1:]
-
-    # -- bias indicators ---------------------------------------------------------------------------
-    def predict_bias(self, edit_ids=None) -> BiasReport:
-        """Predicted bias report of the pending edits (all, or those in `edit_ids`), before training.
-
-        Works on a snapshot of the session and records nothing, so the UI can call it from a
-        worker thread while the user goes on editing.
-        """
-        pending = pick_pending(self.pending, edit_ids)
-        if not pending:
-            raise StateError("there are no pending edits to check; make an edit first")
-        frame, projection, dataset = self._require_frame(), self.projection, self._require_dataset()
-        return predict_pending(pending, dataset, self._require_model(), projection, frame, self.bias_config)
-
-    def bias_reports(self, edit_id: int | None = None) -> list[BiasReport]:
-        """The bias reports recorded on the current branch, oldest first (those about `edit_id`)."""
-        return recorded_reports(self.workspace.store, edit_id)
 
     # -- provenance: reopen, revert, annotate ---------------------------------------------------------
     @classmethod

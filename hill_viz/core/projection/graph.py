@@ -13,17 +13,24 @@ import torch
 _CHUNK_CELLS = 1 << 23  # distance cells per chunk of the exact k-NN
 
 
+def distance_chunks(xt: torch.Tensor):
+    """(start, stop, d): distances d (B, N) of rows start:stop to every row, a row's own inf."""
+    n = len(xt)
+    step = max(1, _CHUNK_CELLS // n)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        d = torch.cdist(xt[start:stop], xt)                               # (B, N)
+        d[torch.arange(stop - start), torch.arange(start, stop)] = float("inf")
+        yield start, stop, d
+
+
 def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (N, k) and distances (N, k) of each row's k nearest other rows, by rows in chunks."""
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     n = len(xt)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float64)
-    step = max(1, _CHUNK_CELLS // n)
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        d = torch.cdist(xt[start:stop], xt)                               # (B, N)
-        d[torch.arange(stop - start), torch.arange(start, stop)] = float("inf")
+    for start, stop, d in distance_chunks(xt):
         near = torch.topk(d, k, largest=False)
         idx[start:stop], dist[start:stop] = near.indices.numpy(), near.values.numpy()
     return idx, dist
