@@ -5,7 +5,8 @@ method returns, `recording`), and trains in a worker thread it owns (`worker`). 
 state is `param` parameters the UI watches: `dataset`, `model`, `frame`, `selection`,
 `pending`, `status`, `head`... They change only through the methods, on whichever thread
 does the work; the UI hands the changes to its page's event loop. The browser, the CLI,
-the simulated users and the tests all drive this same object.
+the simulated users and the tests all drive this same object. The selection, edit and
+bias-check verbs live in `editing`, reopening, revert and annotate in `reopen` (mixins).
 
 Read-only: a Session made with `read_only=True` (a review, or a second page on a workspace
 someone else is editing) refuses every method that changes the work with a one-line
@@ -23,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import param
 
-from hill_viz.core import replay as _replay
 from hill_viz.core.bias import BiasConfig
 from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
 from hill_viz.core.edits import Selector
@@ -33,16 +33,17 @@ from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
 from hill_viz.core.access import Limits, may_edit
 from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
-from hill_viz.core.provenance import Event, Workspace, default_actor
+from hill_viz.core.provenance import Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
-from hill_viz.errors import ConfigError, DataError, StateError
-from hill_viz.session.access import mutating, open_workspace, read_only_error
+from hill_viz.errors import DataError, StateError
+from hill_viz.session.access import mutating, read_only_error
 from hill_viz.session.bias_job import RecordedBiasJob
 from hill_viz.session.editing import EditingVerbs
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
+from hill_viz.session.reopen import ReopenVerbs
 from hill_viz.session.queue import TrainingQueue
 from hill_viz.session.worker import Segment, TrainingWorker
 
@@ -52,7 +53,7 @@ FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on 
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
-class Session(EditingVerbs, param.Parameterized):
+class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
@@ -397,89 +398,6 @@ class Session(EditingVerbs, param.Parameterized):
         before = None if job is None else (lambda: job.predict(self.model, dataset))
         return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
                        list(self.extra_callbacks))
-
-    # -- provenance: reopen, revert, annotate ---------------------------------------------------------
-    @classmethod
-    def open(cls, workspace: str | Path | Workspace, actor: str | None = None, read_only: bool = False,
-             read_only_reason: str = "", **params) -> "Session":
-        """Reopen an existing workspace where it was left: the state at its head, from the log.
-
-        Read-only on a path another process writes: the workspace is opened for reading
-        and the reason names who holds it (unless a reason is given).
-        """
-        if isinstance(workspace, Workspace):
-            ws = workspace
-        else:
-            ws, holder = open_workspace(workspace, read_only)
-            read_only_reason = read_only_reason or holder
-        session = cls(ws, actor=actor, read_only=read_only, read_only_reason=read_only_reason, **params)
-        if ws.store.head is not None:
-            session._restore(ws.store.head)
-        return session
-
-    def reload(self) -> None:
-        """Load the state at the workspace's head again (a read-only page following another's work).
-
-        Records nothing; a pending selection is dropped.
-        """
-        self._require_idle()
-        if self.workspace.store.head is not None:
-            self._restore(self.workspace.store.head)
-            self.head = self.workspace.store.head
-
-    @mutating
-    def revert(self, event_id: int) -> Event:
-        """Go back to the state right after `event_id`; the next action starts a branch there.
-
-        Records a `revert` event as a child of `event_id` (so the head moves there), in one
-        transaction. Nothing is deleted: the abandoned branch stays in the log.
-        """
-        self._require_idle()
-        before = self.workspace.store.head
-        target = self.workspace.store.get(event_id)
-        self._restore(target.id)
-        return self._recorder.record("revert", {"to": target.id, "from": before, "to_kind": target.kind},
-                                     parent_id=target.id)
-
-    def annotate(self, event_id: int, text: str) -> Event:
-        """Attach a note to a recorded event (an `annotation` event; the state does not change)."""
-        text = (text or "").strip()
-        if not text:
-            raise ConfigError("an annotation needs some text; type a note first")
-        if len(text) > 10_000:
-            raise ConfigError(f"an annotation holds at most 10000 characters, got {len(text)}; shorten it")
-        target = self.workspace.store.get(event_id)
-        return self._recorder.record("annotation", {"event_id": target.id, "event_kind": target.kind, "text": text})
-
-    def _restore(self, event_id: int) -> None:
-        """Load the state right after `event_id` from the log and its artifacts (no training)."""
-        state = _replay.state_at(self.workspace, event_id)
-        r = _replay.restore(self.workspace, state, dataset=self.dataset)  # may raise: nothing changed yet
-        with self._lock:
-            self.model_seed = r.seed
-            if state.teacher_config:
-                self.teacher_config = _replay.teacher_config(state.teacher_config)
-            self.interrupted = state.interrupted
-            self._edit_ids = itertools.count(max(state.max_edit_id, self._recorder.max_edit_id()) + 1)
-            self._clear_selection()
-            self._set(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,
-                      teachers=r.teachers, history=list(state.history))
-            if self.model is not None and self.projection is not None:
-                self._refresh_frame()
-                self._reselect(state.selection)
-            else:
-                self.frame = None
-            self._set(pending=[PendingEdit(i, res) for i, res in r.pending], progress=0.0,
-                      status="ready" if self.model is not None else "empty")
-
-    def _reselect(self, selector: dict | None) -> None:
-        """Draw a recorded selector again on the restored view (nothing recorded)."""
-        if not selector or (selector.get("kind") == "ids" and "ids" not in selector):
-            return  # none, or a large id list the log summarised
-        selector = Selector.from_dict(selector)
-        mask = selector.mask(self.frame.context())
-        self._selection_frame = frame_ref(self.frame)
-        self._set(selector=selector, selection=self.frame.column("id")[mask])
 
     # -- guards --------------------------------------------------------------------------------
     def _require_writable(self, verb: str) -> None:
