@@ -1,9 +1,11 @@
 """The workspaces a server process has open, and who may edit each.
 
 One page edits a workspace at a time. `OpenWorkspaces.open` gives the first page that
-asks to edit it an editing Session; any other page on it (and every review) gets a
-read-only Session on the same `Workspace` object, whose reason names who holds it, so a
-reviewer's comments go into the same log. When another process writes the workspace
+asks to edit it an editing Session if its user may edit it (the owner, an editor the
+owner shared it with, an admin: `core.access.may_edit`); any other page on it (and every
+review) gets a read-only Session on the same `Workspace` object, whose reason says why
+(opened for review; it belongs to someone else; who holds the seat), so a reviewer's
+comments go into the same log. When another process writes the workspace
 (its writer lock), every page here is read-only. `release` is called when a page ends:
 the editor's seat frees up, and the last page closes the workspace. A page can say how to
 tell it is still connected (`set_probe`), and a read-only page asks for the seat
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hill_viz.core.provenance import Workspace
+from hill_viz.core.access import may_edit
+from hill_viz.core.provenance import Workspace, default_actor
 from hill_viz.session.access import open_workspace
 from hill_viz.session.session import Session
 
@@ -72,14 +75,15 @@ class OpenWorkspaces:
                 else:
                     ws, external = open_workspace(path, read_only=True)
                 entry = self._open[path] = _Open(ws, external)
-            if not review and entry.editor_gone():
+            refused = "" if review else _refusal(entry.workspace, actor, params.get("admins", ()))
+            if not (review or refused) and entry.editor_gone():
                 _set_access(entry.editor, True, "this page was opened again elsewhere; reload it to see the work")
                 entry.editor = None
-            held = entry.holder()
+            reason = REVIEW_REASON if review else refused or entry.holder()
             try:
-                if review or held:
+                if reason:
                     session = Session.open(entry.workspace, actor=actor, read_only=True,
-                                           read_only_reason=REVIEW_REASON if review else held, **params)
+                                           read_only_reason=reason, **params)
                 else:
                     session = Session.open(entry.workspace, actor=actor, **params)
                     entry.editor = session
@@ -101,6 +105,8 @@ class OpenWorkspaces:
         with self._lock:
             entry = self._open.get(session.workspace.path.expanduser().resolve())
             if entry is None or session not in entry.sessions or id(session) in entry.reviews or entry.external:
+                return False
+            if _refusal(entry.workspace, session.actor, session.admins):
                 return False
             if entry.editor is session:
                 return True
@@ -153,6 +159,12 @@ class OpenWorkspaces:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+def _refusal(workspace: Workspace, actor: str | None, admins) -> str:
+    """Why `actor` may not edit the workspace (it is someone else's, not shared with them); '' if they may."""
+    allowed, why = may_edit(actor or default_actor(), workspace, admins)
+    return "" if allowed else why
 
 
 def _set_access(session: Session, read_only: bool, reason: str) -> None:

@@ -12,7 +12,10 @@ Read-only: a Session made with `read_only=True` (a review, or a second page on a
 someone else is editing) refuses every method that changes the work with a one-line
 `ReadOnlyError` naming `read_only_reason`. It may still `select` (view state; nothing is
 recorded for it), `annotate` (a review comment, recorded with the reviewer as actor),
-`predict_bias` (records nothing) and `reload` (follow the log to its head).
+`predict_bias` (records nothing) and `reload` (follow the log to its head). Whoever may
+not edit the workspace (`core.access.may_edit`: not its owner, not an editor the owner
+shared it with, not in `admins`) gets it read-only whatever was asked, the reason saying
+whom it belongs to.
 """
 from __future__ import annotations
 
@@ -184,6 +187,7 @@ class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
 
+    @mutating
     def store_upload(self, name: str, data: bytes) -> Path:
         """Keep an uploaded dataset file in this workspace's `uploads/` (within the upload limit); its path."""
         name = Path(name or "upload").name

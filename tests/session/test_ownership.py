@@ -6,9 +6,6 @@ from hill_viz.core.access import share
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.session import Session
 
-pytestmark = pytest.mark.skipif(not hasattr(errors, "ReadOnlyError"),
-                                reason="needs the read-only Session of issue 12 (ReadOnlyError)")
-
 
 @pytest.fixture
 def alices(tmp_path):

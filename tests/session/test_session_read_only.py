@@ -4,6 +4,7 @@ import inspect
 import numpy as np
 import pytest
 
+from hill_viz.core.access import share
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.projection import Projection
 from hill_viz.errors import ReadOnlyError
@@ -29,6 +30,7 @@ MUTATING = {
     "update_resolved_edit": lambda s: s.update_resolved_edit(s.pending[0].edit_id, s.pending[0].resolved),
     "remove_edit": lambda s: s.remove_edit(s.pending[0].edit_id),
     "revert": lambda s: s.revert(s.head),
+    "store_upload": lambda s: s.store_upload("more.csv", b"x,label\n1,0\n"),
 }
 
 
@@ -95,6 +97,7 @@ def test_reopening_brings_back_model_pending_edit_and_selection(recorded, tmp_pa
 def test_two_pages_on_one_workspace_one_edits_the_other_reads(recorded):
     pages = OpenWorkspaces()
     first = pages.open(recorded, actor="alice")
+    share(first.workspace, "bob", by="alice")  # bob may edit it too, once the seat is free
     second = pages.open(recorded, actor="bob")
     review = pages.open(recorded, actor="carol", review=True)
     assert not first.read_only and second.read_only and review.read_only
@@ -108,11 +111,10 @@ def test_two_pages_on_one_workspace_one_edits_the_other_reads(recorded):
     assert [p.edit_id for p in second.pending] == [p.edit_id for p in first.pending]
     pages.release(first)
     third = pages.open(recorded, actor="dave")  # the seat is free, but dave does not own the workspace
-    assert third.read_only
-    pages.release(third)
-    third = pages.open(recorded, actor="alice")  # its owner takes the free seat
-    assert not third.read_only
-    for s in (second, review, third):
+    assert third.read_only and "belongs to alice" in third.read_only_reason and not pages.claim(third)
+    fourth = pages.open(recorded, actor="alice")  # dave's page holds no seat: its owner takes it
+    assert not fourth.read_only
+    for s in (second, review, third, fourth):
         pages.release(s)
     assert len(pages) == 0 and first.workspace.store.closed
 
