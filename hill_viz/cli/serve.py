@@ -1,7 +1,9 @@
 """`hill-viz serve`: serve the HILL app (one server process, one Session per browser session).
 
 The page at `/` lists the workspaces under `--workspace`; `/?workspace=ID` opens one (a
-reload comes back to it), `&mode=review` reviews it read-only; `--open ID` makes `/` open ID.
+reload comes back to it; editing if the signed-in user may edit it and no other page does,
+else read-only), `&mode=review` reviews it read-only, `?workspace=new` starts one;
+`--open ID` makes `/` open ID.
 """
 from __future__ import annotations
 
@@ -152,17 +154,20 @@ def _config(args, name, path, n, root):
     limits.check_n(n, name or "--n")
     return ServeConfig(root=root, dataset=name, path=path, n=n, pretrain_epochs=args.pretrain_epochs,
                        limits=limits, admins=tuple(args.admin), max_sessions=args.max_sessions,
-                       max_trainings=args.max_trainings,
+                       max_trainings=args.max_trainings, open_id=args.open,
                        max_disk_bytes=None if args.max_disk_gb is None else args.max_disk_gb * 2**30)
 
 
 def run(args) -> int:
     from hill_viz.core.model import fix_threads
+    from hill_viz.core.workspaces import workspace_folder
     from hill_viz.serve import make_server
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
+    if args.open is not None:
+        workspace_folder(root, args.open)  # the same check, and line, as an ID in the URL
     auth = _auth(args)
     config = _config(args, name, path, n, root)
     fix_threads()  # once, before any page: every thread then trains with the same settings

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hill_viz.errors import ConfigError, DataError
 
-__all__ = ["DataRoots", "Limits", "editors_of", "may_edit", "owner_of", "share"]
+__all__ = ["DataRoots", "Limits", "edit_role", "editors_of", "may_edit", "owner_of", "share"]
 
 SHARING_FILE = "sharing.json"  # in the workspace folder: {"editors": [...]}
 
@@ -37,8 +37,8 @@ def owner_of(workspace) -> str | None:
 
 
 def editors_of(workspace) -> tuple[str, ...]:
-    """Users the owner shared the workspace with for editing."""
-    path = Path(workspace.path) / SHARING_FILE
+    """Users the owner shared the workspace (a Workspace, or its folder) with for editing."""
+    path = Path(getattr(workspace, "path", workspace)) / SHARING_FILE
     try:
         return tuple(str(u) for u in json.loads(path.read_text(encoding="utf-8")).get("editors", []))
     except (OSError, ValueError, AttributeError):
@@ -61,12 +61,24 @@ def share(workspace, user: str, by: str | None, admins: Iterable[str] = ()) -> t
     return editors
 
 
+def edit_role(user: str | None, owner: str | None, editors: Iterable[str] = (), admins: Iterable[str] = ()) -> str:
+    """Why `user` may change a workspace of `owner`: 'owner', 'editor' (shared with them), 'admin',
+    'anyone' (it has no owner); '' when they may only review it."""
+    if not owner:
+        return "anyone"
+    if user == owner:
+        return "owner"
+    if user is not None and user in set(editors):
+        return "editor"
+    if user is not None and user in set(admins):
+        return "admin"
+    return ""
+
+
 def may_edit(user: str | None, workspace, admins: Iterable[str] = ()) -> tuple[bool, str]:
     """(True, "") when `user` may change the workspace; else (False, why, in one line)."""
     owner = owner_of(workspace)
-    if owner is None or user == owner:
-        return True, ""
-    if user is not None and (user in set(admins) or user in editors_of(workspace)):
+    if edit_role(user, owner, editors_of(workspace) if owner and user != owner else (), admins):
         return True, ""
     return False, (f"this workspace belongs to {owner}; you can review it read-only "
                    f"unless {owner} shares it with you for editing")

@@ -24,7 +24,7 @@ from hill_viz.core.provenance import DB_NAME, Event, Workspace
 from hill_viz.core.review import SEVERITIES, worst_severity
 from hill_viz.errors import WorkspaceError
 
-__all__ = ["INDEX_NAME", "WorkspaceIndex", "WorkspaceSummary", "index_event"]
+__all__ = ["INDEX_NAME", "WorkspaceIndex", "WorkspaceSummary", "index_event", "workspace_folder"]
 
 INDEX_NAME = "hill-index.sqlite"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -141,6 +141,33 @@ def _stamp(path: Path) -> str:
     return "/".join(parts)
 
 
+# -- which folders are workspaces ------------------------------------------------------------------
+
+def _is_workspace(root: Path, folder: Path) -> bool:
+    """A plain name, a real sub-folder of the (resolved) `root`, not a link out of it, holding a log."""
+    if not _ID.match(folder.name):
+        return False
+    try:
+        return folder.resolve(strict=True).parent == root and (folder / DB_NAME).is_file()
+    except (OSError, RuntimeError):
+        return False
+
+
+def workspace_folder(root: str | Path, ws_id) -> Path:
+    """The folder of workspace `ws_id` under `root`.
+
+    Anything else (`../x`, a path, a link out of the root, a folder without a log, a name
+    that does not exist) gets the same one-line WorkspaceError, which says nothing about
+    what lies outside the root: ids come from URLs and command lines.
+    """
+    root = Path(root).expanduser()
+    if isinstance(ws_id, str) and _ID.match(ws_id) and _is_workspace(root.resolve(), root / ws_id):
+        return root / ws_id
+    shown = repr(ws_id if not isinstance(ws_id, str) or len(ws_id) <= 80 else ws_id[:80] + "…")
+    raise WorkspaceError(f"there is no workspace {shown} here; open one from the workspace list "
+                         "(`hill-viz workspaces` lists them)")
+
+
 # -- the index file ---------------------------------------------------------------------------------
 
 class WorkspaceIndex:
@@ -169,8 +196,9 @@ class WorkspaceIndex:
         with self._db() as db:
             rows = {r[0]: _summary(r) for r in db.execute(f"SELECT {', '.join(_COLUMNS)} FROM workspaces")}
             found = {}
+            root = self.root.resolve()
             for entry in self.root.iterdir():
-                if entry.is_dir() and _ID.match(entry.name) and (entry / DB_NAME).is_file():
+                if _is_workspace(root, entry):
                     found[entry.name] = entry
             for gone in set(rows) - set(found):
                 db.execute("DELETE FROM workspaces WHERE id=?", (gone,))
@@ -191,14 +219,8 @@ class WorkspaceIndex:
             return known
 
     def path_of(self, ws_id: str) -> Path:
-        """The folder of workspace `ws_id`; WorkspaceError naming the fix if there is none."""
-        if not isinstance(ws_id, str) or not _ID.match(ws_id):
-            raise WorkspaceError(f"{ws_id!r} is not a workspace name (letters, digits, . _ -); "
-                                 "`hill-viz workspaces` lists them")
-        folder = self.root / ws_id
-        if not (folder / DB_NAME).is_file():
-            raise WorkspaceError(f"there is no workspace {ws_id!r} in {self.root}; `hill-viz workspaces` lists them")
-        return folder
+        """The folder of workspace `ws_id`; one neutral WorkspaceError if there is none (`workspace_folder`)."""
+        return workspace_folder(self.root, ws_id)
 
     def new_id(self) -> str:
         """A fresh workspace name (date, time, random tail); the folder is not created."""

@@ -2,7 +2,8 @@
 
     config    ServeConfig (what `hill-viz serve` was told) and Auth (Panel's sign-in options)
     pages     PageRegistry: the open pages, the session limit, the training queue, disk use
-    page      the page factory: an empty shell on GET, the app built once the websocket opens
+    page      the page factory: an empty shell on GET; the Site (workspace list, app, review)
+              built into it once the websocket opens
     admin     the operator view (admins only)
     server    make_server: pn.serve with all of the above
 """

@@ -79,6 +79,7 @@ class ServeConfig:
     max_sessions: int | None = None          # open pages at once
     max_trainings: int = 2                   # training segments at once; the others queue
     max_disk_bytes: int | None = None        # new workspaces refused past this use of `root`
+    open_id: str | None = None               # `/` opens this workspace instead of the list
 
 
 def is_loopback(address: str) -> bool:

@@ -32,6 +32,8 @@ class ReviewPage(SessionComponent):
     """Review of one workspace (a read-only Session): edits, snapshots, bias, comments, timeline."""
 
     edit_id = param.Integer(default=None, allow_None=True, doc="The edit shown")
+    release = param.Callable(default=None, doc="Called with the Session when the page ends (e.g. "
+                             "OpenWorkspaces.release); None: close the workspace")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -124,6 +126,16 @@ class ReviewPage(SessionComponent):
             return
         self.verify_status.object = ("✅ **Verified**: the log and every file match their hashes." if report.ok else
                                      f"❌ **Verify failed**: {report.first_bad}")
+
+    def close(self) -> None:
+        """The page ended: let go of the Session (idempotent)."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        if self.release is not None:
+            self.release(self.session)
+        else:
+            self.session.workspace.close()
 
     def _report(self) -> io.BytesIO:
         return io.BytesIO(review_html(self.session.workspace).encode())

@@ -1,10 +1,14 @@
 """WorkspaceList: the page a visitor lands on: every workspace under the server's root.
 
 One row per workspace from the index (`core.workspaces.WorkspaceIndex`): owner, title
-(editable in place), dataset, model, events, edits, last change, latest val/test
-accuracy, worst bias severity and verify badge; sortable by any column, filterable from
-the header, with links to open a workspace (`?workspace=ID`) or review it read-only
-(`&mode=review`), and a "New workspace" link. Listing reads the index, not the logs.
+(editable in place by whoever may edit the workspace), dataset, model, events, edits,
+last change, latest val/test accuracy, worst bias severity, verify badge and what the
+viewing user may do with it (edit: theirs, shared with them, admin; else review); sortable
+by any column, filterable from the header, with links to open a workspace
+(`?workspace=ID`: editing or read-only, as the Session decides) or review it read-only
+(`&mode=review`), and a "New workspace" link. Every workspace under the root is listed to
+every signed-in user: others' workspaces are theirs to review (read-only). Listing reads
+the index, not the logs.
 """
 from __future__ import annotations
 
@@ -15,29 +19,42 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from hill_viz.core.access import edit_role, editors_of
+from hill_viz.core.provenance import default_actor
 from hill_viz.core.workspaces import WorkspaceIndex, WorkspaceSummary
-from hill_viz.errors import HillError
+from hill_viz.errors import HillError, WorkspaceError
 
 __all__ = ["WorkspaceList"]
 
 COLUMNS = {"id": "Workspace", "title": "Title", "owner": "Owner", "dataset": "Dataset", "model": "Model",
            "n_events": "Events", "n_edits": "Edits", "last_change": "Last change (UTC)", "val_acc": "Val acc",
-           "test_acc": "Test acc", "severity": "Bias", "verify_badge": "Verify", "open": "Open"}
+           "test_acc": "Test acc", "severity": "Bias", "verify_badge": "Verify", "access": "You may",
+           "open": "Open"}
+ACCESS = {"owner": "edit (yours)", "editor": "edit (shared)", "admin": "edit (admin)", "anyone": "edit",
+          "": "review"}
 SEVERITY_COLORS = {"ok": "#009E73", "warn": "#B86E00", "alert": "#D55E00"}
 
 
-def _links(ws_id: str) -> str:
+def _links(ws_id: str, editable: bool = True) -> str:
     q = html.escape(ws_id, quote=True)
-    return (f"<a class='hill-open' href='?workspace={q}'>edit</a> · "
+    return (f"<a class='hill-open' href='?workspace={q}'>{'edit' if editable else 'view'}</a> · "
             f"<a class='hill-review' href='?workspace={q}&mode=review'>review</a>")
 
 
-def rows_frame(rows: list[WorkspaceSummary]) -> pd.DataFrame:
-    """The table the page shows, one row per workspace."""
-    data = [{"id": r.id, "title": r.title, "owner": r.owner, "dataset": r.dataset, "model": r.model,
-             "n_events": r.n_events, "n_edits": r.n_edits, "last_change": r.last_change[:19].replace("T", " "),
-             "val_acc": r.val_acc, "test_acc": r.test_acc, "severity": r.severity, "verify_badge": r.verify_badge,
-             "open": _links(r.id)} for r in rows]
+def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=(), root=None) -> pd.DataFrame:
+    """The table the page shows, one row per workspace; what `user` may do with each (`core.access`).
+
+    user None: the server's own user (no sign-in), as the Session's actor would be.
+    """
+    user = user or default_actor()
+    data = []
+    for r in rows:
+        editors = editors_of(root / r.id) if root is not None and r.owner and r.owner != user else ()
+        role = edit_role(user, r.owner or None, editors, admins)
+        data.append({"id": r.id, "title": r.title, "owner": r.owner, "dataset": r.dataset, "model": r.model,
+                     "n_events": r.n_events, "n_edits": r.n_edits, "last_change": r.last_change[:19].replace("T", " "),
+                     "val_acc": r.val_acc, "test_acc": r.test_acc, "severity": r.severity,
+                     "verify_badge": r.verify_badge, "access": ACCESS[role], "open": _links(r.id, bool(role))})
     return pd.DataFrame(data, columns=list(COLUMNS))
 
 
@@ -48,16 +65,19 @@ class WorkspaceList(Viewer):
     message = param.String(default="", doc="A note shown above the table (e.g. why a link did not open)")
     open_workspace = param.Callable(default=None, doc="path -> the Workspace this server has open there, or "
                                     "None (e.g. OpenWorkspaces.workspace_at): titles are written through it")
+    user = param.String(default=None, allow_None=True, doc="Who looks (the signed-in user; None: the server's)")
+    admins = param.List(default=[], item_type=str, doc="Users who may edit every workspace")
 
     def __init__(self, **params):
         super().__init__(**params)
         text = {"type": "input", "func": "like", "placeholder": "filter"}
         self.table = pn.widgets.Tabulator(
-            rows_frame(self.index.list()), show_index=False, sizing_mode="stretch_both", min_height=400,
+            self._frame(), show_index=False, sizing_mode="stretch_both", min_height=400,
             titles=COLUMNS, editors={c: None for c in COLUMNS if c != "title"} | {"title": {"type": "input"}},
             formatters={"open": {"type": "html"}, "val_acc": {"type": "money", "precision": 3},
                         "test_acc": {"type": "money", "precision": 3}},
-            header_filters={c: text for c in ("id", "title", "owner", "dataset", "model", "severity", "verify_badge")},
+            header_filters={c: text for c in ("id", "title", "owner", "dataset", "model", "severity", "verify_badge",
+                                                   "access")},
             pagination="remote", page_size=50, css_classes=["hill-workspace-list"], layout="fit_data_stretch")
         self.table.on_edit(self._on_edit)
         self.verify_button = pn.widgets.Button(label="Verify selected", width=140)
@@ -66,18 +86,28 @@ class WorkspaceList(Viewer):
         self.refresh_button.on_click(lambda event: self.refresh())
         self.status = pn.pane.Alert(self.message, alert_type="warning", visible=bool(self.message))
 
+    def _frame(self) -> pd.DataFrame:
+        return rows_frame(self.index.list(), self.user, self.admins, self.index.root)
+
     def refresh(self) -> None:
-        self.table.value = rows_frame(self.index.list())
+        self.table.value = self._frame()
 
     def _on_edit(self, event) -> None:
         ws_id = self.table.value["id"].iloc[event.row]
         try:
+            self._require_editable(ws_id)
             folder = self.index.path_of(ws_id)
             open_ws = self.open_workspace(folder) if self.open_workspace else None
             self.index.set_title(ws_id, event.value, workspace=open_ws)
         except HillError as exc:
             self._say(str(exc))
         self.refresh()
+
+    def _require_editable(self, ws_id: str) -> None:
+        row = self.table.value.set_index("id").loc[ws_id]
+        if row["access"] == ACCESS[""]:
+            raise WorkspaceError(f"only {row['owner']}, who owns {ws_id}, and the people they share it with "
+                                 "can rename it")
 
     def _on_verify(self, event=None) -> None:
         for row in self.table.selection:

@@ -32,4 +32,5 @@ def test_list_rename_report_and_mistakes(capsys, tmp_path, recorded_workspace):
     code, _, err = run(capsys, "workspaces", "--root", str(tmp_path / "missing"))
     assert code == 2 and "does not exist" in err
     code, _, err = run(capsys, "serve", "--workspace", str(root), "--open", "../study")
-    assert code == 2 and "is not a workspace name" in err
+    assert code == 2 and err.strip() == ("hill-viz: error: there is no workspace '../study' here; open one from "
+                                         "the workspace list (`hill-viz workspaces` lists them)")

@@ -62,9 +62,17 @@ def test_title_verify_badge_and_bad_names(root):
         db.execute("UPDATE events SET actor='mallory' WHERE seq=1")
     row = index.verify("alpha")
     assert row.verify_badge == "failed" and "event" in row.verify_problem
-    for bad in ("../alpha", "nope", ""):
-        with pytest.raises(WorkspaceError, match="workspaces` lists them"):
+    outside = root.parent / "outside"
+    shutil.copytree(root / "alpha", outside)
+    (root / "link").symlink_to(outside)  # a link out of the root is no workspace of it
+    messages = set()
+    for bad in ("../alpha", "nope", "", "link", "../outside", str(root / "alpha"), "alpha/..", None):
+        with pytest.raises(WorkspaceError, match="workspaces` lists them") as info:
             index.path_of(bad)
+        messages.add(str(info.value).replace(repr(bad), "ID"))
+    assert messages == {"there is no workspace ID here; open one from the workspace list "
+                        "(`hill-viz workspaces` lists them)"}  # one neutral line, whatever lies outside
+    assert "link" not in {r.id for r in index.list()}
 
 
 def test_the_index_is_derived_data(root):
