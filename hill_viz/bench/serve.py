@@ -142,7 +142,7 @@ async def _user(browser, url: str, user: str) -> dict:
 
 
 async def _script(page, url: str, user: str, result: dict) -> None:
-    await page.goto(url + "login")
+    await page.goto(url + "login?next=%2F%3Fworkspace%3Dnew")  # signed in, straight to a new workspace
     await page.fill("input[name=username]", user)
     await page.fill("input[name=password]", PASSWORD)
     start = time.perf_counter()

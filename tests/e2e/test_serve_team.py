@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hill_viz import errors
 from hill_viz.bench.browser import free_port, wait_until
 from hill_viz.core.access import DataRoots, Limits
 from hill_viz.serve import Auth, ServeConfig, make_server
@@ -20,7 +21,10 @@ USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     """(url, registry, root, data_root): the app with sign-in, 1 MB uploads, one training at a time."""
-    tmp = tmp_path_factory.mktemp("team")
+    yield from _team(tmp_path_factory.mktemp("team"), max_sessions=4)
+
+
+def _team(tmp, max_sessions):
     users = tmp / "users.json"
     users.write_text(json.dumps(USERS))
     data_root, secret = tmp / "data", tmp / "secret"
@@ -33,7 +37,7 @@ def team(tmp_path_factory):
     config = ServeConfig(root=tmp / "ws", dataset="blobs", n=600, pretrain_epochs=0,
                          limits=Limits(max_n=5000, max_epochs=10_000, upload_max_bytes=2**20,
                                        data_roots=DataRoots([data_root])),
-                         admins=("carol",), max_sessions=4, max_trainings=1)
+                         admins=("carol",), max_sessions=max_sessions, max_trainings=1)
     config.root.mkdir()
     port = free_port()
     server = make_server(config, Auth(basic_auth=users, cookie_secret="test-secret"), port=port, threaded=True)
@@ -62,19 +66,20 @@ def _client(url, user=None):
     return opener
 
 
-def sign_in(page, url, user):
-    page.goto(url + "login")
+def sign_in(page, url, user, then="/"):
+    """Sign in as `user`; the browser then goes to `then` (Panel's `next`)."""
+    page.goto(url + "login?" + urllib.parse.urlencode({"next": then}))
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", USERS[user])
     page.click("button[type=submit]")
 
 
-def open_as(page, url, registry, user):
+def open_as(page, url, registry, user, then="/?workspace=new"):
     before = set(map(id, registry.apps()))  # pages of earlier tests may still be closing
 
     def new_pages():
         return [a for a in registry.apps() if id(a) not in before and a.session.actor == user]
-    sign_in(page, url, user)
+    sign_in(page, url, user, then)
     wait_until(lambda: new_pages(), 120, f"{user}'s page", page)
     (app,) = new_pages()
     wait_until(app.ready.is_set, 90, "the first model", page)
@@ -176,3 +181,39 @@ def test_the_operator_view_is_for_admins(browser, team):
             for text in ("Trainings:", "Memory (RSS):", "Workspaces on disk:"):
                 page.get_by_text(text).first.wait_for(timeout=10_000)
         page.context.close()
+
+
+@pytest.fixture
+def workspaces_team(tmp_path):
+    """A server of its own (pages of the tests above may still count against the session limit)."""
+    yield from _team(tmp_path, max_sessions=None)
+
+
+def test_the_list_is_the_landing_page_and_others_workspaces_open_read_only(page, workspaces_team):
+    from hill_viz.session import Session
+
+    url, registry, root, _ = workspaces_team
+    alices = Session(root / "alice-study", actor="alice")
+    alices.load_dataset("blobs", n=300)
+    alices.workspace.close()
+    sign_in(page, url, "bob")  # lands on /: the workspace list
+    row = page.locator(".hill-workspace-list .tabulator-row", has_text="alice-study").first
+    row.wait_for(timeout=60_000)
+    assert "review" in row.inner_text() and row.locator("a.hill-open").inner_text() == "view"
+    assert len(registry.apps()) == 0  # the list opens no Session
+
+    app = open_as(page, url, registry, "bob", "/?workspace=alice-study")  # by URL: read-only, says whose
+    assert app.session.read_only and "belongs to alice" in app.session.read_only_reason
+    page.get_by_text("belongs to alice").first.wait_for(timeout=30_000)
+    with pytest.raises(errors.ReadOnlyError):
+        app.session.load_dataset("blobs", n=300)
+
+    lines = set()
+    for bad in ("../team", "alice-study/..", str(root / "alice-study"), "nothing-here"):
+        page.goto(url + "?" + urllib.parse.urlencode({"workspace": bad}))
+        alert = page.get_by_text("there is no workspace").first
+        alert.wait_for(timeout=60_000)
+        lines.add(alert.inner_text().replace(repr(bad), "ID").strip())
+    (line,) = lines  # the same line, whatever the ID points at
+    assert line.startswith("there is no workspace ID here; open one from the workspace list") and "\n" not in line
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["alice-study"]  # nothing made or opened

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from hill_viz.bench.browser import VIEWPORT, served, wait_until
+from hill_viz.core.access import share
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.review_report import write_review_report
 from hill_viz.session import Session
@@ -35,6 +36,8 @@ def site(tmp_path, recorded_workspace, page):
     shutil.copytree(recorded_workspace, root / "recorded")
     s = Session.open(root / "recorded")
     s.add_edit(Edit.contract(Selector.of_label(7), 0.6))  # pending, so the page shows an edit and its lights
+    for user in ("alice", "bob"):  # its owner (the OS user who recorded it) lets them edit it; dave may not
+        share(s.workspace, user, by=s.workspace.owner)
     s.workspace.close()
     users = iter(["alice", "bob", "rita", "dave"])
     site = Site(root, n=N, pretrain_epochs=1, user=lambda: next(users, "someone"))
@@ -93,6 +96,7 @@ def test_train_edit_reload_same_state_back(page, site):
     state = (model_hash(s), [(p.edit_id, p.edit.op, len(p.resolved.ids)) for p in s.pending], len(s.selection))
 
     before = len(site.built)
+    site.user = lambda: s.actor  # the same person reloads (the fixture's next user would only review it)
     page.reload()
     again = app_page(site, before, page)
     r = again.session
