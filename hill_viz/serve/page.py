@@ -49,9 +49,7 @@ def page_factory(config: ServeConfig, registry: PageRegistry) -> Callable[[], pn
                            "Try again in a few minutes.", "hill-full")
                 return
             pn.state.on_session_destroyed(lambda ctx: registry.leave(page))
-            shown = site.fill(shell)
-            if getattr(shown, "session", None) is not None:  # an app or a review: the operator view lists it
-                registry.attach(page, shown)
+            registry.attach(page, site.fill(shell))  # the app, review or list it shows
         pn.state.onload(opened)
         return shell.template
     factory.site = site  # tests reach the pages through it

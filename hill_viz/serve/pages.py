@@ -67,8 +67,9 @@ class PageRegistry:
         return len(self._pages)
 
     def apps(self) -> list:
+        """What the open pages show that holds a Session (apps, reviews), oldest first."""
         with self._lock:
-            return [p["app"] for p in self._pages.values() if p["app"] is not None]
+            return [p["app"] for p in self._pages.values() if getattr(p["app"], "session", None) is not None]
 
     def rows(self) -> list[dict]:
         """One row per open page, for the operator view."""
@@ -80,7 +81,7 @@ class PageRegistry:
             rows.append({"page": page, "user": info["user"] or "-",
                          "opened": time.strftime("%H:%M:%S", time.localtime(info["opened"])),
                          "workspace": session.workspace.path.name if session else "-",
-                         "status": session.status if session else "opening",
+                         "status": session.status if session else "opening" if info["app"] is None else "list",
                          "queue": session.queue_position if session else 0})
         return rows
 
