@@ -31,7 +31,9 @@ class ReopenVerbs:
         """Reopen an existing workspace where it was left: the state at its head, from the log.
 
         Read-only on a path another process writes: the workspace is opened for reading
-        and the reason names who holds it (unless a reason is given).
+        and the reason names who holds it (unless a reason is given). Read-only too when
+        `actor` may not edit it (not its owner, not shared with them, not in `admins`):
+        the reason says whom it belongs to.
         """
         if isinstance(workspace, Workspace):
             ws = workspace

@@ -145,7 +145,7 @@ class EditTools(SessionComponent):
         buttons["remove"].on_click(lambda e: self._spawn(self.remove_edited))
         buttons["apply"].on_click(self._on_apply)
         self.pending_table = w.Tabulator(self._pending_frame(), show_index=False, disabled=True,
-                                         selectable=1, height=150, width=360,
+                                         selectable=1, height=120, width=360,
                                          css_classes=["hill-pending"])
         self.pending_table.param.watch(self._on_row_selected, "selection")
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
@@ -181,9 +181,11 @@ class EditTools(SessionComponent):
             groups,
             pn.pane.Markdown("### Pending edits", margin=(0, 10)),
             self.pending_table,
-            pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
-                   w.FloatInput.from_param(p.edit_weight, width=80)),
-            pn.Row(self.buttons["update"], self.buttons["remove"]),
+            pn.Card(pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
+                           w.FloatInput.from_param(p.edit_weight, width=80)),
+                    pn.Row(self.buttons["update"], self.buttons["remove"]),
+                    title="Change or remove a pending edit", collapsed=True, sizing_mode="stretch_width",
+                    css_classes=["hill-change-edit"]),  # collapsed: the side column fits a 1000 px page
             self.teaches_info,
             pn.Row(w.IntInput.from_param(p.epochs, width=80), self.buttons["apply"]),
             self.teacher.disclosure(),

@@ -74,6 +74,11 @@ def sign_in(page, url, user, then="/"):
     page.click("button[type=submit]")
 
 
+def show_data_tab(page):
+    """The dataset, model and upload widgets sit in a tab below the cloud."""
+    page.locator(".hill-tabs .bk-tab", has_text="Data, model and curves").first.click()
+
+
 def open_as(page, url, registry, user, then="/?workspace=new"):
     before = set(map(id, registry.apps()))  # pages of earlier tests may still be closing
 
@@ -112,7 +117,8 @@ def test_the_signed_in_user_is_the_actor_and_outside_paths_get_one_neutral_line(
     session = app.session
     assert session.workspace.store.count() > 0
     assert {e.actor for e in session.workspace.store.events()} == {"alice"}
-    page.locator("select").first.select_option("a file…")
+    show_data_tab(page)
+    page.locator(".hill-tabs select").first.select_option("a file…")
     path_box = page.get_by_placeholder("/data/my.parquet")
     lines = []
     for trick in ("../secret/keys.csv", f"{data_root}/../secret/keys.csv", str(data_root.parent / "secret" / "keys.csv"),
@@ -140,6 +146,7 @@ def test_an_oversized_upload_gets_a_notification_and_the_page_stays_connected(pa
     app = open_as(page, url, registry, "bob")
     big = tmp_path / "big.csv"
     big.write_bytes(b"a,label\n" + b"1.0,1\n" * 600_000)  # 3.6 MB, over the 1 MB limit
+    show_data_tab(page)
     page.locator(".filepond--browser").first.set_input_files(str(big))
     wait_until(lambda: any("too large" in text for _, text in app.actions.messages), 60, "the refusal", page)
     level, text = [m for m in app.actions.messages if "too large" in m[1]][0]
@@ -195,6 +202,7 @@ def test_the_list_is_the_landing_page_and_others_workspaces_open_read_only(page,
     url, registry, root, _ = workspaces_team
     alices = Session(root / "alice-study", actor="alice")
     alices.load_dataset("blobs", n=300)
+    alices.build_model(latent_dim=2, hidden=8)
     alices.workspace.close()
     sign_in(page, url, "bob")  # lands on /: the workspace list
     row = page.locator(".hill-workspace-list .tabulator-row", has_text="alice-study").first
