@@ -175,8 +175,7 @@ class HillApp(SessionComponent):
                                    bias.summary, css_classes=["hill-bias-lights"]))
         if timeline is not None:
             parts.append(pn.Column(
-                pn.pane.Markdown("**Timeline**: val accuracy, bias lights, events (Timeline tab below)",
-                                 margin=(0, 10)),
+                pn.pane.Markdown("**Timeline** (details: Timeline tab)", margin=(0, 10)),
                 pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width", linked_axes=False),
                 css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
         return pn.Column(*parts, width=SIDE_WIDTH)

@@ -145,7 +145,7 @@ class EditTools(SessionComponent):
         buttons["remove"].on_click(lambda e: self._spawn(self.remove_edited))
         buttons["apply"].on_click(self._on_apply)
         self.pending_table = w.Tabulator(self._pending_frame(), show_index=False, disabled=True,
-                                         selectable=1, height=120, width=360,
+                                         selectable=1, height=100, width=360,
                                          css_classes=["hill-pending"])
         self.pending_table.param.watch(self._on_row_selected, "selection")
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
