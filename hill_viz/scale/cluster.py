@@ -8,8 +8,11 @@ Every worker, local or remote, gets the `ThreadLimits` plugin: torch uses
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+
+from distributed import WorkerPlugin
 
 from hill_viz.errors import ConfigError
 
@@ -37,7 +40,7 @@ class ClusterSpec:
             raise ConfigError(f"threads_per_worker must be between 1 and 256, got {self.threads_per_worker}")
 
 
-class ThreadLimits:
+class ThreadLimits(WorkerPlugin):
     """Worker plugin: torch threads per task = the worker's share of the machine's cores."""
 
     name = "hill-viz-thread-limits"
@@ -48,8 +51,6 @@ class ThreadLimits:
 
         cores = os.cpu_count() or 1
         torch.set_num_threads(max(1, cores // max(1, worker.state.nthreads)))
-
-    def teardown(self, worker) -> None: ...
 
 
 @dataclass(eq=False)
@@ -111,10 +112,11 @@ def _local_cluster(spec: ClusterSpec):
 
     cores = os.cpu_count() or 1
     n_workers = spec.n_workers or max(1, cores // spec.threads_per_worker)
-    extra = {"env": dict(_WORKER_ENV)} if spec.processes else {}
+    # worker processes talk over loopback TCP; thread workers in this process use in-process comms
+    extra = {"env": dict(_WORKER_ENV), "host": "127.0.0.1"} if spec.processes else {}
     return LocalCluster(n_workers=n_workers, threads_per_worker=spec.threads_per_worker,
-                        processes=spec.processes, memory_limit=spec.memory_limit, host="127.0.0.1",
-                        dashboard_address=None, scheduler_port=0, **extra)
+                        processes=spec.processes, memory_limit=spec.memory_limit, dashboard_address=None,
+                        scheduler_port=0, silence_logs=logging.ERROR, **extra)
 
 
 def run_tasks(tasks: list, progress=None) -> list:
