@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-BENCHES = ("training", "timeline", "render", "select", "bias", "ui")  # modules of this package
+BENCHES = ("training", "timeline", "render", "select", "bias", "ui", "scale")  # modules of this package
 
 
 def figure(name: str, n: int, value: float, unit: str, baseline: str, baseline_value: float, **extra) -> dict:
