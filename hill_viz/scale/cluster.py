@@ -116,6 +116,8 @@ def _local_cluster(spec: ClusterSpec):
     extra = {"env": dict(_WORKER_ENV), "host": "127.0.0.1"} if spec.processes else {}
     return LocalCluster(n_workers=n_workers, threads_per_worker=spec.threads_per_worker,
                         processes=spec.processes, memory_limit=spec.memory_limit, dashboard_address=None,
+                        # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                         scheduler_port=0, silence_logs=logging.ERROR, **extra)
 
 

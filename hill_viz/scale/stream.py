@@ -12,7 +12,7 @@
   permutation (that one needs every row at hand).
 `sample_dataset(source, n, seed=..., epoch=...)` reads a seeded random subset of n rows into
 an in-memory `Dataset` with the folder's ids, for training an epoch on a sample with the
-unchanged `Trainer`.
+unchanged `Trainer`; `read_rows` / `rows_of_ids` fetch given samples (an edit's, say).
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from typing import Iterator
 import numpy as np
 
 from hill_viz.core.data import SPLITS, Dataset
-from hill_viz.errors import ConfigError, DataError
+from hill_viz.errors import ConfigError, DataError, EditError
 from hill_viz.scale.source import ParquetSource, PartArrays
 
-__all__ = ["Batch", "BatchStream", "sample_dataset"]
+__all__ = ["Batch", "BatchStream", "read_rows", "rows_of_ids", "sample_dataset"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,21 @@ def sample_dataset(source: ParquetSource, n: int, *, seed: int = 0, epoch: int =
     total = source.n_samples
     if not 1 <= n <= total:
         raise DataError(f"n must be between 1 and the folder's {total} samples, got {n}")
-    rows = np.sort(np.random.default_rng([seed, epoch, 3]).choice(total, size=n, replace=False))
+    rows = np.random.default_rng([seed, epoch, 3]).choice(total, size=n, replace=False)
+    dataset = read_rows(source, rows)
+    dataset.params = {"folder": str(source.folder), "n": n, "seed": seed, "epoch": epoch}
+    return dataset
+
+
+def read_rows(source: ParquetSource, rows: np.ndarray) -> Dataset:
+    """The given rows (over the folder) as an in-memory Dataset in row order, with their ids.
+
+    Reads only the partitions that hold some of them, one at a time (e.g. the samples an
+    edit covers, for the teacher).
+    """
+    rows = np.unique(np.asarray(rows, dtype=np.int64))
+    if len(rows) == 0 or rows[0] < 0 or rows[-1] >= source.n_samples:
+        raise DataError(f"rows must lie in 0..{source.n_samples - 1} (and be at least one)")
     picked = []
     for part in source.parts:
         lo, hi = np.searchsorted(rows, [part.offset, part.offset + part.n_rows])
@@ -114,8 +128,40 @@ def sample_dataset(source: ParquetSource, n: int, *, seed: int = 0, epoch: int =
     a = _concat(picked)
     return Dataset(name=source.name, features=a.features, labels=a.labels, class_names=source.class_names,
                    split=a.split, ids=a.ids, attributes=a.attributes,
-                   attribute_categories=dict(source.attribute_categories),
-                   params={"folder": str(source.folder), "n": n, "seed": seed, "epoch": epoch})
+                   attribute_categories=dict(source.attribute_categories))
+
+
+def rows_of_ids(source: ParquetSource, ids: np.ndarray) -> np.ndarray:
+    """Rows (over the folder) of the given ids, in the ids' order; EditError for an unknown id.
+
+    Without an id column ids are rows; otherwise the id column is scanned per partition.
+    """
+    import dask
+
+    ids = np.asarray(ids, dtype=np.int64)
+    if source.roles.has_id:
+        order = np.argsort(ids, kind="stable")
+        found = dask.compute(*[dask.delayed(_rows_with_ids)(source, p, ids[order]) for p in source.parts])
+        rows = np.full(len(ids), -1, dtype=np.int64)
+        for positions, part_rows in found:
+            rows[order[positions]] = part_rows
+    else:
+        rows = np.where((ids >= 0) & (ids < source.n_samples), ids, -1)
+    if (rows < 0).any():
+        missing = ids[rows < 0]
+        raise EditError(f"{len(missing)} selected ids are not in the dataset (first: {int(missing[0])}); "
+                        "select points that exist")
+    return rows
+
+
+def _rows_with_ids(source: ParquetSource, part, sorted_ids: np.ndarray):
+    """(positions in sorted_ids, their rows) for the ids this partition holds."""
+    from hill_viz.scale.source import column_series, read_table
+
+    part_ids = column_series(read_table(part, ["id"]), "id").to_numpy().astype(np.int64)
+    pos = np.clip(np.searchsorted(sorted_ids, part_ids), 0, max(len(sorted_ids) - 1, 0))
+    hit = np.flatnonzero(sorted_ids[pos] == part_ids) if len(sorted_ids) else np.empty(0, np.int64)
+    return pos[hit], part.offset + hit
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from hill_viz.scale.cluster import ClusterSpec, connect
 def test_connects_to_an_existing_scheduler_by_address():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as existing:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as existing:
         with connect(ClusterSpec(scheduler=existing.scheduler_address)) as cluster:
             info = cluster.describe()
             assert info["scheduler"] == existing.scheduler_address and not info["local"]

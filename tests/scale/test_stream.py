@@ -89,3 +89,28 @@ def test_stream_settings_are_checked(source):
         BatchStream(source, batch_size=1000, buffer_rows=1500)
     with pytest.raises(DataError, match="unknown split 'dev'"):
         BatchStream(source, split="dev")
+
+
+def test_rows_of_ids_and_read_rows(source, blobs, tmp_path, cluster):
+    from hill_viz.errors import EditError
+    from hill_viz.scale.source import open_source
+    from hill_viz.scale.stream import read_rows, rows_of_ids
+
+    ids = np.array([59_999, 3, 25_600, 40_000])
+    np.testing.assert_array_equal(rows_of_ids(source, ids), ids)  # blobs ids are rows
+    got = read_rows(source, rows_of_ids(source, ids))
+    np.testing.assert_array_equal(got.ids, np.sort(ids))
+    np.testing.assert_array_equal(got.features, blobs.features[np.sort(ids)])
+    # ids that are not rows: a shuffled id column over two files
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(size=1000), "label": rng.integers(0, 3, 1000),
+                          "id": rng.permutation(5000)[:1000]})
+    (tmp_path / "ids").mkdir()
+    table.iloc[:600].to_parquet(tmp_path / "ids" / "a.parquet", index=False)
+    table.iloc[600:].to_parquet(tmp_path / "ids" / "b.parquet", index=False)
+    folder = open_source(tmp_path / "ids")
+    wanted = table["id"].to_numpy()[[999, 0, 600, 599]]
+    np.testing.assert_array_equal(rows_of_ids(folder, wanted), [999, 0, 600, 599])
+    with pytest.raises(EditError, match="1 selected ids are not in the dataset"):
+        rows_of_ids(folder, [wanted[0], 5001])
