@@ -2,14 +2,16 @@
 
 A local cluster runs one single-threaded worker process per core by default: torch and
 numba each bring their own thread pool, so process parallelism with one compute thread
-per task is what scales on a CPU (and keeps inference bit-identical to the in-memory path).
-Every worker, local or remote, gets the `ThreadLimits` plugin: torch uses
-`cores // worker threads` threads, so concurrent tasks do not oversubscribe the machine.
+per task is what scales on a CPU. The pools are sized so that concurrent tasks do not
+oversubscribe the machine: on a local cluster each task gets cores // (workers x threads)
+threads (environment of the worker processes, and torch through the `ThreadLimits`
+plugin); a remote worker gets cores // its threads (one worker per host assumed).
 """
 from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from distributed import WorkerPlugin
@@ -18,8 +20,8 @@ from hill_viz.errors import ConfigError
 
 __all__ = ["Cluster", "ClusterSpec", "ThreadLimits", "connect", "run_tasks"]
 
-# set in worker processes before torch/numba start their pools (one compute thread per task)
-_WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# set in local worker processes before torch and numba start their pools
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,27 @@ class ClusterSpec:
 
 
 class ThreadLimits(WorkerPlugin):
-    """Worker plugin: torch threads per task = the worker's share of the machine's cores."""
+    """Worker plugin: torch threads per task, `threads` or the worker's share of its host's cores."""
 
     name = "hill-viz-thread-limits"
     idempotent = True
 
+    def __init__(self, threads: int | None = None):
+        self.threads = threads
+        self._before: int | None = None
+
     def setup(self, worker) -> None:
         import torch
 
+        self._before = torch.get_num_threads()
         cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores // max(1, worker.state.nthreads)))
+        torch.set_num_threads(self.threads or max(1, cores // max(1, worker.state.nthreads)))
+
+    def teardown(self, worker) -> None:  # thread workers share this process's pool: give it back
+        import torch
+
+        if self._before:
+            torch.set_num_threads(self._before)
 
 
 @dataclass(eq=False)
@@ -85,12 +98,22 @@ def connect(spec: ClusterSpec = ClusterSpec()) -> Cluster:
     from distributed import Client
 
     if spec.scheduler:
-        cluster = Cluster(_connect_remote(spec))
+        cluster, threads = Cluster(_connect_remote(spec)), None
     else:
-        local = _local_cluster(spec)
+        threads = _task_threads(spec)
+        local = _local_cluster(spec, threads)
         cluster = Cluster(Client(local, set_as_default=True), local)
-    cluster.client.register_plugin(ThreadLimits())
+    cluster.client.register_plugin(ThreadLimits(threads))
     return cluster
+
+
+def _workers(spec: ClusterSpec) -> int:
+    return spec.n_workers or max(1, (os.cpu_count() or 1) // spec.threads_per_worker)
+
+
+def _task_threads(spec: ClusterSpec) -> int:
+    """Threads each task of a local cluster may use: the cores shared by every task at once."""
+    return max(1, (os.cpu_count() or 1) // (_workers(spec) * spec.threads_per_worker))
 
 
 def _connect_remote(spec: ClusterSpec):
@@ -107,18 +130,41 @@ def _connect_remote(spec: ClusterSpec):
                           "--scheduler out to start a local cluster") from None
 
 
-def _local_cluster(spec: ClusterSpec):
+def _local_cluster(spec: ClusterSpec, threads: int):
     from distributed import LocalCluster
 
-    cores = os.cpu_count() or 1
-    n_workers = spec.n_workers or max(1, cores // spec.threads_per_worker)
-    # worker processes talk over loopback TCP; thread workers in this process use in-process comms
-    extra = {"env": dict(_WORKER_ENV), "host": "127.0.0.1"} if spec.processes else {}
-    return LocalCluster(n_workers=n_workers, threads_per_worker=spec.threads_per_worker,
-                        processes=spec.processes, memory_limit=spec.memory_limit, dashboard_address=None,
-                        # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port
-                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        scheduler_port=0, silence_logs=logging.ERROR, **extra)
+    options = dict(n_workers=_workers(spec), threads_per_worker=spec.threads_per_worker, processes=spec.processes,
+                   memory_limit=spec.memory_limit, dashboard_address=None, scheduler_port=0,
+                   # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port
+                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR)
+    if not spec.processes:  # thread workers in this process, in-process comms
+        return LocalCluster(**options)
+    with _spawn_environ({name: str(threads) for name in _THREAD_VARIABLES}):
+        return LocalCluster(host="127.0.0.1", **options)
+
+
+@contextmanager
+def _spawn_environ(env: dict[str, str]):
+    """Thread-pool sizes the worker processes see from their first import on.
+
+    They must be in the environment when a worker process is spawned (its main module's
+    imports already start numba); distributed's Nanny takes them from the process
+    environment, so they are set there while the cluster starts, then restored.
+    """
+    import dask
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **env}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_tasks(tasks: list, progress=None) -> list:

@@ -63,7 +63,7 @@ def selected_ids(frame: DaskLatentFrame, selector: Selector) -> np.ndarray:
 
     plan = _plan(selector)
     tasks = [dask.delayed(_ids_part)(part, plan, _names(frame)) for part in frame.df.to_delayed()]
-    ids = np.sort(np.concatenate(dask.compute(*tasks)))
+    ids = np.sort(np.concatenate(dask.compute(*tasks)), kind="stable")  # sorted runs: a merge
     if isinstance(plan, tuple) and plan[0] == "ids" and len(ids) < len(plan[1]):
         missing = np.setdiff1d(plan[1], ids, assume_unique=True)
         raise EditError(f"{len(missing)} selected ids are not in the dataset (first: {int(missing[0])}); "
@@ -145,7 +145,7 @@ def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sa
 
 
 def _ids_part(part: pd.DataFrame, plan, names) -> np.ndarray:
-    return part["id"].to_numpy()[_mask(plan, _context(part, names))]
+    return np.sort(part["id"].to_numpy()[_mask(plan, _context(part, names))])
 
 
 def sample_keys(ids: np.ndarray, seed: int) -> np.ndarray:
