@@ -122,26 +122,24 @@ def _context(part: pd.DataFrame, names) -> SelectionContext:
                             attribute_categories=categories, class_names=class_names)
 
 
-def _bincounts(part: pd.DataFrame, mask: np.ndarray | None, columns: dict[str, int]) -> dict[str, np.ndarray]:
+def _bincounts(part: pd.DataFrame, rows: np.ndarray | None, columns: dict[str, int]) -> dict[str, np.ndarray]:
+    """Counts per category of the given rows (all rows for None)."""
     out = {}
     for name, k in columns.items():
         codes = part[name].to_numpy()
         codes = codes.view(np.int8) if codes.dtype == np.bool_ else codes
-        codes = codes if mask is None else codes[mask]
+        codes = codes if rows is None else codes[rows]
         out[name] = np.bincount(np.clip(codes, 0, max(k - 1, 0)), minlength=k)[:k]
     return out
 
 
 def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sample_size: int, seed: int):
-    mask = _mask(plan, _context(part, names))
-    rows = np.flatnonzero(mask)
-    count = len(rows)
-    keys = sample_keys(part["id"].to_numpy()[rows], seed)
-    if len(rows) > sample_size:
+    selected = np.flatnonzero(_mask(plan, _context(part, names)))
+    rows, keys = selected, sample_keys(part["id"].to_numpy()[selected], seed)
+    if len(rows) > sample_size:  # this partition's candidates: its sample_size smallest keys
         keep = np.argpartition(keys, sample_size)[:sample_size] if sample_size else np.empty(0, np.int64)
         rows, keys = rows[keep], keys[keep]
-    sample = part.iloc[rows].assign(**{_KEY: keys})
-    return count, _bincounts(part, mask, columns), sample
+    return len(selected), _bincounts(part, selected, columns), part.iloc[rows].assign(**{_KEY: keys})
 
 
 def _ids_part(part: pd.DataFrame, plan, names) -> np.ndarray:
