@@ -1,0 +1,154 @@
+"""Selections on a Dask latent frame, resolved partition by partition on the cluster.
+
+Each partition resolves the selector with the in-memory code (`Selector.mask` over a
+`SelectionContext` of the partition's arrays: the numba box and lasso kernels of
+`hill_viz.core.geometry`) and sends back only what the page shows: the count, the
+breakdown by every categorical column, and the rows of a bounded sample. The sample is
+uniform and reproducible: the selected rows with the smallest hash of (id, seed), so it
+does not depend on how the frame is partitioned. The ids themselves come back only when
+an edit needs them (`selected_ids`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hill_viz.core.edits import SelectionContext, Selector
+from hill_viz.core.frame import LatentFrame
+from hill_viz.errors import EditError
+from hill_viz.render.aggregate import Viewport
+from hill_viz.scale.frame import DaskLatentFrame
+
+__all__ = ["SelectionSummary", "count_in", "population", "selected_ids", "summarize"]
+
+_KEY = "_sample_key"
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    """What a selection is, without its ids: count, breakdowns, a sample of its rows."""
+
+    selector: Selector
+    count: int
+    breakdowns: dict[str, np.ndarray]   # categorical column -> selected count per category code
+    sample: LatentFrame                 # at most `sample_size` selected rows, in id order
+
+    @property
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+
+def summarize(frame: DaskLatentFrame, selector: Selector, *, sample_size: int = 200,
+              seed: int = 0) -> SelectionSummary:
+    """Count, breakdowns and a seeded sample of the selected rows (no ids collected)."""
+    import dask
+
+    plan = _plan(selector)
+    columns = {name: len(frame.categories(name)) for name in frame.categorical_columns}
+    tasks = [dask.delayed(_summarize_part)(part, plan, _names(frame), columns, sample_size, seed)
+             for part in frame.df.to_delayed()]
+    results = dask.compute(*tasks)
+    count = sum(r[0] for r in results)
+    breakdowns = {name: np.sum([r[1][name] for r in results], axis=0) for name in columns}
+    rows = pd.concat([r[2] for r in results], ignore_index=True)
+    rows = rows.nsmallest(sample_size, _KEY).drop(columns=_KEY).sort_values("id", kind="stable")
+    return SelectionSummary(selector, int(count), breakdowns, frame.sample_frame(rows))
+
+
+def selected_ids(frame: DaskLatentFrame, selector: Selector) -> np.ndarray:
+    """Sorted ids of the selected rows (EditError if none): what an edit stores."""
+    import dask
+
+    plan = _plan(selector)
+    tasks = [dask.delayed(_ids_part)(part, plan, _names(frame)) for part in frame.df.to_delayed()]
+    ids = np.sort(np.concatenate(dask.compute(*tasks)), kind="stable")  # sorted runs: a merge
+    if isinstance(plan, tuple) and plan[0] == "ids" and len(ids) < len(plan[1]):
+        missing = np.setdiff1d(plan[1], ids, assume_unique=True)
+        raise EditError(f"{len(missing)} selected ids are not in the dataset (first: {int(missing[0])}); "
+                        "select points that exist")
+    if not len(ids):
+        raise EditError(f"the selection ({selector.describe()}) is empty; select at least one point")
+    return ids
+
+
+def count_in(frame: DaskLatentFrame, viewport: Viewport) -> int:
+    """How many points lie in the viewport."""
+    (x0, x1), (y0, y1) = viewport.x_range, viewport.y_range
+    return summarize(frame, Selector.of_box(x0, y0, x1, y1), sample_size=0).count
+
+
+def population(frame: DaskLatentFrame) -> dict[str, np.ndarray]:
+    """Counts per category of every categorical column, over all rows."""
+    import dask
+
+    columns = {name: len(frame.categories(name)) for name in frame.categorical_columns}
+    parts = dask.compute(*[dask.delayed(_bincounts)(part, None, columns) for part in frame.df.to_delayed()])
+    return {name: np.sum([p[name] for p in parts], axis=0) for name in columns}
+
+
+# -- per partition (runs on the workers) ---------------------------------------------------
+
+def _plan(selector: Selector):
+    """The selector with explicit ids as one sorted array (sent once, not a tuple per partition)."""
+    if selector.kind == "ids":
+        return ("ids", np.unique(np.asarray(selector.ids, dtype=np.int64)))
+    if selector.kind == "all_of":
+        return ("all_of", tuple(_plan(p) for p in selector.parts))
+    return selector
+
+
+def _mask(plan, ctx: SelectionContext) -> np.ndarray:
+    if isinstance(plan, Selector):
+        return plan.mask(ctx)
+    kind, arg = plan
+    if kind == "ids":  # ids spread over partitions: membership, not "every id is here"
+        return np.isin(ctx.ids, arg, assume_unique=True)
+    mask = np.ones(len(ctx.ids), dtype=bool)
+    for part in arg:
+        mask &= _mask(part, ctx)
+    return mask
+
+
+def _names(frame: DaskLatentFrame) -> tuple:
+    return frame.class_names, frame.attribute_categories
+
+
+def _context(part: pd.DataFrame, names) -> SelectionContext:
+    class_names, categories = names
+    return SelectionContext(ids=part["id"].to_numpy(), x=part["x"].to_numpy(), y=part["y"].to_numpy(),
+                            labels=part["label"].to_numpy(), attributes={a: part[a].to_numpy() for a in categories},
+                            attribute_categories=categories, class_names=class_names)
+
+
+def _bincounts(part: pd.DataFrame, rows: np.ndarray | None, columns: dict[str, int]) -> dict[str, np.ndarray]:
+    """Counts per category of the given rows (all rows for None)."""
+    out = {}
+    for name, k in columns.items():
+        codes = part[name].to_numpy()
+        codes = codes.view(np.int8) if codes.dtype == np.bool_ else codes
+        codes = codes if rows is None else codes[rows]
+        out[name] = np.bincount(np.clip(codes, 0, max(k - 1, 0)), minlength=k)[:k]
+    return out
+
+
+def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sample_size: int, seed: int):
+    selected = np.flatnonzero(_mask(plan, _context(part, names)))
+    rows, keys = selected, sample_keys(part["id"].to_numpy()[selected], seed)
+    if len(rows) > sample_size:  # this partition's candidates: its sample_size smallest keys
+        keep = np.argpartition(keys, sample_size)[:sample_size] if sample_size else np.empty(0, np.int64)
+        rows, keys = rows[keep], keys[keep]
+    return len(selected), _bincounts(part, selected, columns), part.iloc[rows].assign(**{_KEY: keys})
+
+
+def _ids_part(part: pd.DataFrame, plan, names) -> np.ndarray:
+    return np.sort(part["id"].to_numpy()[_mask(plan, _context(part, names))])
+
+
+def sample_keys(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A well-mixed 64-bit hash of each id (splitmix64 of id + seed): random order, fixed by (id, seed)."""
+    z = np.asarray(ids).astype(np.uint64) + np.uint64((seed * 0x9E3779B97F4A7C15) % 2**64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
