@@ -19,8 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hill_viz.core.data import (_BUILTINS, _GROUP_NAMES, _MAX_GENERATED_N, CHUNK_SIZE, _block_counts, _block_split,
-                                _blobs_chunk, _check_seed, _chunk_rng, _Generator, _require_range, _resolve_options)
+from hill_viz.core.data.blobs import blobs_generator as _blobs_generator
+from hill_viz.core.data.generate import CHUNK_SIZE, _chunk_rng
+from hill_viz.core.data.generate import MAX_GENERATED_N as _MAX_GENERATED_N
+from hill_viz.core.data.generate import Generator as _Generator
+from hill_viz.core.data.options import check_seed as _check_seed
+from hill_viz.core.data.options import require_range as _require_range
+from hill_viz.core.data.options import resolve_options as _resolve_options
+from hill_viz.core.data.splits import block_split as _block_split
 from hill_viz.errors import DataError
 
 __all__ = ["ROWS_PER_FILE", "ROW_GROUP_ROWS", "blobs_generator", "write_blobs"]
@@ -31,26 +37,10 @@ ROWS_PER_FILE = 40 * CHUNK_SIZE     # 1,024,000 rows, about 78 MB at 16-d
 
 def blobs_generator(seed: int, options: dict) -> tuple[_Generator, dict]:
     """The chunked generator `load_dataset("blobs", seed=seed, **options)` draws from, and its options."""
-    # mirrors hill_viz.core.data._load_blobs; tests/scale checks the two agree sample for sample
-    what = "dataset 'blobs'"
-    opts = _resolve_options(what, options, _BUILTINS["blobs"].defaults, ("n", "seed"))
-    _require_range(what, "dim", opts["dim"], 1, 1024)
-    _require_range(what, "centers", opts["centers"], 2, 1000)
-    _require_range(what, "groups", opts["groups"], 2, 4)
-    _require_range(what, "group_corr", opts["group_corr"], 0.0, 1.0)
-    _require_range(what, "std", opts["std"], 1e-6, 1e6)
-    _require_range(what, "spread", opts["spread"], 0.0, 1e6)
-    _require_range(what, "group_shift", opts["group_shift"], 0.0, 1e6)
-    rng = np.random.default_rng([seed, 0xB1])
-    centers = (opts["spread"] * rng.standard_normal((opts["centers"], opts["dim"]))).astype(np.float32)
-    offsets = rng.standard_normal((opts["groups"], opts["dim"]))
-    offsets *= opts["group_shift"] / np.linalg.norm(offsets, axis=1, keepdims=True)
-    gen = _Generator(
-        name="blobs", n_features=opts["dim"], class_names=tuple(f"c{k}" for k in range(opts["centers"])),
-        attribute_categories={"group": _GROUP_NAMES[: opts["groups"]]},
-        split_counts=_block_counts(opts["splits"]),
-        chunk=functools.partial(_blobs_chunk, opts=opts, centers=centers, offsets=offsets.astype(np.float32)))
-    return gen, opts
+    from hill_viz.core.data.registry import BUILTINS
+
+    opts = _resolve_options("dataset 'blobs'", options, BUILTINS["blobs"].defaults, ("n", "seed"))
+    return _blobs_generator(seed, opts), opts
 
 
 def write_blobs(folder: str | Path, n: int, *, seed: int = 0, rows_per_file: int = ROWS_PER_FILE,

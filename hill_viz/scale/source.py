@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hill_viz.core.data import SPLITS, Dataset, _check_seed, _check_split_fractions, _column_roles
+from hill_viz.core.data import SPLITS, Dataset
+from hill_viz.core.data.options import check_seed as _check_seed
+from hill_viz.core.data.options import check_split_fractions as _check_split_fractions
+from hill_viz.core.data.tables import _column_roles
 from hill_viz.errors import DataError
 from hill_viz.scale import validate
 

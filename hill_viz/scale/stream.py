@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -26,7 +27,7 @@ from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.errors import ConfigError, DataError, EditError
 from hill_viz.scale.source import ParquetSource, PartArrays
 
-__all__ = ["Batch", "BatchStream", "read_rows", "rows_of_ids", "sample_dataset"]
+__all__ = ["Batch", "BatchStream", "cached_source", "folder_dataset", "read_rows", "rows_of_ids", "sample_dataset"]
 
 
 @dataclass(frozen=True)
@@ -210,3 +211,36 @@ def _concat(parts: list[PartArrays]) -> PartArrays:
 
 def _batch(a: PartArrays, pos: np.ndarray) -> Batch:
     return Batch(a.rows[pos], a.ids[pos], a.features[pos], a.labels[pos])
+
+
+_SOURCES: dict[tuple, ParquetSource] = {}  # scanned folders, by (folder, options, files' stamps)
+
+
+def cached_source(folder, *, features=None, attributes=None, seed: int = 0, splits=(0.7, 0.15, 0.15)) -> ParquetSource:
+    """`open_source`, scanned once per folder state (a Session opens it for the view and for training)."""
+    from hill_viz.scale.source import _list_files, open_source
+
+    folder = Path(folder).resolve()
+    stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in _list_files(folder))
+    key = (str(folder), tuple(features or ()), tuple(attributes or ()), seed, tuple(splits), stamp)
+    if key not in _SOURCES:
+        _SOURCES.clear()  # one folder at a time: a scan holds per-partition arrays
+        _SOURCES[key] = open_source(folder, features=features, attributes=attributes, seed=seed, splits=splits)
+    return _SOURCES[key]
+
+
+def folder_dataset(folder, n: int | None, seed: int, options: dict) -> Dataset:
+    """`load_dataset(path=FOLDER)`: every row of a Parquet dataset folder in row order, or a
+    seeded subset of n rows (`sample_dataset`), as an in-memory Dataset; params replay it."""
+    unknown = set(options) - {"features", "attributes", "splits"}
+    if unknown:
+        raise DataError(f"unknown option(s) for a dataset folder: {', '.join(sorted(unknown))}; "
+                        "use features, attributes or splits")
+    source = cached_source(folder, seed=seed, **options)
+    if n is None or n >= source.n_samples:
+        dataset = read_rows(source, np.arange(source.n_samples))
+        n = None
+    else:
+        dataset = sample_dataset(source, n, seed=seed)
+    dataset.params = {"path": str(Path(folder).resolve()), "n": n, "seed": seed, **options}
+    return dataset

@@ -14,8 +14,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from hill_viz.core.data import (TRAIN, _attribute_codes, _check_finite, _id_values, _is_numeric, _label_codes,
-                                _reject_numeric_typo, _split_codes, _stratified_split, _vector_column)
+from hill_viz.core.data.dataset import TRAIN
+from hill_viz.core.data.splits import stratified_split as _stratified_split
+from hill_viz.core.data.tables import _reject_numeric_typo, _vector_column
+from hill_viz.core.data.validation import _attribute_codes, _check_finite, _id_values, _label_codes, _split_codes
+from hill_viz.core.data.validation import is_numeric as _is_numeric
 from hill_viz.errors import DataError
 
 __all__ = ["decode_part", "in_file", "part_frame", "scan"]

@@ -61,6 +61,12 @@ class Session(param.Parameterized):
     teachers = param.List(default=[], item_type=Teacher, doc="Teachers in force, oldest first")
     head = param.Integer(default=None, allow_None=True,
                          doc="The workspace's head: the last event on the current branch")
+    engine_status = param.String(default="", doc="One line on where the data lives (memory or Dask)")
+    latents_progress = param.Tuple(default=(0, 0), length=2, doc="(partitions done, partitions) of the "
+                                   "Dask latents being computed; (0, 0) when none")
+    big_frame = param.Parameter(default=None, doc="On Dask: the whole folder's DaskLatentFrame the cloud shows")
+    selection_count = param.Integer(default=0, doc="Selected points over the whole data (on Dask, more than "
+                                    "the sample `selection` holds)")
 
     # -- settings ---------------------------------------------------------------------------------
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
@@ -89,6 +95,8 @@ class Session(param.Parameterized):
         self._frames = FrameClock()
         self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
         self._rows = RowsCache()
+        self._scale = None  # engine.ScaleState while the data runs on Dask
+        self._latents_told = None  # load_data's progress callback
         self.head = self.workspace.store.head
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
@@ -124,12 +132,48 @@ class Session(param.Parameterized):
         """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
         self._require_idle()
         dataset = load_dataset(name, path=path, **options)
+        self._drop_scale()
         self._clear_selection()
         self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
                   teachers=[], history=[], pending=[], status="empty")
         self._recorder.record("dataset_loaded", {"dataset": dataset.params},
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
+
+    def load_data(self, folder: str | Path, *, engine: str = "auto", scheduler: str | None = None,
+                  sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
+                  processes: bool = True, progress=None, **options) -> Dataset:
+        """Open a Parquet dataset folder in memory or on Dask (`engine.choose_engine`'s rule).
+
+        On Dask the in-memory dataset is a seeded sample of `sample` rows (default
+        `engine.DEFAULT_SAMPLE`) and every frame refresh computes the whole folder's latents
+        on the cluster; `progress(done, partitions)` is told as partitions finish.
+        """
+        from hill_viz.scale.stream import cached_source
+        from hill_viz.session import engine as eng
+
+        self._require_idle()
+        seed = options.pop("seed", 0)
+        source = cached_source(folder, seed=seed, **options)
+        choice = eng.choose_engine(source.n_samples, source.n_features, engine=engine, scheduler=scheduler,
+                                   budget_bytes=memory_budget)
+        if choice.engine == "memory":
+            dataset = self.load_dataset(path=str(folder), seed=seed, **options)
+            self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows"
+            return dataset
+        state = eng.ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
+                               workers, processes)
+        n = min(source.n_samples, sample or eng.DEFAULT_SAMPLE)
+        dataset = self.load_dataset(path=str(folder), n=n, seed=seed, **options)
+        self._scale, self._latents_told = state, progress
+        self.engine_status = state.status(dataset.n_samples)
+        return dataset
+
+    def _drop_scale(self) -> None:
+        if self._scale is not None:
+            self._scale.close()
+        self._scale = None
+        self._set(big_frame=None, engine_status="", latents_progress=(0, 0))
 
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
                     lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
@@ -184,6 +228,13 @@ class Session(param.Parameterized):
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
         self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
+        if self._scale is not None:
+            self.big_frame = self._scale.rebuild(self.model, self.projection, self._tell_latents)
+
+    def _tell_latents(self, done: int, total: int) -> None:
+        self.latents_progress = (done, total) if done < total else (0, 0)
+        if self._latents_told is not None:
+            self._latents_told(done, total)
 
     def metrics(self) -> dict:
         """Accuracy per split, per class and per attribute group of the current model."""
@@ -212,8 +263,12 @@ class Session(param.Parameterized):
             TrainConfig(epochs=epochs)
             config = config or self.teacher_config
             pending = self.pending
-            teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
-                              config, seed=self.model_seed)
+            edits = [p.resolved for p in pending]
+            if self._scale is not None:  # the sampled dataset holds some of the edits' ids
+                from hill_viz.session.engine import teachable
+
+                edits = [teachable(e, self.dataset.ids) for e in edits]
+            teacher = Teacher(self.model, self.dataset, self.projection, edits, config, seed=self.model_seed)
             artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
             self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
                                                     "teacher_config": config.to_dict(), "epochs": epochs},
@@ -257,6 +312,7 @@ class Session(param.Parameterized):
         """Stop any training, wait for it, and release the workspace (its one-writer lock)."""
         self.cancel()
         self.wait(timeout)
+        self._drop_scale()
         self.workspace.close()
 
     def drain_live(self) -> list[dict]:
@@ -305,7 +361,8 @@ class Session(param.Parameterized):
         frame = self._require_frame()
         mask = selector.mask(frame.context())
         self._selection_frame = frame_ref(frame)
-        self._set(selector=selector, selection=frame.column("id")[mask])
+        count = int(mask.sum()) if self._scale is None else self._scale.summarize(selector).count
+        self._set(selector=selector, selection=frame.column("id")[mask], selection_count=count)
         self._recorder.selection(selector, int(mask.sum()))
         return self.selection
 
@@ -319,11 +376,12 @@ class Session(param.Parameterized):
 
     def _clear_selection(self) -> None:
         self._selection_frame = frame_ref(None)
-        self._set(selector=None, selection=np.empty(0, dtype=np.int64))
+        self._set(selector=None, selection=np.empty(0, dtype=np.int64), selection_count=0)
 
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
-        resolved = edit.resolve(self._require_frame().context())
+        context = self._require_frame().context()
+        resolved = edit.resolve(context) if self._scale is None else self._scale.resolve(edit, context)
         return self._add_pending(next(self._edit_ids), resolved)
 
     def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:

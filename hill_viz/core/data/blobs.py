@@ -19,8 +19,14 @@ _GROUP_NAMES = ("g0", "g1", "g2", "g3")
 
 
 def load_blobs(n: int, seed: int, opts: dict) -> Dataset:
+    require_range("dataset 'blobs'", "n", n, SPLIT_BLOCK, MAX_GENERATED_N)
+    gen = blobs_generator(seed, opts)
+    return generate(gen, n, seed, {"name": gen.name, "n": n, "seed": seed, **opts})
+
+
+def blobs_generator(seed: int, opts: dict) -> Generator:
+    """The chunked generator of `blobs` for these (resolved) options; also writes Parquet folders."""
     what = "dataset 'blobs'"
-    require_range(what, "n", n, SPLIT_BLOCK, MAX_GENERATED_N)
     require_range(what, "dim", opts["dim"], 1, 1024)
     require_range(what, "centers", opts["centers"], 2, 1000)
     require_range(what, "groups", opts["groups"], 2, 4)
@@ -32,7 +38,7 @@ def load_blobs(n: int, seed: int, opts: dict) -> Dataset:
     centers = (opts["spread"] * rng.standard_normal((opts["centers"], opts["dim"]))).astype(np.float32)
     offsets = rng.standard_normal((opts["groups"], opts["dim"]))
     offsets *= opts["group_shift"] / np.linalg.norm(offsets, axis=1, keepdims=True)
-    gen = Generator(
+    return Generator(
         name="blobs",
         n_features=opts["dim"],
         class_names=tuple(f"c{k}" for k in range(opts["centers"])),
@@ -40,7 +46,6 @@ def load_blobs(n: int, seed: int, opts: dict) -> Dataset:
         split_counts=block_counts(opts["splits"]),
         chunk=functools.partial(_blobs_chunk, opts=opts, centers=centers, offsets=offsets.astype(np.float32)),
     )
-    return generate(gen, n, seed, {"name": gen.name, "n": n, "seed": seed, **opts})
 
 
 def _blobs_chunk(split: np.ndarray, rng: ChunkRng, *, opts: dict, centers: np.ndarray, offsets: np.ndarray):

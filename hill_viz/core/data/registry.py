@@ -86,6 +86,10 @@ def load_dataset(
     if (name is None) == (path is None):
         raise DataError("give exactly one of name=... (a builtin dataset) or path=... (a Parquet, CSV or NPZ file)")
     seed, n = check_seed(seed), check_n(n)
+    if path is not None and Path(path).is_dir():  # a Parquet dataset folder (hill_viz.scale)
+        from hill_viz.scale.stream import folder_dataset
+
+        return folder_dataset(path, n, seed, options)
     if path is not None:
         return load_file(Path(path), n, seed, options)
     if name not in BUILTINS:
