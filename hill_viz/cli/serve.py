@@ -5,7 +5,8 @@ import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import non_negative_int, port_number, positive_int
+from hill_viz.cli._common import (add_engine_options, check_engine_options, non_negative_int, port_number,
+                                  positive_int)
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -16,7 +17,7 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", default=None, help="builtin dataset (see `hill-viz datasets`); "
                                                      "default digits-shortcut")
-    src.add_argument("--data", type=Path, help="your own .parquet, .csv or .npz file")
+    src.add_argument("--data", type=Path, help="your own .parquet, .csv or .npz file, or a folder of Parquet files")
     p.add_argument("--n", type=positive_int, help="number of samples (default 5000 for digits-shortcut)")
     p.add_argument("--pretrain-epochs", type=non_negative_int, default=2,
                    help="epochs trained when a page opens, so the first view means something (default 2)")
@@ -28,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="extra host allowed to open the app (needed when serving beyond localhost)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    add_engine_options(p)
     p.set_defaults(run=run)
 
 
@@ -36,7 +38,7 @@ def _check_source(args) -> tuple[str | None, Path | None, int | None]:
     from hill_viz.ui.app import DEFAULT_DATASET, DEFAULT_N
 
     if args.data is not None:
-        if not args.data.is_file():
+        if not args.data.exists():
             raise DataError(f"data file {args.data} does not exist; check the path")
         return None, args.data.resolve(), args.n
     name = args.dataset or DEFAULT_DATASET
@@ -70,12 +72,15 @@ def _free_port(address: str) -> int:
         return s.getsockname()[1]
 
 
-def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int):
-    """What the server calls once per browser session."""
+def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int,
+                 engine: dict | None = None):
+    """What the server calls once per browser session; `engine`: Session settings for a folder."""
     from hill_viz.ui.app import build_app, new_session
 
     def factory():
-        return build_app(new_session(root), dataset=name or "", path=str(path or ""), n=n,
+        session = new_session(root)
+        session.param.update(**(engine or {}))
+        return build_app(session, dataset=name or "", path=str(path or ""), n=n,
                          pretrain_epochs=pretrain_epochs)
     return factory
 
@@ -85,9 +90,11 @@ def run(args) -> int:
 
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
+    check_engine_options(args)
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
-    factory = make_factory(name, path, n, root, args.pretrain_epochs)
+    engine = {"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample}
+    factory = make_factory(name, path, n, root, args.pretrain_epochs, engine)
     port = args.port or _free_port(args.address)
     try:
         server = pn.serve(factory, port=port, address=args.address, show=False, start=False,

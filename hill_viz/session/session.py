@@ -77,6 +77,13 @@ class Session(param.Parameterized):
                                    doc="The pause between live rebuilds is also at least this many times "
                                        "the last rebuild's cost: on large datasets rebuilds then take at "
                                        "most 1/duty of the training time")
+    engine = param.Selector(default="auto", objects=["auto", "memory", "dask"],
+                            doc="Where `load_data` puts a dataset folder: auto (engine.choose_engine's rule), "
+                                "memory or dask")
+    scheduler = param.String(default="", doc="Address of an existing Dask scheduler for `load_data` "
+                             "('' : a local cluster when the data needs one)")
+    sample = param.Integer(default=None, allow_None=True, bounds=(1, None),
+                           doc="On Dask: rows `load_data` holds in memory (None: engine.DEFAULT_SAMPLE)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
 
@@ -140,12 +147,12 @@ class Session(param.Parameterized):
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
 
-    def load_data(self, folder: str | Path, *, engine: str = "auto", scheduler: str | None = None,
+    def load_data(self, folder: str | Path, *, engine: str | None = None, scheduler: str | None = None,
                   sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
                   processes: bool = True, progress=None, **options) -> Dataset:
         """Open a Parquet dataset folder in memory or on Dask (`engine.choose_engine`'s rule).
 
-        On Dask the in-memory dataset is a seeded sample of `sample` rows (default
+        `engine` and `scheduler` default to the Session's settings. On Dask the in-memory dataset is a seeded sample of `sample` rows (default
         `engine.DEFAULT_SAMPLE`) and every frame refresh computes the whole folder's latents
         on the cluster; `progress(done, partitions)` is told as partitions finish.
         """
@@ -153,6 +160,7 @@ class Session(param.Parameterized):
         from hill_viz.session import engine as eng
 
         self._require_idle()
+        engine, scheduler = engine or self.engine, scheduler or self.scheduler or None
         seed = options.pop("seed", 0)
         source = cached_source(folder, seed=seed, **options)
         choice = eng.choose_engine(source.n_samples, source.n_features, engine=engine, scheduler=scheduler,
@@ -163,7 +171,7 @@ class Session(param.Parameterized):
             return dataset
         state = eng.ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
                                workers, processes)
-        n = min(source.n_samples, sample or eng.DEFAULT_SAMPLE)
+        n = min(source.n_samples, sample or self.sample or eng.DEFAULT_SAMPLE)
         dataset = self.load_dataset(path=str(folder), n=n, seed=seed, **options)
         self._scale, self._latents_told = state, progress
         self.engine_status = state.status(dataset.n_samples)
@@ -227,9 +235,10 @@ class Session(param.Parameterized):
     def _refresh_frame(self) -> None:
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
-        self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
-        if self._scale is not None:
+        frame = self._frames.build(self.model, self.projection, self.dataset, step)
+        if self._scale is not None:  # before `frame` changes: the views redraw from both
             self.big_frame = self._scale.rebuild(self.model, self.projection, self._tell_latents)
+        self.frame = frame
 
     def _tell_latents(self, done: int, total: int) -> None:
         self.latents_progress = (done, total) if done < total else (0, 0)

@@ -167,7 +167,10 @@ class TrainingPanel(SessionComponent):
         if dataset == FILE_CHOICE:
             if not path:
                 raise DataError("choose a file: type its path on the server or upload it")
-            self.session.load_dataset(path=path, **options)
+            if Path(path).is_dir():  # a Parquet dataset folder: memory or Dask, as the Session's settings say
+                self.session.load_data(path)
+            else:
+                self.session.load_dataset(path=path, **options)
         else:
             self.session.load_dataset(dataset, **options)
         self.session.build_model(latent_dim=latent_dim, seed=seed, lr=lr, batch_size=batch_size or None)
