@@ -1,0 +1,96 @@
+"""The app on a Parquet dataset folder run on Dask: box select, drag, apply, in chromium.
+
+The Session holds a 1,500-row sample; the cloud, the selection's count and the edit's ids
+cover all 6,000 rows (a local Dask cluster computes them per partition).
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hill_viz.bench.browser import served, wait_until
+from hill_viz.core.data import load_dataset
+from hill_viz.core.edits import Selector
+from hill_viz.session import Session
+from hill_viz.ui.app import build_app
+
+N, SAMPLE = 6_000, 1_500
+
+_spec = importlib.util.spec_from_file_location("e2e_app_helpers", Path(__file__).with_name("test_app.py"))
+_app = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_app)  # the browser gestures of test_app (this folder is no package)
+VIEW, box_select, calibrate, choose_tool, drag, handle_drawn_at = (
+    _app.VIEW, _app.box_select, _app.calibrate, _app.choose_tool, _app.drag, _app.handle_drawn_at)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    import pandas as pd
+
+    ds = load_dataset("blobs", n=N, seed=2, dim=6)
+    table = pd.DataFrame(ds.features, columns=[f"f{j}" for j in range(ds.n_features)])
+    table["label"], table["split"], table["id"] = ds.labels, ds.split, ds.ids
+    for k, rows in enumerate(np.array_split(np.arange(N), 3)):
+        table.iloc[rows].to_parquet(tmp_path / f"part-{k}.parquet", index=False)
+    return tmp_path
+
+
+@pytest.fixture
+def dask_app(tmp_path, folder):
+    apps = []
+
+    def factory():
+        session = Session(tmp_path / f"ws-{len(apps)}", engine="dask", sample=SAMPLE)
+        template = build_app(session, path=str(folder), n=None, pretrain_epochs=1)
+        apps.append(template.hill_app)
+        return template
+
+    with served(factory) as url:
+        yield url, apps
+    for app in apps:
+        app.close()
+
+
+def test_box_select_edit_apply_on_dask(page, dask_app, artifacts):
+    url, apps = dask_app
+    page.goto(url)
+    wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
+    (app,) = [a for a in apps if a.loaded.is_set()]
+    session = app.session
+    wait_until(lambda: app.ready.is_set() and session.trainer is not None and session.trainer.epoch == 1
+               and session.status == "ready", 180, "the first model and epoch", page)
+    assert session.big_frame is not None and len(session.big_frame) == N and session.dataset.n_samples == SAMPLE
+    page.locator(f"{VIEW} .bk-events").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert "engine: dask" in app.latent_view.status.object
+
+    pixels = calibrate(page, session)
+    x0, x1, y0, y1 = session.frame.extent()
+    box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    box_select(page, session, pixels.to_page(box[0], box[3]), pixels.to_page(box[2], box[1]))
+    drawn = session.selector
+    from hill_viz.scale import selected_ids
+
+    every = selected_ids(session.big_frame, drawn)
+    assert session.selection_count == len(every) > len(session.selection) > 0
+    wait_until(lambda: f"{len(every):,}" in app.latent_view.status.object, 10, "the count in the status", page)
+
+    tools = app.edit_tools
+    wait_until(lambda: tools.shown[0] is session.selection and tools.anchor is not None, 30, "the edit tools", page)
+    start = np.array(tools.anchor)
+    wait_until(lambda: handle_drawn_at(page, pixels.to_page(*start)), 30, "the handle in the browser", page)
+    target = start + np.array([0.25 * (x1 - x0), 0.0])
+    choose_tool(page, "point-draw")
+    drag(page, pixels.to_page(*start), pixels.to_page(*target))
+    wait_until(lambda: len(session.pending) == 1, 30, "the translate edit", page)
+    added = [e for e in session.workspace.store.events() if e.kind == "edit_added"]
+    assert added[0].params["ids"] == every.tolist()  # every row's ids, materialized for the edit
+    page.screenshot(path=str(artifacts / "scale-app-before-apply.png"), full_page=True)
+
+    page.get_by_role("button", name="Apply edits").click()
+    wait_until(lambda: len(session.teachers) == 1, 60, "the teacher", page)
+    wait_until(lambda: session.status == "ready" and session.trainer.epoch > 1, 180, "epochs with the edit", page)
+    assert session.teachers[0].n_covered == np.isin(every, session.dataset.ids).sum()
+    assert isinstance(drawn, Selector) and not [m for level, m in app.actions.messages if level == "error"]
+    page.screenshot(path=str(artifacts / "scale-app-after-apply.png"), full_page=True)
