@@ -22,6 +22,9 @@ import pytest
 
 
 def pytest_configure(config):
+    # sessions fit PCA views unless a test asks for the learned one: its fit takes a minute
+    # on a shared CPU (tests/session/test_projection_session.py drives it, with few steps)
+    os.environ.setdefault("HILL_VIZ_PROJECTION", "pca")
     os.environ["HILL_VIZ_KEY_DIR"] = tempfile.mkdtemp(prefix="hill-viz-keys-")
 
 

@@ -10,7 +10,8 @@ import time
 
 __all__ = ["BENCHES", "best_time", "figure"]
 
-BENCHES = ("training", "timeline", "render", "select", "ids", "bias", "ui", "scale")  # modules of this package
+BENCHES = ("training", "timeline", "render", "select", "ids", "bias", "ui", "projection",
+           "serve", "scale")  # modules of this package
 
 
 def figure(name: str, n: int, value: float, unit: str, baseline: str, baseline_value: float, **extra) -> dict:

@@ -1,133 +1,213 @@
-"""Bias indicators: alert rates of scripted edits on digits-shortcut; predicted-report time at 10^6 rows.
+"""Bias calibration: the lights of single edits, benign and biased, on both shortcut benchmarks.
 
-Scripted edits, made through the Session like a person's, on a model pre-trained a while:
-- cue grouping ("biased"): for each cue value k, the points of other classes that carry
-  cue k are merged onto class k's points with cue k (grouping points by cue value);
-- merging cue sub-groups ("expert"): for each class c, its points with another cue are
-  merged onto its points with cue c.
-Both are applied with the same teacher and epochs; the session records a predicted report
-before training and a measured one after. The cue-grouping edit must alert on attribute
-leakage or group fairness in both phases in >= 90% of seeds; the merge edit must raise no
-alert at all in >= 90% of seeds.
+For each builtin shortcut benchmark (digits-shortcut, tabular-shortcut) and seed, a model
+is pre-trained, then single edits are made on its view, one at a time, as a person makes
+them (`bias_cases`): benign kinds (translate, contract or pin a class, move a box around
+a class's core, separate the two closest classes, the expert's merge of a class's cue
+sub-group onto its main group) and biased ones (the biased user's merge of a cue group
+onto the class the cue names, grouping points by cue value across classes, moving a
+class's minority cue group away from the class). Each edit gets its predicted report and,
+for the first `--measured` cases of each kind, its measured one after `--edit-epochs` of
+training with it. Figures (JSON lines on stdout; a Markdown summary on stderr):
+
+- `bias_flag_rate` per benchmark, kind and phase: share of single edits whose report is
+  not ok (warn or alert), with the ok / warn / alert shares; target >= 0.9 for biased
+  kinds, <= 0.1 for benign ones;
+- `bias_detection` per benchmark and phase: biased edits flagged, benign edits not ok;
+- `bias_indicator_auc` per benchmark, phase and indicator: ROC AUC of the indicator's
+  change in its harmful direction, biased vs benign, with the benign 95th percentile and
+  maximum and the biased median (what the thresholds are set against);
+- with `--big-n`, the time of a predicted report on that many samples.
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from collections import defaultdict
 
 import numpy as np
 
 from hill_viz.bench import best_time, figure
+from hill_viz.bench.bias_cases import BENCHMARKS, BENIGN, BIASED, KINDS, Calibration, make_cases
 
-FAIRNESS = ("demographic_parity_difference", "equalized_odds_difference", "worst_group_accuracy")
-EDITS = ("cue_grouping", "merge_cue_subgroups")
+PHASES = ("predicted", "measured")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--n", type=int, default=10_000, help="digits-shortcut samples (default 10000)")
-    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0,1,2,3,4)")
-    parser.add_argument("--pre-epochs", type=int, default=10, help="plain epochs before the edit (default 10)")
-    parser.add_argument("--edit-epochs", type=int, default=4, help="epochs that apply the edit (default 4)")
-    parser.add_argument("--big-n", type=int, default=1_000_000,
-                        help="samples for the predicted-report timing (default 10^6; 0 skips it)")
-
-
-def cue_edits(kind: str, n_classes: int = 10):
-    """The scripted edits: `cue_grouping` (biased) or `merge_cue_subgroups` (expert)."""
-    from hill_viz.core.edits import Edit, Selector
-
-    def cell(label: int, cue: int) -> Selector:
-        return Selector.all_of(Selector.of_label(label), Selector.of_attribute("cue", str(cue)))
-
-    pairs = [(c, k) for c in range(n_classes) for k in range(n_classes) if c != k]
-    if kind == "cue_grouping":
-        return [Edit.merge(cell(c, k), onto=cell(k, k)) for c, k in pairs]
-    if kind == "merge_cue_subgroups":
-        return [Edit.merge(cell(c, k), onto=cell(c, c)) for c, k in pairs]
-    raise ValueError(f"unknown scripted edit {kind!r}; use one of {', '.join(EDITS)}")
+    parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated datasets "
+                        f"(default {','.join(BENCHMARKS)})")
+    parser.add_argument("--n", type=int, default=5000, help="samples per benchmark (default 5000)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--cases", type=int, default=3, help="single edits per kind and seed (default 3)")
+    parser.add_argument("--measured", type=int, default=1,
+                        help="of those, how many also get a measured report after training (default 1; 0: none)")
+    parser.add_argument("--pre-epochs", type=int, default=6, help="plain epochs before the edits (default 6)")
+    parser.add_argument("--edit-epochs", type=int, default=2, help="epochs that apply one edit (default 2)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: tabular-shortcut, 2000 samples, seed 0, 1 case per kind, 1 measured")
+    parser.add_argument("--big-n", type=int, default=0,
+                        help="samples for the predicted-report timing (default 0: skipped; e.g. 1000000)")
 
 
 def teacher_config():
-    """The teacher the scripted edits are applied with: positions plus the relational term."""
+    """The teacher the edits are applied with: positions plus the relational term."""
     from hill_viz.core.teacher import TeacherConfig
 
     return TeacherConfig(lambda_=1.0, relational=1.0)
 
 
-def scripted_reports(n: int, seed: int, pre_epochs: int, edit_epochs: int, workspace: str) -> dict:
-    """{edit kind: (predicted, measured) BiasReports} for one seed.
-
-    One session pre-trains, applies one kind of edits, reverts to the pre-trained state
-    and applies the other: both start from the same model and view, and both branches
-    stay in the workspace's log.
-    """
-    from hill_viz.errors import EditError
-    from hill_viz.session import Session
-
-    s = Session(workspace)
-    s.load_dataset("digits-shortcut", n=n, seed=seed)
-    s.build_model(seed=seed)
-    s.train(pre_epochs, wait=True)
-    pre_trained = s.workspace.store.head
-    out = {}
-    for kind in EDITS:
-        if s.workspace.store.head != pre_trained:
-            s.revert(pre_trained)
-        for edit in cue_edits(kind, s.dataset.n_classes):
-            try:
-                s.add_edit(edit)
-            except EditError:  # an empty (label, cue) cell at small sizes
-                continue
-        s.apply_edits(edit_epochs, teacher_config(), wait=True)
-        reports = {r.phase: r for r in s.bias_reports()[-2:]}
-        out[kind] = (reports.get("predicted"), reports.get("measured"))
-    return out
+def _settings(args) -> dict:
+    if args.quick:
+        return {"benchmarks": ["tabular-shortcut"], "n": 2000, "seeds": [0], "cases": 1, "measured": 1,
+                "pre_epochs": 3, "edit_epochs": 1}
+    return {"benchmarks": [b.strip() for b in str(args.benchmarks).split(",") if b.strip()], "n": args.n,
+            "seeds": [int(s) for s in str(args.seeds).split(",") if s.strip()], "cases": args.cases,
+            "measured": min(args.measured, args.cases), "pre_epochs": args.pre_epochs,
+            "edit_epochs": args.edit_epochs}
 
 
-def alerts_on_bias(report) -> bool:
-    """Does the report alert on attribute leakage or group fairness?"""
-    return report is not None and any(i.severity == "alert" and (i.name == "attribute_leakage" or i.name in FAIRNESS)
-                                      for i in report.indicators)
+def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_epochs: int, edit_epochs: int,
+              bias_config=None) -> list[dict]:
+    """One row per single edit: {benchmark, seed, kind, biased, phase, severity, harm: {key: value}}."""
+    from hill_viz.core.bias import BiasConfig
+
+    config = bias_config or BiasConfig(seed=seed)
+    cal = Calibration.prepare(benchmark, n, seed, pre_epochs)
+    rng = np.random.default_rng([seed, 0xCA1])
+    rows = []
+    for kind in KINDS:
+        for i, case in enumerate(make_cases(cal.view, kind, cases, rng)):
+            reports = cal.reports(case, config, teacher_config(), edit_epochs if i < measured else 0)
+            for report in reports:
+                if report is None:
+                    continue
+                rows.append({"benchmark": benchmark, "seed": seed, "kind": kind, "biased": case.biased,
+                             "phase": report.phase, "severity": report.severity,
+                             "flagged": sorted(i.key for i in report.indicators if i.severity != "ok"),
+                             "harm": {_key(i): i.harm for i in report.indicators if not i.context}})
+    return rows
+
+
+def _key(ind) -> str:
+    """An indicator's name across reports: per attribute, but not per class (the worst class varies)."""
+    return ind.name if ind.name == "class_accuracy" else ind.key
 
 
 def run(args) -> list[dict]:
-    seeds = [int(s) for s in str(args.seeds).split(",") if s.strip()]
-    flagged = {("cue_grouping", p): [] for p in ("predicted", "measured")}
-    quiet = {("merge_cue_subgroups", p): [] for p in ("predicted", "measured")}
-    with tempfile.TemporaryDirectory(prefix="hill-bias-bench-") as workdir:
-        for seed in seeds:
-            reports = scripted_reports(args.n, seed, args.pre_epochs, args.edit_epochs, f"{workdir}/seed-{seed}")
-            for i, phase in enumerate(("predicted", "measured")):
-                flagged[("cue_grouping", phase)].append(alerts_on_bias(reports["cue_grouping"][i]))
-                merged = reports["merge_cue_subgroups"][i]
-                quiet[("merge_cue_subgroups", phase)].append(merged is not None and merged.severity != "alert")
-    figures = []
-    for (kind, phase), hits in flagged.items():
-        figures.append(figure("bias_alert_rate", args.n, float(np.mean(hits)), "share of seeds", "target", 0.9,
-                              edit=kind, phase=phase, rule="alert on leakage or group fairness",
-                              per_seed=dict(zip(map(str, seeds), hits))))
-    for (kind, phase), hits in quiet.items():
-        figures.append(figure("bias_no_alert_rate", args.n, float(np.mean(hits)), "share of seeds", "target", 0.9,
-                              edit=kind, phase=phase, rule="no alert at all", per_seed=dict(zip(map(str, seeds), hits))))
+    s = _settings(args)
+    start = time.perf_counter()
+    rows = []
+    for benchmark in s["benchmarks"]:
+        for seed in s["seeds"]:
+            rows += calibrate(benchmark, s["n"], seed, s["cases"], s["measured"], s["pre_epochs"], s["edit_epochs"])
+            print(f"{benchmark} seed {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - start
+    figures = summarize(rows, s["n"], seconds)
+    print(markdown(figures), file=sys.stderr)
     if args.big_n:
         figures.append(_predict_time(args.big_n))
     return figures
 
 
+def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
+    """The figures of calibration rows (see the module docstring)."""
+    figures = []
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["benchmark"], r["kind"], r["phase"])].append(r)
+    for (benchmark, kind, phase), group in sorted(by.items(), key=lambda kv: (kv[0][0], KINDS.index(kv[0][1]),
+                                                                                PHASES.index(kv[0][2]))):
+        shares = {sev: float(np.mean([r["severity"] == sev for r in group])) for sev in ("ok", "warn", "alert")}
+        biased = kind in BIASED
+        figures.append(figure("bias_flag_rate", n, 1.0 - shares["ok"], "share of edits", "target",
+                              0.9 if biased else 0.1, benchmark=benchmark, kind=kind, biased=biased, phase=phase,
+                              cases=len(group), **shares,
+                              flagged_by=_counts(k for r in group for k in r["flagged"])))
+    for benchmark in sorted({r["benchmark"] for r in rows}):
+        for phase in PHASES:
+            mine = [r for r in rows if r["benchmark"] == benchmark and r["phase"] == phase]
+            bad, good = [r for r in mine if r["biased"]], [r for r in mine if not r["biased"]]
+            if not bad or not good:
+                continue
+            figures.append(figure("bias_detection", n, float(np.mean([r["severity"] != "ok" for r in bad])),
+                                  "share of biased edits flagged", "target", 0.9, benchmark=benchmark, phase=phase,
+                                  benign_not_ok=float(np.mean([r["severity"] != "ok" for r in good])),
+                                  biased_cases=len(bad), benign_cases=len(good), seeds=sorted({r["seed"] for r in mine}),
+                                  seconds_total=seconds))
+            figures += _aucs(bad, good, benchmark, phase, n)
+    return figures
+
+
+def _aucs(bad: list[dict], good: list[dict], benchmark: str, phase: str, n: int) -> list[dict]:
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    keys = sorted({k for r in bad + good for k in r["harm"]})
+    for key in keys:
+        b = np.array([_value(r, key) for r in bad])
+        g = np.array([_value(r, key) for r in good])
+        auc = float(roc_auc_score(np.r_[np.ones(len(b)), np.zeros(len(g))], np.r_[b, g]))
+        out.append(figure("bias_indicator_auc", n, auc, "ROC AUC", "chance", 0.5, benchmark=benchmark, phase=phase,
+                          indicator=key, benign_p95=float(np.quantile(g, 0.95)), benign_max=float(g.max()),
+                          biased_median=float(np.median(b))))
+    return out
+
+
+def _value(row: dict, key: str) -> float:
+    """An indicator's harm in one report; 0 (no change) where it could not be computed."""
+    v = row["harm"].get(key)
+    return 0.0 if v is None or not np.isfinite(v) else float(v)
+
+
+def _counts(keys) -> dict:
+    out: dict = {}
+    for k in keys:
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def markdown(figures: list[dict]) -> str:
+    """The flag rates and the indicators' AUCs as Markdown tables."""
+    lines = ["| benchmark | edit kind | phase | cases | ok | warn | alert |", "|---|---|---|---:|---:|---:|---:|"]
+    for f in figures:
+        if f["name"] == "bias_flag_rate":
+            lines.append(f"| {f['benchmark']} | {'**biased** ' if f['biased'] else ''}{f['kind']} | {f['phase']} | "
+                         f"{f['cases']} | {f['ok']:.0%} | {f['warn']:.0%} | {f['alert']:.0%} |")
+    lines += ["", "| benchmark | phase | biased flagged | benign not ok |", "|---|---|---:|---:|"]
+    for f in figures:
+        if f["name"] == "bias_detection":
+            lines.append(f"| {f['benchmark']} | {f['phase']} | {f['value']:.0%} of {f['biased_cases']} | "
+                         f"{f['benign_not_ok']:.0%} of {f['benign_cases']} |")
+    lines += ["", "| benchmark | phase | indicator | AUC | benign p95 | benign max | biased median |",
+              "|---|---|---|---:|---:|---:|---:|"]
+    for f in figures:
+        if f["name"] == "bias_indicator_auc":
+            lines.append(f"| {f['benchmark']} | {f['phase']} | {f['indicator']} | {f['value']:.2f} | "
+                         f"{f['benign_p95']:+.3f} | {f['benign_max']:+.3f} | {f['biased_median']:+.3f} |")
+    return "\n".join(lines)
+
+
 def _predict_time(n: int) -> dict:
-    """Seconds of `Session.predict_bias` for the cue-grouping edits on n rows, against one
+    """Seconds of `Session.predict_bias` for many cue-grouping merges on n rows, against one
     kNN fit + predict of the report's own sample size (its dominant building block)."""
     from sklearn.neighbors import KNeighborsClassifier
 
+    from hill_viz.core.edits import Edit, Selector
     from hill_viz.session import Session
+
+    def cell(label: int, cue: int) -> Selector:
+        return Selector.all_of(Selector.of_label(label), Selector.of_attribute("cue", str(cue)))
 
     with tempfile.TemporaryDirectory(prefix="hill-bias-big-") as workdir:
         s = Session(workdir)
         s.live_frame = False
         s.load_dataset("digits-shortcut", n=n, seed=0)
         s.build_model(seed=0)
-        for edit in cue_edits("cue_grouping"):
-            s.add_edit(edit)
+        for c in range(10):
+            for k in range(10):
+                if c != k:
+                    s.add_edit(Edit.merge(cell(c, k), onto=cell(k, k)))
         cfg = s.bias_config
         s.predict_bias()  # warm-up
         report = None
@@ -146,3 +226,6 @@ def _predict_time(n: int) -> dict:
     return figure("predict_report_seconds", n, seconds, "s", "knn_fit_predict", baseline,
                   target_s=2.0, covered=covered, reference=cfg.n_reference, heldout=cfg.n_eval,
                   report_seconds=report.seconds, measured_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+__all__ = ["BENIGN", "BIASED", "KINDS", "add_arguments", "calibrate", "markdown", "run", "summarize"]

@@ -19,7 +19,7 @@ TARGET_MS = 500.0
 BREAKDOWN_TITLE = "label — bars"
 
 # Runs in the page: stamps the mouse-up, then watches the breakdown title on every frame.
-_PROBE_JS = """() => {
+PROBE_JS = """() => {
   const title = () => {
     for (const doc of Bokeh.documents)
       for (const m of doc.all_models)
@@ -69,7 +69,7 @@ def run(args) -> list[dict]:
                 wait_until(lambda: apps and apps[0].loaded.is_set(), 120, "the page", page)
                 page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
                 page.wait_for_timeout(2000)
-                page.evaluate(_PROBE_JS)
+                page.evaluate(PROBE_JS)
                 page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
                 boxes = _boxes(page)
                 idle = [_round_trip(page, session, boxes[i % 2]) for i in range(args.rounds + 1)][1:]

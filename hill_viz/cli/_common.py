@@ -62,6 +62,16 @@ def check_engine_options(args) -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # workers' shutdown chatter is no user's news
 
 
+PROJECTIONS = ("umap", "pca")  # what --projection offers (2-D latents are shown as they are)
+
+
+def add_projection_option(parser: argparse.ArgumentParser) -> None:
+    """`--projection umap|pca`: the view's method; default the sessions' (umap, or $HILL_VIZ_PROJECTION)."""
+    parser.add_argument("--projection", choices=PROJECTIONS, default=None,
+                        help="the 2-D view of the latents: umap (a learned, neighbourhood-preserving "
+                             "network; the default) or pca (linear)")
+
+
 def print_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=None, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
     sys.stdout.write("\n")

@@ -1,12 +1,15 @@
 """`hill-viz serve`: serve the HILL app (one server process, one Session per browser session)."""
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import (add_engine_options, check_engine_options, non_negative_int, port_number,
-                                  positive_int)
+from hill_viz.cli._common import (add_engine_options, add_projection_option, check_engine_options, non_negative_int,
+                                  port_number, positive_int)
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -28,9 +31,55 @@ def register(sub) -> None:
     p.add_argument("--address", default=LOCAL, help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="extra host allowed to open the app (needed when serving beyond localhost)")
+    add_projection_option(p)
     p.add_argument("--show", action="store_true", help="open a browser tab")
     add_engine_options(p)
+    _register_team_options(p)
     p.set_defaults(run=run)
+
+
+def _register_team_options(p) -> None:
+    """Sign-in, who is admin, what the pages may read, and limits ("Serving a team" in the README)."""
+    a = p.add_argument_group("sign-in (Panel's own; the signed-in user is the actor of every event)")
+    a.add_argument("--basic-auth", type=Path, metavar="FILE", help='JSON users file {"alice": "password", ...}')
+    a.add_argument("--cookie-secret", default=os.environ.get("HILL_VIZ_COOKIE_SECRET"),
+                   help="secret that signs the login cookies (default $HILL_VIZ_COOKIE_SECRET, else a random "
+                        "one: sign-ins then end when the server restarts)")
+    a.add_argument("--oauth-provider", help="OAuth provider (github, gitlab, google, azure, okta, generic, ...)")
+    a.add_argument("--oauth-key", help="OAuth client id")
+    a.add_argument("--oauth-secret", default=os.environ.get("HILL_VIZ_OAUTH_SECRET"),
+                   help="OAuth client secret (default $HILL_VIZ_OAUTH_SECRET)")
+    a.add_argument("--oauth-redirect-uri", help="OAuth redirect URI, if not this server's own")
+    a.add_argument("--oauth-encryption-key", help="key that encrypts OAuth tokens in the cookies")
+    a.add_argument("--oauth-extra-params", type=_json_object, default={}, metavar="JSON",
+                   help="extra OAuth parameters as a JSON object")
+    a.add_argument("--admin", action="append", default=[], metavar="USER",
+                   help="a user who sees and may edit every workspace and opens /admin (repeatable)")
+    a.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve beyond this machine without sign-in (anyone who reaches the port uses the app)")
+    g = p.add_argument_group("what the pages may read and use")
+    g.add_argument("--data-root", type=Path, action="append", default=[], metavar="DIR",
+                   help="folder whose dataset files pages may open by path (repeatable; none: no path box, "
+                        "uploads only)")
+    g.add_argument("--max-sessions", type=positive_int, default=20, help="pages open at once (default 20)")
+    g.add_argument("--max-trainings", type=positive_int, default=2,
+                   help="trainings running at once; others wait in a queue the page shows (default 2)")
+    g.add_argument("--max-n", type=positive_int, default=1_000_000,
+                   help="largest n a page may generate or load (default 1000000)")
+    g.add_argument("--max-epochs", type=positive_int, default=50, help="epochs per Train/Apply click (default 50)")
+    g.add_argument("--max-upload-mb", type=positive_int, default=100, help="largest upload in MB (default 100)")
+    g.add_argument("--max-disk-gb", type=positive_int, default=None,
+                   help="no new workspace once the workspaces use this many GB (default: no quota)")
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
 
 
 def _check_source(args) -> tuple[str | None, Path | None, int | None]:
@@ -72,39 +121,64 @@ def _free_port(address: str) -> int:
         return s.getsockname()[1]
 
 
-def make_factory(name: str | None, path: Path | None, n: int | None, root: Path, pretrain_epochs: int,
-                 engine: dict | None = None):
-    """What the server calls once per browser session; `engine`: Session settings for a folder."""
-    from hill_viz.ui.app import build_app, new_session
+def _auth(args):
+    from hill_viz.serve import Auth
 
-    def factory():
-        session = new_session(root)
-        session.param.update(**(engine or {}))
-        return build_app(session, dataset=name or "", path=str(path or ""), n=n,
-                         pretrain_epochs=pretrain_epochs)
-    return factory
+    auth = Auth(basic_auth=args.basic_auth, cookie_secret=args.cookie_secret, oauth_provider=args.oauth_provider,
+                oauth_key=args.oauth_key, oauth_secret=args.oauth_secret, oauth_redirect_uri=args.oauth_redirect_uri,
+                oauth_encryption_key=args.oauth_encryption_key, oauth_extra_params=args.oauth_extra_params)
+    from hill_viz.serve.config import is_loopback
+    if not auth.enabled and not is_loopback(args.address) and not args.insecure_no_auth:
+        raise ConfigError(f"serving on {args.address} without sign-in would let anyone who reaches the port use "
+                          "the app; add --basic-auth FILE (or --oauth-provider ...), or --insecure-no-auth "
+                          "if that is what you want")
+    if args.admin and not auth.enabled:
+        raise ConfigError("--admin needs sign-in (--basic-auth or --oauth-provider): without it nobody is an admin")
+    auth.serve_kwargs()  # checks the users file and the OAuth options now, with one-line errors
+    return auth
+
+
+def _config(args, name, path, n, root):
+    from hill_viz.core.access import DataRoots, Limits
+    from hill_viz.serve import ServeConfig
+
+    roots = DataRoots(args.data_root, files=[path] if path else ())
+    limits = Limits(max_n=args.max_n, max_epochs=args.max_epochs, upload_max_bytes=args.max_upload_mb * 2**20,
+                    data_roots=roots)
+    limits.check_n(n, name or "--n")
+    return ServeConfig(root=root, dataset=name, path=path, n=n, pretrain_epochs=args.pretrain_epochs,
+                       limits=limits, admins=tuple(args.admin), max_sessions=args.max_sessions,
+                       max_trainings=args.max_trainings,
+                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample},
+                       max_disk_bytes=None if args.max_disk_gb is None else args.max_disk_gb * 2**30)
 
 
 def run(args) -> int:
-    import panel as pn
-
+    from hill_viz.core.model import fix_threads
+    from hill_viz.serve import make_server
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
     check_engine_options(args)
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
-    engine = {"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample}
-    factory = make_factory(name, path, n, root, args.pretrain_epochs, engine)
+    auth = _auth(args)
+    config = _config(args, name, path, n, root)
+    fix_threads()  # once, before any page: every thread then trains with the same settings
+    os.environ.setdefault("HILL_VIZ_CACHE", str(root / ".dataset-cache"))  # not the server user's home
+    if args.projection is not None:  # every page's Session reads the default from here
+        os.environ["HILL_VIZ_PROJECTION"] = args.projection
     port = args.port or _free_port(args.address)
     try:
-        server = pn.serve(factory, port=port, address=args.address, show=False, start=False,
-                          title="hill-viz", websocket_origin=_origins(args.address, port, args.allow_websocket_origin))
+        server = make_server(config, auth, port=port, address=args.address,
+                             origins=_origins(args.address, port, args.allow_websocket_origin))
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.address}:{port} ({exc.strerror}); "
                           "choose another --port or --address") from None
     host = "localhost" if args.address in (LOCAL, "0.0.0.0", "::") else args.address
     url = f"http://{host}:{port}/"
-    print(f"hill-viz: serving the HILL app on {url}  (workspaces in {root}; Ctrl+C stops)", flush=True)
+    sign_in = "sign-in: basic auth" if args.basic_auth else ("sign-in: " + args.oauth_provider
+                                                             if args.oauth_provider else "no sign-in")
+    print(f"hill-viz: serving the HILL app on {url}  (workspaces in {root}; {sign_in}; Ctrl+C stops)", flush=True)
     if args.show:
         server.io_loop.add_callback(server.show, "/")
     server.start()

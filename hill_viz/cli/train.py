@@ -5,10 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-from hill_viz.cli._common import (ProgressBar, add_engine_options, check_engine_options, finite_float,
-                                  non_negative_int, positive_int, print_json)
+from hill_viz.cli._common import (ProgressBar, add_engine_options, add_projection_option, check_engine_options,
+                                  finite_float, non_negative_int, positive_int, print_json)
 from hill_viz.core.edits import edits_from_json
-from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
+from hill_viz.cli.teacher_options import add_teacher_options, teacher_config
 from hill_viz.errors import ConfigError, EditError
 
 
@@ -25,10 +25,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--edits", type=Path, help="JSON file of edits, applied after the plain epochs")
     p.add_argument("--edit-epochs", type=positive_int, default=5, help="distillation epochs for --edits (default 5)")
-    p.add_argument("--lambda", dest="lambda_", type=finite_float, default=1.0, help="distillation weight")
-    p.add_argument("--mu", type=finite_float, default=0.0, help="anchor weight for uncovered samples")
-    p.add_argument("--loss-mode", choices=LOSS_MODES, default="projected")
+    add_teacher_options(p)
     p.add_argument("--workspace", type=Path, help="workspace folder (default: workspaces/<dataset>-<time>)")
+    add_projection_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     add_engine_options(p)
     p.set_defaults(run=run)
@@ -40,7 +39,7 @@ def run(args) -> int:
     check_engine_options(args)
     name = args.dataset or (None if args.data else "digits")
     edits = _read_edits(args.edits) if args.edits else []
-    teacher_config = TeacherConfig(lambda_=args.lambda_, mu=args.mu, mode=args.loss_mode)
+    teacher = teacher_config(args)
     workspace = args.workspace or Path("workspaces") / f"{name or args.data.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     session = Session(workspace)
     options = {"n": args.n} if args.n else {}
@@ -52,14 +51,15 @@ def run(args) -> int:
         session.load_dataset(path=args.data, **options)
     else:
         session.load_dataset(name, **options)
-    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size)
+    session.build_model(latent_dim=args.latent_dim, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                        projection=args.projection)
     session.extra_callbacks = [ProgressBar("training")]
     session.train(args.epochs, wait=True)
     if edits:
         for edit in edits:
             session.add_edit(edit)
         session.extra_callbacks = [ProgressBar("distilling edits")]
-        session.apply_edits(args.edit_epochs, teacher_config, wait=True)
+        session.apply_edits(args.edit_epochs, teacher, wait=True)
     result = session.metrics()
     result.update(epochs=session.trainer.epoch, workspace=str(session.workspace.path),
                   n_edits=len(edits), dataset=session.dataset.params, engine=session.engine_status)

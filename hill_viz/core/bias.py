@@ -26,12 +26,13 @@ from typing import Sequence
 import numpy as np
 
 from hill_viz.core.bias_indicators import (
-    FAMILIES, SEVERITIES, BiasThresholds, Indicator, attribute_leakage, class_accuracy, collateral_distortion,
+    FAMILIES, SEVERITIES, BiasThresholds, Indicator, attribute_clustering, attribute_leakage, class_accuracy, collateral_distortion,
     fairness_differences, generalization_gap, group_fairness, knn_preservation, label_conflict, leakage_score,
     majority, neighbours, paired_change_p, selection_skew, worst_group_accuracy, worst_severity,
 )
 from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.core.group_metrics import MIN_GROUP
+from hill_viz.core.indicator import advise
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
 from hill_viz.core.targets import EditTargets, sample_rows
@@ -39,7 +40,7 @@ from hill_viz.errors import ConfigError, StateError
 
 __all__ = [
     "FAMILIES", "PHASES", "SEVERITIES", "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator",
-    "attribute_leakage", "class_accuracy", "collateral_distortion", "fairness_differences", "generalization_gap",
+    "attribute_clustering", "attribute_leakage", "class_accuracy", "collateral_distortion", "fairness_differences", "generalization_gap",
     "group_fairness", "knn_preservation", "label_conflict", "leakage_score", "majority", "measure_report",
     "neighbours", "paired_change_p", "predict_report", "selection_skew", "worst_group_accuracy", "worst_severity",
 ]
@@ -171,13 +172,14 @@ class _Sample:
 
 @dataclass(frozen=True, eq=False)
 class _Space:
-    """One latent space seen on the sample: latents and class predictions of each part, and
-    the kNN majority label of each reference row among the other reference rows."""
+    """One latent space seen on the sample: latents and class predictions of each part, the
+    k nearest other reference rows of each reference row and their majority label."""
 
     z_reference: np.ndarray
     z_heldout: np.ndarray
     pred_reference: np.ndarray
     pred_heldout: np.ndarray
+    nbr_reference: np.ndarray       # (R, k)
     majority_reference: np.ndarray
 
 
@@ -193,8 +195,16 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
     """
     th = config.thresholds
     y_ref, y_held = dataset.labels[sample.reference], dataset.labels[sample.heldout]
-    out = _skew(dataset, covered, th)
-    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th))
+    out = _skew(dataset, covered)
+    still = np.ones(len(y_ref), dtype=bool)
+    still[moved] = False
+    background = float((after.majority_reference[still] != y_ref[still]).mean()) if still.any() else 0.0
+    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th,
+                              background, dataset.class_names))
+    for name, codes in dataset.attributes.items():
+        out.append(attribute_clustering(y_ref, codes[sample.reference], moved, before.nbr_reference[moved],
+                                        after.nbr_reference[moved], name, th, dataset.attribute_categories[name],
+                                        dataset.class_names))
     out.append(class_accuracy(y_held, before.pred_heldout, after.pred_heldout, dataset.class_names, th,
                               config.min_group))
     for name, codes in dataset.attributes.items():
@@ -213,17 +223,17 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
                                   _accuracy(after.pred_heldout, y_held), th))
     far = _first(len(sample.heldout), config.n_distortion)  # held-out rows: never covered by an edit
     out.append(collateral_distortion(before.z_heldout[far], after.z_heldout[far], config.k, th))
-    return out
+    return [advise(i) for i in out]
 
 
-def _skew(dataset: Dataset, covered: np.ndarray, th: BiasThresholds) -> list[Indicator]:
+def _skew(dataset: Dataset, covered: np.ndarray) -> list[Indicator]:
     """Selection skew of the covered rows over the labels and (label-matched) each attribute."""
     train_rows = dataset.indices("train")
-    out = [selection_skew(dataset.labels[covered], dataset.labels[train_rows], dataset.n_classes, "label", th,
+    out = [selection_skew(dataset.labels[covered], dataset.labels[train_rows], dataset.n_classes, "label",
                           categories=dataset.class_names)]
     for name, codes in dataset.attributes.items():
         cats = dataset.attribute_categories[name]
-        out.append(selection_skew(codes[covered], codes[train_rows], len(cats), name, th,
+        out.append(selection_skew(codes[covered], codes[train_rows], len(cats), name,
                                   within=dataset.labels[covered], within_population=dataset.labels[train_rows],
                                   categories=cats))
     return out
@@ -256,9 +266,10 @@ def _first(n: int, cap: int) -> np.ndarray:
 def _knn_space(z_ref: np.ndarray, y_ref: np.ndarray, z_held: np.ndarray, k: int, n_classes: int,
                held_nbr: np.ndarray | None = None) -> _Space:
     """A kNN classifier on the reference rows stands in for the model's head."""
-    pred_ref = majority(y_ref, neighbours(z_ref, None, k), n_classes)
+    nbr = neighbours(z_ref, None, k)
+    pred_ref = majority(y_ref, nbr, n_classes)
     held_nbr = neighbours(z_ref, z_held, k) if held_nbr is None else held_nbr
-    return _Space(z_ref, z_held, pred_ref, majority(y_ref, held_nbr, n_classes), pred_ref)
+    return _Space(z_ref, z_held, pred_ref, majority(y_ref, held_nbr, n_classes), nbr, pred_ref)
 
 
 def predict_report(model: LatentModel, dataset: Dataset, projection: Projection | None, targets: EditTargets,
@@ -301,8 +312,9 @@ def measure_report(model_before: LatentModel, model_after: LatentModel, dataset:
     for model in (model_before, model_after):
         z_ref, logits_ref = infer(model, dataset.features, sample.reference)
         z_held, logits_held = infer(model, dataset.features, sample.heldout)
-        knn = majority(y_ref, neighbours(z_ref, None, config.k), dataset.n_classes)
-        spaces.append(_Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), knn))
+        nbr = neighbours(z_ref, None, config.k)
+        spaces.append(_Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), nbr,
+                             majority(y_ref, nbr, dataset.n_classes)))
     z_edited = spaces[0].z_reference[sample.edited]
     moved = sample.edited[targets.moved(sample.reference[sample.edited], z_edited, projection)]
     indicators = _indicators(dataset, sample, targets.rows, moved, spaces[0], spaces[1], "measured", config)

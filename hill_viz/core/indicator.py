@@ -6,20 +6,48 @@ severity, explanation, details}`; `BiasThresholds` turns a change into a severit
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
 from hill_viz.errors import ConfigError
 
-__all__ = ["FAMILIES", "SEVERITIES", "BiasThresholds", "Indicator", "worst_severity"]
+__all__ = ["CONTEXT_FAMILIES", "FAMILIES", "HARM_SIGN", "SEVERITIES", "BiasThresholds", "Indicator",
+           "advise", "worst_severity"]
 
 SEVERITIES = ("ok", "warn", "alert")
 FAMILIES = {  # indicator name -> the issue's indicator it belongs to (one traffic light each)
     "selection_skew": "skew", "label_conflict": "conflict", "class_accuracy": "class",
     "demographic_parity_difference": "fairness", "equalized_odds_difference": "fairness",
-    "worst_group_accuracy": "fairness", "attribute_leakage": "leakage",
+    "worst_group_accuracy": "fairness", "attribute_leakage": "leakage", "attribute_clustering": "leakage",
     "generalization_gap": "gap", "collateral_distortion": "distortion",
+}
+# families that describe what the edit intends (which samples it selects), never graded:
+# a class edit selects by label, a sub-group merge by attribute, by design
+CONTEXT_FAMILIES = ("skew",)
+# +1: a rise of the measure is harmful; -1: a fall is (accuracies, trustworthiness)
+HARM_SIGN = {"class_accuracy": -1, "worst_group_accuracy": -1, "collateral_distortion": -1}
+# what to try instead, per indicator ({s}: the attribute or class the record is about)
+ADVICE = {
+    "label_conflict": "the moved samples land among another class's points, so the model learns to mistake them "
+                      "for it; if they only share an attribute with that class, merge them onto their own "
+                      "class's main group instead",
+    "attribute_clustering": "this edit gathers samples by {s} rather than by class; merge or move them within "
+                            "their own class (onto its main group), or select by label instead of by {s}",
+    "attribute_leakage": "the latent would encode {s} beyond the label; undo edits that group points by {s} "
+                         "and merge {s} sub-groups within their class instead",
+    "class_accuracy": "class {s} loses accuracy; move less far, lower the edit's weight, or leave class {s}'s "
+                      "points out of the selection",
+    "demographic_parity_difference": "the predictions now differ more between {s} groups; avoid edits that move "
+                                     "a {s} group away from its class",
+    "equalized_odds_difference": "the errors now differ more between {s} groups; avoid edits that move a {s} "
+                                 "group away from its class, merge it onto its class's main group instead",
+    "worst_group_accuracy": "the worst (label, {s}) group loses accuracy; merge that group onto its class's "
+                            "main group rather than moving it elsewhere",
+    "generalization_gap": "the edit is fitted on its own samples without carrying over; select more "
+                          "representative samples or lower the edit's weight",
+    "collateral_distortion": "the edit reshuffles samples it did not select; make a smaller move or pin the "
+                             "neighbouring classes",
 }
 
 
@@ -47,6 +75,18 @@ class Indicator:
     def family(self) -> str:
         return FAMILIES.get(self.name, self.name)
 
+    @property
+    def context(self) -> bool:
+        """Describes the edit's selection (shown as context), is not evidence of bias."""
+        return self.family in CONTEXT_FAMILIES
+
+    @property
+    def harm(self) -> float | None:
+        """The change in its harmful direction (what the thresholds grade); None if unknown."""
+        if "harm" in self.details:
+            return self.details["harm"]
+        return None if self.delta is None else HARM_SIGN.get(self.name, 1) * float(self.delta)
+
     def to_dict(self) -> dict:
         """As recorded: "name" is the unique key (e.g. "attribute_leakage[cue]")."""
         return {"name": self.key, "indicator": self.name, "subject": self.subject, "value": self.value,
@@ -60,6 +100,14 @@ class Indicator:
                    d.get("explanation", ""), d.get("subject"), d.get("details") or {})
 
 
+def advise(ind: Indicator) -> Indicator:
+    """The record with what to try instead appended to its explanation, when it warns or alerts."""
+    advice = ADVICE.get(ind.name)
+    if ind.severity == "ok" or advice is None or "Try instead" in ind.explanation:
+        return ind
+    return replace(ind, explanation=f"{ind.explanation}. Try instead: {advice.format(s=ind.subject or '')}")
+
+
 def worst_severity(severities) -> str:
     return max(severities, key=SEVERITIES.index, default="ok")
 
@@ -68,10 +116,11 @@ def worst_severity(severities) -> str:
 class BiasThresholds:
     """(warn, alert) levels per indicator, crossed in the harmful direction; None: never.
 
-    skew_label / skew_attribute: Cohen's w of the edited samples vs the population (0.1
-        small, 0.3 medium, 0.5 large; Cohen 1988). A selection by label is skewed by
-        design, so label skew only warns.
-    conflict: rise in the share of edited samples that land among another label.
+    Selection skew is context (what the edit selects, by design), never graded.
+    conflict: share of the moved samples that sit among another label after the edit, in
+        excess of the share of the unmoved samples that do.
+    clustering: rise of the moved samples' attribute agreement with their neighbours
+        beyond what the neighbours' labels explain (a local, one-edit leakage).
     class_drop: fall of the worst class's accuracy.
     dpd / eod: rise of the class-averaged demographic parity / equalized odds difference.
         DPD grows with accuracy when the attribute goes with the label, so it only warns.
@@ -80,19 +129,20 @@ class BiasThresholds:
         label that a linear probe on the latent explains).
     gap: rise of the train - held-out accuracy gap.
     distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
-    alpha: where a test applies (skew: chi-square; conflict, class and worst-group
-        accuracy: McNemar's exact test on the paired before/after outcomes), a change only
-        counts when its p-value is below alpha; small samples then stay "ok".
+    alpha: where a test applies (conflict, class and worst-group accuracy: McNemar's exact
+        test on the paired before/after outcomes; clustering: Wilcoxon's signed-rank test),
+        a change only counts when its p-value is below alpha; small samples then stay "ok".
+    The defaults come from the calibration of single edits (`hill-viz bench bias`,
+    docs/bias.md): each warn level sits above what benign single edits reach.
     """
 
-    skew_label: tuple[float, float | None] = (0.5, None)
-    skew_attribute: tuple[float, float | None] = (0.3, 0.5)
-    conflict: tuple[float, float | None] = (0.10, 0.25)
+    conflict: tuple[float, float | None] = (0.25, 0.50)
     class_drop: tuple[float, float | None] = (0.05, 0.15)
     dpd: tuple[float, float | None] = (0.05, None)
     eod: tuple[float, float | None] = (0.05, 0.10)
     worst_group_drop: tuple[float, float | None] = (0.05, 0.15)
     leakage: tuple[float, float | None] = (0.05, 0.10)
+    clustering: tuple[float, float | None] = (0.10, 0.25)
     gap: tuple[float, float | None] = (0.03, 0.08)
     distortion: tuple[float, float | None] = (0.10, 0.20)
     alpha: float = 0.05

@@ -1,6 +1,7 @@
 """LatentModel: an encoder f: X -> Z in R^d and a linear head h: Z -> logits."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -96,12 +97,41 @@ class LatentModel(nn.Module):
 
 
 def build_model(spec: ModelSpec, seed: int = 0) -> LatentModel:
-    """A freshly initialised model; the same spec and seed give the same weights."""
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    model = LatentModel(spec)
-    torch.random.set_rng_state(gen_state)
+    """A freshly initialised model; the same spec and seed give the same weights.
+
+    The weights are drawn from a `torch.Generator` of this build alone (never torch's
+    global RNG), so builds on several threads at once stay exact. The draws are those of
+    `torch.manual_seed(seed)` followed by constructing the modules, so older workspaces
+    replay to the same weights.
+    """
+    with torch.device("meta"):  # shapes only: construction draws nothing
+        model = LatentModel(spec)
+    model.to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():  # construction order: the order the old global draws took
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
+                _reset(module, generator)
     return model
+
+
+def _reset(module: nn.Linear | nn.Conv2d, generator: torch.Generator) -> None:
+    """`reset_parameters` of Linear/Conv2d, drawing from `generator`."""
+    nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+    if module.bias is not None:
+        fan_in, _ = nn.init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+def fix_threads(intra_op: int = 1) -> None:
+    """Set torch's thread counts once, at process start (a server): every thread then sees
+    the same settings, and nothing changes them while sessions train side by side."""
+    torch.set_num_threads(intra_op)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work already ran: keep what is there
+        pass
 
 
 @torch.inference_mode()

@@ -16,6 +16,7 @@ training is deterministic on CPU, so any difference is a real divergence.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -32,6 +33,7 @@ from hill_viz.core.training import TrainConfig, Trainer, load_checkpoint_file
 from hill_viz.errors import WorkspaceError
 
 EDIT_KINDS = ("edit_added", "edit_updated", "edit_removed")
+PROJECTION_FILE = "projection_model"  # the artifact of a learned projection's weights
 COMPARED_METRICS = ("train_acc", "val_acc", "test_acc", "per_class_acc", "group_acc", "worst_group_acc")
 
 
@@ -72,14 +74,24 @@ def state_at(workspace: Workspace, event_id: int | None = None) -> StateAt:
     state = StateAt(event_id=path[-1].id if path else None)
     for ev in path:
         try:
-            _advance(state, ev)
+            _advance(state, ev, workspace)
         except (KeyError, TypeError, ValueError) as exc:
             raise WorkspaceError(f"event {ev.id} ({ev.kind}) does not hold what its kind needs "
                                  f"({type(exc).__name__}: {exc}); run `hill-viz verify`") from None
     return state
 
 
-def _advance(s: StateAt, ev: Event) -> None:
+def projection_record(workspace: Workspace, ev: Event) -> dict:
+    """The full `Projection.to_dict()` of a `projection_fitted` event: inline for a linear map,
+    from its checked weights file (`PROJECTION_FILE`) for a learned one."""
+    p = ev.params["projection"]
+    ref = ev.artifact(PROJECTION_FILE)
+    if ref is None:
+        return p
+    return json.loads(workspace.checked(ref, ev).read_bytes())
+
+
+def _advance(s: StateAt, ev: Event, workspace: Workspace) -> None:
     p, m = ev.params, ev.metrics
     if ev.kind == "dataset_loaded":
         s.dataset, s.model, s.projection = p["dataset"], None, None
@@ -88,7 +100,7 @@ def _advance(s: StateAt, ev: Event) -> None:
         s.model = {"spec": p["spec"], "seed": p["seed"], "train_config": p["train_config"]}
         _reset_model_state(s)
     elif ev.kind == "projection_fitted":
-        s.projection = p["projection"]
+        s.projection = projection_record(workspace, ev)
     elif ev.kind in EDIT_KINDS:
         s.max_edit_id = max(s.max_edit_id, int(p["edit_id"]))
         kept = [(i, e) for i, e in s.pending if i != p["edit_id"]]
@@ -198,7 +210,8 @@ class ReplayTarget(Protocol):
 
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset: ...
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
-                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel: ...
+                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0,
+                    projection: str | None = None) -> LatentModel: ...
     def use_projection(self, projection: Projection, reason: str = ...) -> Projection: ...
     def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> Any: ...
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> Any: ...
@@ -249,6 +262,17 @@ class ReplayReport:
                              for s in self.segments]}
 
 
+def _fitted_method(path: list[Event], i: int) -> str | None:
+    """The method of the projection fitted right after the model_built event path[i] (None: the default)."""
+    for ev in path[i + 1:]:
+        if ev.kind == "projection_fitted":
+            method = ev.params["projection"]["method"]
+            return "pca" if method == "identity" else method
+        if ev.kind in ("model_built", "dataset_loaded"):
+            break
+    return None
+
+
 def replay(source: Workspace, session: ReplayTarget, event_id: int | None = None,
            progress: Callable[[str], None] | None = None) -> ReplayReport:
     """Re-execute the path to `event_id` (default: the head) on `session`; compare as it goes."""
@@ -268,11 +292,12 @@ def replay(source: Workspace, session: ReplayTarget, event_id: int | None = None
             spec, cfg = p["spec"], p["train_config"]
             session.build_model(latent_dim=spec["latent_dim"], hidden=spec["hidden"], arch=spec["arch"],
                                 seed=p["seed"], lr=cfg["lr"], batch_size=cfg["batch_size"],
-                                weight_decay=cfg["weight_decay"])
+                                weight_decay=cfg["weight_decay"], projection=_fitted_method(path, i))
             owed, last_checkpoint = 0, None
         elif ev.kind == "projection_fitted":
-            if session.projection is None or session.projection.to_dict() != p["projection"]:
-                session.use_projection(Projection.from_dict(p["projection"]), reason=f"replay of event {ev.id}")
+            recorded = projection_record(source, ev)
+            if session.projection is None or session.projection.to_dict() != recorded:
+                session.use_projection(Projection.from_dict(recorded), reason=f"replay of event {ev.id}")
         elif ev.kind == "edit_added":
             session.add_resolved_edit(resolved_edit(source, ev), p["edit_id"])
         elif ev.kind == "edit_updated":

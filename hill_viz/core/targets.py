@@ -5,9 +5,9 @@ targets, to the rows they involve, and keeps the covered rows of the train split
 target view positions, weights, contrastive groups (the Teacher's) and relations (merges
 and contractions, which the bias report also reads off the view plane).
 
-`lift` is the one place a target view position t becomes a target latent,
-z* = z + P^+ (t - P z); `off_plane` is the part of a latent displacement the view does not
-show. `EditTargets` is the bias report's reading of a plan: target latents for any
+`lift` is the one place a target view position t becomes a target latent (for a linear
+view z* = z + P^+ (t - P z); for a learned one the projection's solve); `off_plane` is the
+part of a latent displacement the view does not show (locally, for a learned view). `EditTargets` is the bias report's reading of a plan: target latents for any
 covered rows, with the relational part off the plane.
 """
 from __future__ import annotations
@@ -32,16 +32,28 @@ __all__ = ["EditPlan", "EditTargets", "Relation", "lift", "off_plane", "sample_r
 
 def lift(projection: Projection, z: np.ndarray, target_view: np.ndarray,
          view: np.ndarray | None = None) -> np.ndarray:
-    """Target latents z* (N, d) = z + P^+ (t - P z) for latents z (N, d) and targets t (N, 2).
+    """Target latents z* (N, d) near latents z (N, d) with P(z*) = t for targets t (N, 2).
 
-    view: P z when already known (the same numbers, without projecting again).
+    A linear view: z* = z + P^+ (t - P z) (view: P z when already known, the same numbers
+    without projecting again). A learned view: the projection's own solve from z
+    (`Projection.target_latents`); `view` is not needed there.
     """
+    if not projection.is_linear:
+        return projection.target_latents(z, target_view)
     view = projection.transform(z) if view is None else view
     return z + projection.lift(target_view - view)
 
 
-def off_plane(v: np.ndarray, projection: Projection) -> np.ndarray:
-    """(I - P^+ P) v: the part of latent displacements v (N, d) the view does not show."""
+def off_plane(v: np.ndarray, projection: Projection, z: np.ndarray | None = None) -> np.ndarray:
+    """(I - P^+ P) v: the part of latent displacements v (N, d) the view does not show.
+
+    z: the latents (N, d) the displacements start from; a learned view's plane is local
+    (its Jacobian at z), so it needs them; a linear view ignores them.
+    """
+    if not projection.is_linear:
+        if z is None:
+            raise ValueError("off_plane through a learned projection needs the latents z the displacements start at")
+        return projection.off_plane(z, v)
     comps = projection.components.numpy()  # (2, d), orthonormal rows
     return v - (v @ comps.T) @ comps
 
@@ -216,7 +228,7 @@ class EditTargets:
         e = self.plan.relation[pos]
         has = e >= 0
         off = self.shift[e[has]] + (self.factor[e[has]] - 1)[:, None] * (z[has] - self.centre[e[has]])
-        target[has] += off_plane(off, projection)
+        target[has] += off_plane(off, projection, target[has])  # the plane at z*
         return target
 
     def moved(self, rows: np.ndarray, z: np.ndarray, projection: Projection) -> np.ndarray:

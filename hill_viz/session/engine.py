@@ -10,6 +10,10 @@ On Dask (`ScaleState`): the whole folder's latents are computed per partition on
 cluster into `WORKSPACE/latents/` (a Parquet frame folder) and the cloud, selections'
 counts and edits' ids come from it; the Session's in-memory `Dataset` and `LatentFrame`
 are a seeded sample of at most `sample` rows, which training, the gallery and the table use.
+
+`EngineVerbs` is the Session's side of it (a mixin, like `editing.EditingVerbs`): its
+settings (`engine`, `scheduler`, `sample`), what the page shows (`engine_status`,
+`latents_progress`, `big_frame`, `selection_count`) and `load_data`.
 """
 from __future__ import annotations
 
@@ -17,11 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import param
 
+from hill_viz.core.data import Dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.ids import IdIndex
 from hill_viz.errors import ConfigError
 
-__all__ = ["DEFAULT_SAMPLE", "ENGINES", "EngineChoice", "MEMORY_FACTOR", "ScaleState", "choose_engine"]
+__all__ = ["DEFAULT_SAMPLE", "ENGINES", "EngineChoice", "EngineVerbs", "MEMORY_FACTOR", "ScaleState",
+           "choose_engine", "teachable"]
 
 ENGINES = ("auto", "memory", "dask")
 MEMORY_FACTOR = 6
@@ -116,12 +124,102 @@ class ScaleState:
         self.cluster.close()
 
 
-def teachable(resolved: ResolvedEdit, dataset_ids: np.ndarray) -> ResolvedEdit:
+def teachable(resolved: ResolvedEdit, dataset: Dataset) -> ResolvedEdit:
     """The edit restricted to the ids the (sampled) training dataset holds."""
-    keep = np.isin(resolved.ids, dataset_ids)
+    index = IdIndex.of(dataset)
+    keep = index.contains(resolved.ids)
     other = resolved.other_ids
     if other is not None:
-        other = other[np.isin(other, dataset_ids)]
+        other = other[index.contains(other)]
     if keep.all() and (other is None or len(other) == len(resolved.other_ids)):
         return resolved
     return ResolvedEdit(resolved.edit, resolved.ids[keep], other)
+
+
+class EngineVerbs(param.Parameterized):
+    """The Session on a Parquet dataset folder: in memory, or on Dask with a sample in memory."""
+
+    engine = param.Selector(default="auto", objects=list(ENGINES),
+                            doc="Where a dataset folder goes: auto (`choose_engine`'s rule), memory or dask")
+    scheduler = param.String(default="", doc="Address of an existing Dask scheduler for a dataset folder "
+                             "('' : a local cluster when the data needs one)")
+    sample = param.Integer(default=None, allow_None=True, bounds=(1, None),
+                           doc="On Dask: rows held in memory for training, gallery and table "
+                               "(None: DEFAULT_SAMPLE)")
+    engine_status = param.String(default="", doc="One line on where the data lives (memory or Dask)")
+    latents_progress = param.Tuple(default=(0, 0), length=2, doc="(partitions done, partitions) of the "
+                                   "Dask latents being computed; (0, 0) when none")
+    big_frame = param.Parameter(default=None, doc="On Dask: the whole folder's DaskLatentFrame the cloud shows")
+    selection_count = param.Integer(default=0, doc="Selected points over the whole data (on Dask, more than "
+                                    "the sample `selection` holds)")
+
+    _scale: ScaleState | None = None  # while the data runs on Dask
+    _latents_told = None              # load_data's progress callback
+
+    def load_data(self, folder: str | Path, *, engine: str | None = None, scheduler: str | None = None,
+                  sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
+                  processes: bool = True, progress=None, n: int | None = None, seed: int = 0,
+                  **options) -> Dataset:
+        """Open a Parquet dataset folder in memory or on Dask (`choose_engine`'s rule).
+
+        `engine`, `scheduler` and `sample` default to the Session's settings; `n`: at most
+        this many rows (a seeded subset). On Dask the in-memory dataset is a seeded sample of
+        `sample` rows and every frame refresh computes the whole folder's latents on the
+        cluster; `progress(done, partitions)` is told as partitions finish.
+        """
+        from hill_viz.scale.stream import cached_source
+        from hill_viz.session.session import UPLOADS
+
+        self._require_idle()
+        folder = self.limits.data_path(folder, own=[self.workspace.resolve(UPLOADS)])
+        engine, scheduler = engine or self.engine, scheduler or self.scheduler or None
+        source = cached_source(folder, seed=seed, **options)
+        rows = min(n or source.n_samples, source.n_samples)
+        choice = choose_engine(rows, source.n_features, engine=engine, scheduler=scheduler,
+                               budget_bytes=memory_budget)
+        if choice.engine == "memory":
+            self.limits.check_n(rows, str(folder))
+            dataset = self._load(None, folder, dict(options, n=n, seed=seed))
+            self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows"
+            return dataset
+        rows = min(source.n_samples, sample or self.sample or DEFAULT_SAMPLE)
+        self.limits.check_n(rows, f"the in-memory sample of {folder}")
+        state = ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
+                           workers, processes)
+        try:
+            dataset = self._load(None, folder, dict(options, n=rows, seed=seed))
+        except BaseException:
+            state.close()
+            raise
+        self._scale, self._latents_told = state, progress
+        self.engine_status = state.status(dataset.n_samples)
+        return dataset
+
+    def _drop_scale(self) -> None:
+        if self._scale is not None:
+            self._scale.close()
+        self._scale = None
+        self._set(big_frame=None, engine_status="", latents_progress=(0, 0))
+
+    def _refresh_big_frame(self) -> None:
+        """On Dask: the whole folder's latents for the current model and projection."""
+        if self._scale is not None:
+            self.big_frame = self._scale.rebuild(self.model, self.projection, self._tell_latents)
+
+    def _tell_latents(self, done: int, total: int) -> None:
+        self.latents_progress = (done, total) if done < total else (0, 0)
+        if self._latents_told is not None:
+            self._latents_told(done, total)
+
+    def _count_selected(self, selector: Selector, mask: np.ndarray) -> int:
+        """Selected points over every row (the frame's mask in memory, the cluster's count on Dask)."""
+        return int(mask.sum()) if self._scale is None else self._scale.summarize(selector).count
+
+    def _resolve_edit(self, edit: Edit) -> ResolvedEdit:
+        """An edit's ids on the current view: the frame's, or every row's on Dask."""
+        context = self._require_frame().context()
+        return edit.resolve(context) if self._scale is None else self._scale.resolve(edit, context)
+
+    def _teachable(self, edits: list[ResolvedEdit]) -> list[ResolvedEdit]:
+        """The edits as the training dataset holds them (on Dask, the sample's ids only)."""
+        return edits if self._scale is None else [teachable(e, self.dataset) for e in edits]

@@ -15,6 +15,7 @@ import numpy as np
 from hill_viz.core import replay as _replay
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import LatentFrame
+from hill_viz.core.projection import Projection
 from hill_viz.core.provenance import Event, Workspace, atomic_write, write_snapshot
 from hill_viz.core.teacher import Teacher
 from hill_viz.core.training import Trainer
@@ -77,6 +78,18 @@ class Recorder:
         name = self.workspace.reserve(f"artifacts/teacher-{number:04d}.npz")
         teacher.save(self.workspace.resolve(name))
         return self.workspace.artifact(name, "teacher")
+
+    def projection(self, projection: Projection, reason: str, snapshot: dict) -> Event:
+        """A `projection_fitted` event. A linear map is inline; a learned one's weights go to a
+        JSON file the event names (its SHA-256 in the reference), the event keeps its settings."""
+        params = {"projection": projection.to_dict(), "reason": reason, "sha256": projection.sha256}
+        artifacts = [snapshot]
+        if not projection.is_linear:
+            name = self.workspace.reserve(f"artifacts/projection-{(self.workspace.store.head or 0) + 1:05d}.json")
+            atomic_write(self.workspace.resolve(name), lambda fh: fh.write(projection.to_json()))
+            artifacts.append(self.workspace.artifact(name, _replay.PROJECTION_FILE))
+            params["projection"] = {k: v for k, v in params["projection"].items() if k != "weights"}
+        return self.record("projection_fitted", params, artifacts=artifacts)
 
     def snapshot(self, frame: LatentFrame, stem: str) -> dict:
         """A small Parquet copy of the latent frame (id, x, y, label, pred) for the timeline."""

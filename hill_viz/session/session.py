@@ -18,32 +18,44 @@ import numpy as np
 import param
 
 from hill_viz.core import replay as _replay
-from hill_viz.core.bias import BiasConfig, BiasReport
-from hill_viz.core.data import Dataset, load_dataset
-from hill_viz.core.edits import Edit, ResolvedEdit, Selector
+from hill_viz.core.bias import BiasConfig
+from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
+from hill_viz.core.edits import Selector
+from hill_viz.core.faithfulness import DEFAULT_K, Faithfulness, measure_faithfulness
 from hill_viz.core.frame import LatentFrame
+from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
-from hill_viz.core.projection import Projection
-from hill_viz.core.provenance import Event, Workspace
+from hill_viz.core.access import Limits, may_edit
+from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
+from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.core.teacher import Teacher, TeacherConfig
 from hill_viz.core.training import Callback, TrainConfig, Trainer, evaluate
-from hill_viz.errors import ConfigError, EditError, StateError
-from hill_viz.session.bias_job import RecordedBiasJob, predict_pending, recorded_reports
+from hill_viz.errors import ConfigError, DataError, StateError
+from hill_viz.session.bias_job import RecordedBiasJob
+from hill_viz.session.editing import EditingVerbs
+from hill_viz.session.engine import EngineVerbs
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
-from hill_viz.session.pending import PendingEdit, pending_index, pick_pending
+from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
+from hill_viz.session.queue import TrainingQueue
 from hill_viz.session.worker import Segment, TrainingWorker
 
-__all__ = ["Session"]
+__all__ = ["FAITHFULNESS_SAMPLE", "UPLOADS", "Session"]
+
+FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on (about a second)
+UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
 
-class Session(param.Parameterized):
+class Session(EditingVerbs, EngineVerbs, param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
-    status = param.Selector(default="empty", objects=["empty", "ready", "training", "paused"],
-                            doc="empty: no model yet; ready: idle; training/paused: a worker is running")
+    status = param.Selector(default="empty", objects=["empty", "ready", "queued", "training", "paused"],
+                            doc="empty: no model yet; ready: idle; queued: waiting for a training slot "
+                                "(`queue_position`); training/paused: a worker is running")
+    queue_position = param.Integer(default=0, bounds=(0, None),
+                                   doc="While queued: 1 = next to get a training slot (0: not waiting)")
     progress = param.Number(default=0.0, bounds=(0, 1), doc="Fraction of the running training done")
     history = param.List(default=[], doc="Metrics of each completed epoch, oldest first")
     last_error = param.String(default="", doc="The last error of a background job, for the UI")
@@ -61,12 +73,6 @@ class Session(param.Parameterized):
     teachers = param.List(default=[], item_type=Teacher, doc="Teachers in force, oldest first")
     head = param.Integer(default=None, allow_None=True,
                          doc="The workspace's head: the last event on the current branch")
-    engine_status = param.String(default="", doc="One line on where the data lives (memory or Dask)")
-    latents_progress = param.Tuple(default=(0, 0), length=2, doc="(partitions done, partitions) of the "
-                                   "Dask latents being computed; (0, 0) when none")
-    big_frame = param.Parameter(default=None, doc="On Dask: the whole folder's DaskLatentFrame the cloud shows")
-    selection_count = param.Integer(default=0, doc="Selected points over the whole data (on Dask, more than "
-                                    "the sample `selection` holds)")
 
     # -- settings ---------------------------------------------------------------------------------
     live_frame = param.Boolean(default=True, doc="Rebuild the latent frame after every epoch")
@@ -77,15 +83,20 @@ class Session(param.Parameterized):
                                    doc="The pause between live rebuilds is also at least this many times "
                                        "the last rebuild's cost: on large datasets rebuilds then take at "
                                        "most 1/duty of the training time")
-    engine = param.Selector(default="auto", objects=["auto", "memory", "dask"],
-                            doc="Where `load_data` puts a dataset folder: auto (engine.choose_engine's rule), "
-                                "memory or dask")
-    scheduler = param.String(default="", doc="Address of an existing Dask scheduler for `load_data` "
-                             "('' : a local cluster when the data needs one)")
-    sample = param.Integer(default=None, allow_None=True, bounds=(1, None),
-                           doc="On Dask: rows `load_data` holds in memory (None: engine.DEFAULT_SAMPLE)")
+    projection_method = param.Selector(default=default_method(), objects=["pca", *LEARNED_METHODS],
+                                       doc="How build_model and refit_projection fit the view: a learned "
+                                           "(umap) or a linear (pca) projection; 2-D latents are shown as they are. "
+                                           "Default: umap, or $HILL_VIZ_PROJECTION")
+    projection_options = param.Dict(default={}, doc="Options of a learned projection (UMAPConfig's fields)")
     auto_bias = param.Boolean(default=True, doc="Record a predicted and a measured bias report around "
                               "every apply_edits (off: `hill-viz bias --compute` can make them later)")
+
+    # -- what this session may do (a served session: `hill-viz serve` sets them) ----------------------
+    limits = param.ClassSelector(class_=Limits, default=Limits(), constant=True,
+                                 doc="Caps on n, epochs and uploads, and the data roots files come from")
+    admins = param.List(default=[], item_type=str, constant=True, doc="Users who may edit every workspace")
+    training_queue = param.ClassSelector(class_=TrainingQueue, default=None, allow_None=True, constant=True,
+                                         doc="Shared by a server's sessions: how many train at once")
 
     def __init__(self, workspace: str | Path | Workspace, actor: str | None = None, **params):
         super().__init__(**params)
@@ -102,12 +113,18 @@ class Session(param.Parameterized):
         self._frames = FrameClock()
         self._selection_frame = frame_ref(None)  # the frame the selection was drawn on
         self._rows = RowsCache()
-        self._scale = None  # engine.ScaleState while the data runs on Dask
-        self._latents_told = None  # load_data's progress callback
         self.head = self.workspace.store.head
+        self._apply_access_policy(actor)
 
     def __repr__(self) -> str:  # param's default would print every array the state holds
         return f"<Session {str(self.workspace.path)!r} status={self.status}>"
+
+    def _apply_access_policy(self, actor: str | None) -> None:
+        """Who may not edit this workspace gets it read-only, whatever the page asked for."""
+        allowed, why = may_edit(actor or default_actor(), self.workspace, self.admins)
+        if not allowed and not getattr(self, "read_only", True):
+            with param.edit_constant(self):
+                self.read_only, self.read_only_reason = True, why
 
     @property
     def actor(self) -> str | None:
@@ -127,7 +144,7 @@ class Session(param.Parameterized):
     @property
     def is_busy(self) -> bool:
         """True while a training worker runs (training or paused)."""
-        return self.status in ("training", "paused")
+        return self.status in ("queued", "training", "paused")
 
     @param.depends("frame", "selection")
     def selected_rows(self) -> np.ndarray:
@@ -138,6 +155,15 @@ class Session(param.Parameterized):
     def load_dataset(self, name: str | None = None, *, path: str | None = None, **options) -> Dataset:
         """Load a builtin dataset by name, or a file by path; drops the model and everything on it."""
         self._require_idle()
+        if path is not None:
+            path = self.limits.data_path(path, own=[self.workspace.resolve(UPLOADS)])
+            if Path(path).is_dir():  # a Parquet dataset folder: in memory or on Dask (`load_data`)
+                return self.load_data(path, **options)
+        elif name is not None:
+            self.limits.check_n(options.get("n") or builtin_default_n(name), name)
+        return self._load(name, path, options)
+
+    def _load(self, name: str | None, path: Path | None, options: dict) -> Dataset:
         dataset = load_dataset(name, path=path, **options)
         self._drop_scale()
         self._clear_selection()
@@ -147,45 +173,25 @@ class Session(param.Parameterized):
                               {"n_samples": dataset.n_samples, "n_classes": dataset.n_classes})
         return dataset
 
-    def load_data(self, folder: str | Path, *, engine: str | None = None, scheduler: str | None = None,
-                  sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
-                  processes: bool = True, progress=None, **options) -> Dataset:
-        """Open a Parquet dataset folder in memory or on Dask (`engine.choose_engine`'s rule).
-
-        `engine` and `scheduler` default to the Session's settings. On Dask the in-memory dataset is a seeded sample of `sample` rows (default
-        `engine.DEFAULT_SAMPLE`) and every frame refresh computes the whole folder's latents
-        on the cluster; `progress(done, partitions)` is told as partitions finish.
-        """
-        from hill_viz.scale.stream import cached_source
-        from hill_viz.session import engine as eng
-
-        self._require_idle()
-        engine, scheduler = engine or self.engine, scheduler or self.scheduler or None
-        seed = options.pop("seed", 0)
-        source = cached_source(folder, seed=seed, **options)
-        choice = eng.choose_engine(source.n_samples, source.n_features, engine=engine, scheduler=scheduler,
-                                   budget_bytes=memory_budget)
-        if choice.engine == "memory":
-            dataset = self.load_dataset(path=str(folder), seed=seed, **options)
-            self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows"
-            return dataset
-        state = eng.ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
-                               workers, processes)
-        n = min(source.n_samples, sample or self.sample or eng.DEFAULT_SAMPLE)
-        dataset = self.load_dataset(path=str(folder), n=n, seed=seed, **options)
-        self._scale, self._latents_told = state, progress
-        self.engine_status = state.status(dataset.n_samples)
-        return dataset
-
-    def _drop_scale(self) -> None:
-        if self._scale is not None:
-            self._scale.close()
-        self._scale = None
-        self._set(big_frame=None, engine_status="", latents_progress=(0, 0))
+    def store_upload(self, name: str, data: bytes) -> Path:
+        """Keep an uploaded dataset file in this workspace's `uploads/` (within the upload limit); its path."""
+        name = Path(name or "upload").name
+        self.limits.check_upload(len(data), name)
+        target = self.workspace.resolve(UPLOADS) / name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data)
+        except OSError as exc:
+            raise DataError(f"cannot store the uploaded file {name}: {exc.strerror}") from None
+        return target
 
     def build_model(self, latent_dim: int = 16, hidden: int = 128, arch: str = "auto", seed: int = 0,
-                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0) -> LatentModel:
-        """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows."""
+                    lr: float = 1e-3, batch_size: int | None = None, weight_decay: float = 0.0,
+                    projection: str | None = None) -> LatentModel:
+        """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows.
+
+        projection: the view's method (default `projection_method`), fitted on the new model.
+        """
         self._require_idle()
         ds = self._require_dataset()
         if batch_size is None:
@@ -197,20 +203,28 @@ class Session(param.Parameterized):
         self._set(model=model, trainer=Trainer(model, config), teachers=[], history=[], pending=[])
         self._recorder.record("model_built", {"spec": spec.to_dict(), "seed": seed,
                                               "train_config": config.to_dict()})
-        self.refit_projection(reason="model built")
+        self.refit_projection(projection, reason="model built")
         self.status = "ready"
         return self.model
 
-    def refit_projection(self, reason: str = "user asked") -> Projection:
-        """Fit the view projection anew on the current latents (an explicit, logged action)."""
+    def refit_projection(self, method: str | None = None, reason: str = "user asked",
+                         progress=None) -> Projection:
+        """Fit the view projection anew on the current latents (an explicit, logged action).
+
+        method: "umap" (learned) or "pca"; default and remembered: `projection_method`.
+        progress(fraction): called during a learned fit (it may raise to cancel).
+        """
         self._require_idle()
         ds, model = self._require_dataset(), self._require_model()
+        if method is not None:
+            self.projection_method = method  # validated by the parameter
+        options = self.projection_options if self.projection_method in LEARNED_METHODS else {}
+        proj = Projection(self.projection_method, seed=self.model_seed, **options)
         rows = ds.indices("train")
-        proj = Projection(seed=self.model_seed)
         if len(rows) > proj.sample_size:
             rows = np.sort(np.random.default_rng(self.model_seed).choice(rows, proj.sample_size, replace=False))
         z, _ = infer(model, ds.features, rows)
-        return self._view_through(proj.fit(z), reason)
+        return self._view_through(proj.fit(z, progress), reason)
 
     def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
         """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
@@ -221,8 +235,7 @@ class Session(param.Parameterized):
     def _view_through(self, projection: Projection, reason: str) -> Projection:
         self.projection = projection
         self._refresh_frame()
-        self._recorder.record("projection_fitted", {"projection": projection.to_dict(), "reason": reason},
-                              artifacts=[self._recorder.snapshot(self.frame, "projection")])
+        self._recorder.projection(projection, reason, self._recorder.snapshot(self.frame, "projection"))
         return projection
 
     def show_frame(self, frame: LatentFrame) -> None:
@@ -236,14 +249,23 @@ class Session(param.Parameterized):
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
         frame = self._frames.build(self.model, self.projection, self.dataset, step)
-        if self._scale is not None:  # before `frame` changes: the views redraw from both
-            self.big_frame = self._scale.rebuild(self.model, self.projection, self._tell_latents)
+        self._refresh_big_frame()  # on Dask, before `frame` changes: the views redraw from both
         self.frame = frame
 
-    def _tell_latents(self, done: int, total: int) -> None:
-        self.latents_progress = (done, total) if done < total else (0, 0)
-        if self._latents_told is not None:
-            self._latents_told(done, total)
+    def view_faithfulness(self, sample_size: int = FAITHFULNESS_SAMPLE, seed: int = 0) -> Faithfulness | None:
+        """How far the current view can be trusted: trustworthiness@10 and 10-NN label
+        accuracy in the view and in the latent space, on a seeded sample of the frame's
+        points (their latents inferred again). None while training (the model is moving and
+        the worker owns it) or when the frame has no model behind it."""
+        frame, model, ds = self.frame, self.model, self.dataset
+        if frame is None or model is None or ds is None or self.is_busy or len(frame) < 2 * DEFAULT_K + 2:
+            return None
+        rows = np.arange(len(frame))
+        if len(rows) > sample_size:
+            rows = np.sort(np.random.default_rng(seed).choice(len(frame), sample_size, replace=False))
+        z, _ = infer(model, ds.features, IdIndex.of(ds).rows(frame.column("id")[rows]))
+        xy = np.column_stack([frame.column("x")[rows], frame.column("y")[rows]])
+        return measure_faithfulness(z, xy, frame.column("label")[rows], sample_size=len(rows), seed=seed)
 
     def metrics(self) -> dict:
         """Accuracy per split, per class and per attribute group of the current model."""
@@ -256,6 +278,7 @@ class Session(param.Parameterized):
             self._require_idle()
             self._require_model()
             TrainConfig(epochs=epochs)  # validates the count
+            self.limits.check_epochs(epochs)
             self._worker.start(self._segment(epochs), wait)
 
     def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
@@ -270,14 +293,11 @@ class Session(param.Parameterized):
             if not self.pending:
                 raise StateError("there are no pending edits to apply; make an edit first")
             TrainConfig(epochs=epochs)
+            self.limits.check_epochs(epochs)
             config = config or self.teacher_config
             pending = self.pending
-            edits = [p.resolved for p in pending]
-            if self._scale is not None:  # the sampled dataset holds some of the edits' ids
-                from hill_viz.session.engine import teachable
-
-                edits = [teachable(e, self.dataset.ids) for e in edits]
-            teacher = Teacher(self.model, self.dataset, self.projection, edits, config, seed=self.model_seed)
+            teacher = Teacher(self.model, self.dataset, self.projection,
+                              self._teachable([p.resolved for p in pending]), config, seed=self.model_seed)
             artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
             self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
                                                     "teacher_config": config.to_dict(), "epochs": epochs},
@@ -360,91 +380,6 @@ class Session(param.Parameterized):
         before = None if job is None else (lambda: job.predict(self.model, dataset))
         return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
                        list(self.extra_callbacks))
-
-    # -- selection and edits ---------------------------------------------------------------------
-    def select(self, selector: Selector | None) -> np.ndarray:
-        """Resolve a selector on the current view and make it the selection; None clears it."""
-        if selector is None:
-            self._clear_selection()
-            return self.selection
-        frame = self._require_frame()
-        mask = selector.mask(frame.context())
-        self._selection_frame = frame_ref(frame)
-        count = int(mask.sum()) if self._scale is None else self._scale.summarize(selector).count
-        self._set(selector=selector, selection=frame.column("id")[mask], selection_count=count)
-        self._recorder.selection(selector, int(mask.sum()))
-        return self.selection
-
-    def selection_selector(self) -> Selector:
-        """A selector for exactly the selected points: as drawn while the view is unchanged, else their ids."""
-        if not len(self.selection):
-            raise EditError("the selection is empty; select points on the latent view first")
-        if self.selector is not None and self._selection_frame() is self.frame:
-            return self.selector
-        return Selector.of_ids(self.selection)
-
-    def _clear_selection(self) -> None:
-        self._selection_frame = frame_ref(None)
-        self._set(selector=None, selection=np.empty(0, dtype=np.int64), selection_count=0)
-
-    def add_edit(self, edit: Edit) -> PendingEdit:
-        """Resolve an edit on the current view and keep it pending until `apply_edits`."""
-        context = self._require_frame().context()
-        resolved = edit.resolve(context) if self._scale is None else self._scale.resolve(edit, context)
-        return self._add_pending(next(self._edit_ids), resolved)
-
-    def add_resolved_edit(self, resolved: ResolvedEdit, edit_id: int | None = None) -> PendingEdit:
-        """Add an edit whose selection is already resolved to ids (replay, scripted users)."""
-        self._require_frame()
-        if edit_id is None:
-            edit_id = next(self._edit_ids)
-        elif any(p.edit_id == edit_id for p in self.pending):
-            raise EditError(f"edit {edit_id} is already pending; give another id or none")
-        else:
-            self._edit_ids = itertools.count(max(next(self._edit_ids), edit_id + 1))
-        return self._add_pending(int(edit_id), resolved)
-
-    def _add_pending(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
-        pending = PendingEdit(edit_id, resolved)
-        self._recorder.edit("edit_added", pending)
-        self.pending = self.pending + [pending]
-        return pending
-
-    def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
-        """Replace a pending edit's op/params; its selection is resolved again on the current view."""
-        pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
-        return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
-
-    def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
-        """Replace a pending edit with one already resolved to ids (replay); recorded like `update_edit`."""
-        index = pending_index(self.pending, edit_id)
-        pending = PendingEdit(edit_id, resolved)
-        self._recorder.edit("edit_updated", pending)
-        self.pending = self.pending[:index] + [pending] + self.pending[index + 1:]
-        return pending
-
-    def remove_edit(self, edit_id: int) -> None:
-        """Drop a pending edit (recorded; its id is not reused)."""
-        index = pending_index(self.pending, edit_id)
-        self._recorder.record("edit_removed", {"edit_id": edit_id})
-        self.pending = self.pending[:index] + self.pending[index + 1:]
-
-    # -- bias indicators ---------------------------------------------------------------------------
-    def predict_bias(self, edit_ids=None) -> BiasReport:
-        """Predicted bias report of the pending edits (all, or those in `edit_ids`), before training.
-
-        Works on a snapshot of the session and records nothing, so the UI can call it from a
-        worker thread while the user goes on editing.
-        """
-        pending = pick_pending(self.pending, edit_ids)
-        if not pending:
-            raise StateError("there are no pending edits to check; make an edit first")
-        frame, projection, dataset = self._require_frame(), self.projection, self._require_dataset()
-        return predict_pending(pending, dataset, self._require_model(), projection, frame, self.bias_config)
-
-    def bias_reports(self, edit_id: int | None = None) -> list[BiasReport]:
-        """The bias reports recorded on the current branch, oldest first (those about `edit_id`)."""
-        return recorded_reports(self.workspace.store, edit_id)
 
     # -- provenance: reopen, revert, annotate ---------------------------------------------------------
     @classmethod

@@ -66,7 +66,7 @@ class TrainingWorker:
         self._cancelled = False
         self._trainer = segment.trainer
         self._session.last_error = ""  # one at a time: see Session._set
-        self._session.status = "training"
+        self._session.status = "training" if self._session.training_queue is None else "queued"
         if wait:
             self._run(segment)
             return
@@ -76,7 +76,9 @@ class TrainingWorker:
     def _run(self, segment: Segment) -> None:
         s = self._session
         start = segment.trainer.epoch
+        ticket = None
         try:
+            ticket = self._take_slot()
             if segment.before is not None:
                 segment.before()
             segment.trainer.fit(segment.dataset, segment.epochs, segment.teachers,
@@ -98,8 +100,21 @@ class TrainingWorker:
             if threading.current_thread() is threading.main_thread():
                 raise
         finally:
+            if s.training_queue is not None:
+                s.training_queue.release(ticket)
             s.progress = 1.0 if s.status != "empty" else 0.0
             s.status = "ready"
+
+    def _take_slot(self) -> int | None:
+        """Wait in the server's training queue (if any) for a slot; None when there is no queue or
+        the training was cancelled while waiting (the fit then stops at its first check)."""
+        s = self._session
+        if s.training_queue is None:
+            return None
+        ticket = s.training_queue.acquire(str(s.actor or ""), lambda place: setattr(s, "queue_position", place),
+                                          self._stopping)
+        s.status = "training"
+        return ticket
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the running segment's thread ends (none running: return at once)."""
@@ -121,7 +136,7 @@ class TrainingWorker:
 
     def cancel(self) -> None:
         with self._control:
-            if self._trainer is not None and self._session.status in ("training", "paused"):
+            if self._trainer is not None and self._session.status in ("queued", "training", "paused"):
                 self._cancelled = True
                 self._trainer.cancel()
                 self._open.set()

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-TABLE_COLUMNS = ("strategy", "n_seeds", "val_acc", "val_acc_std", "ood_acc", "ood_acc_std",
-                 "worst_group_acc", "worst_group_acc_std", "gap", "gap_std", "ood_gap_closed", "n_edits")
+from hill_viz.sim.stats import CONFIDENCE, METRICS
+
+TABLE_COLUMNS = ("strategy", "n_seeds", *(f"{m}{s}" for m in METRICS for s in ("", "_std", "_ci")),
+                 "ood_gap_closed", "worst_group_gap_closed", "n_edits")
 _LABELS = {"none": "none (plain ERM)", "expert": "expert", "biased": "biased", "random": "random",
            "oracle": "oracle (no cue in the data)"}
 
@@ -27,7 +29,7 @@ def rows_table(result: dict) -> pd.DataFrame:
     wide = rounds.pivot_table(index=["strategy", "seed"], columns="round", values="ood_acc")
     wide.columns = [f"ood_acc_round_{c}" for c in wide.columns]
     edits = rounds.groupby(["strategy", "seed"])["n_edits"].sum().rename("n_edits")
-    cols = ["strategy", "seed", "val_acc", "ood_acc", "worst_group_acc", "gap"]
+    cols = ["strategy", "seed", *METRICS]
     table = final[cols].join(edits, on=["strategy", "seed"]).join(wide, on=["strategy", "seed"])
     order = {name: i for i, name in enumerate(dict.fromkeys(rounds["strategy"]))}
     return table.sort_values(["strategy", "seed"], key=lambda c: c.map(order) if c.name == "strategy" else c,
@@ -35,23 +37,33 @@ def rows_table(result: dict) -> pd.DataFrame:
 
 
 def to_markdown(result: dict) -> str:
-    """The summary as a Markdown table: mean ± std over seeds."""
+    """The summary as a Markdown table: mean ± the half-width of its 95% interval over seeds."""
     table = summary_table(result)
-    head = ["strategy", "val acc", "OOD acc", "worst-group acc", "train-val gap", "OOD gap closed", "edits"]
+    oracle = bool(result.get("oracle"))
+    head = ["strategy", "val acc", "test acc" + (" (OOD)" if oracle else ""), "worst-group acc", "train-val gap",
+            "train-test gap", *(("OOD gap closed", "worst-group gap closed") if oracle else ()), "edits"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        closed = r["ood_gap_closed"]
-        cells = [_LABELS.get(r["strategy"], r["strategy"]),
-                 *(f"{r[m]:.3f} ± {r[f'{m}_std']:.3f}" for m in ("val_acc", "ood_acc", "worst_group_acc", "gap")),
-                 "" if pd.isna(closed) else f"{100 * closed:.0f}%",
+        closed = [r["ood_gap_closed"], r["worst_group_gap_closed"]] if oracle else []
+        cells = [_LABELS.get(r["strategy"], r["strategy"]), *(_mean_ci(r, m) for m in METRICS),
+                 *("" if pd.isna(c) else f"{100 * c:.0f}%" for c in closed),
                  "" if pd.isna(r["n_edits"]) else f"{r['n_edits']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     n = int(table["n_seeds"].max())
+    attribute = result.get("config", {}).get("attribute") or "attribute"
     lines.append("")
-    lines.append(f"Mean ± std over {n} seed{'s' if n != 1 else ''}. OOD = the test split, where the cue is "
-                 "independent of the label; worst-group = the worst (label, cue) group on it. OOD gap closed = "
-                 "(strategy - none) / (oracle - none). Edits = edits made per session.")
+    ood = " (out of distribution: the cue is independent of the label)" if oracle else ""
+    lines.append(f"Mean ± half-width of the {100 * CONFIDENCE:.0f}% confidence interval over {n} seed"
+                 f"{'s' if n != 1 else ''} (Student's t). Test = the test split{ood}; "
+                 f"worst-group = its worst (label, {attribute}) group. "
+                 + ("Gap closed = (strategy - none) / (oracle - none). " if oracle else "")
+                 + "Edits = edits made per session.")
     return "\n".join(lines) + "\n"
+
+
+def _mean_ci(r, metric: str) -> str:
+    ci = r[f"{metric}_ci"]
+    return f"{r[metric]:.3f}" + ("" if pd.isna(ci) else f" ± {ci:.3f}")
 
 
 def plot_rounds(result: dict, path: str | Path) -> Path:

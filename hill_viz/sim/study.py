@@ -3,8 +3,10 @@
 Every simulated session is a real `Session` on a workspace, driven the way a person
 drives the app: train a while, look at the view, make edits, apply them (training with
 the teacher), and again, for `rounds` rounds. Every strategy gets the same epochs and the
-same teacher settings. The oracle is the same model and budget trained on the twin
-dataset without the planted cue.
+same teacher: the default `TeacherConfig()`, the one the app's Apply uses. The data is a
+builtin with an attribute or a user's file with the attribute the users look at; for
+builtins with a cue-free twin (`cue=False`), the oracle is the same model and budget
+trained on that twin.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
@@ -23,36 +25,59 @@ import numpy as np
 
 from hill_viz.core.teacher import TeacherConfig
 from hill_viz.errors import ConfigError
+from hill_viz.sim.stats import METRICS, summarize
 from hill_viz.sim.strategies import STRATEGIES, View, make_strategy
-
-METRICS = ("val_acc", "ood_acc", "worst_group_acc", "gap")
-SIM_DATASETS = ("digits-shortcut",)  # builtins with a planted cue and a cue-free twin (the oracle)
-
-# The relational reading of an edit carries the user's intent; the position term only
-# nudges (a large one drags points wherever a careless edit says, see docs/results.md).
-STUDY_TEACHER = TeacherConfig(lambda_=0.1, relational=1.0, positives="across")
 
 Progress = Callable[[str], None]  # called after every epoch with the run's name
 
 
+DEFAULT_SEEDS = tuple(range(8))  # enough for a paired 95% interval of a one-point difference
+
+
+def sim_datasets() -> dict[str, tuple[str, ...]]:
+    """The builtins the study runs on: those with an attribute, each with its attributes."""
+    from hill_viz.core.data import list_datasets
+
+    return {card.name: card.attributes for card in list_datasets() if card.attributes}
+
+
+def has_oracle(dataset: str | None) -> bool:
+    """Whether a builtin has a cue-free twin (a `cue` option) to train the oracle on."""
+    from hill_viz.core.data.registry import BUILTINS
+
+    return dataset in BUILTINS and isinstance(BUILTINS[dataset].defaults.get("cue"), bool)
+
+
 @dataclass(frozen=True)
 class StudyConfig:
-    dataset: str = "digits-shortcut"
-    n: int = 10_000
-    attribute: str = "cue"           # the attribute the users see the view coloured by
+    dataset: str | None = "digits-shortcut"  # a builtin with an attribute, or None with `data`
+    data: str | None = None          # a Parquet, CSV or NPZ file instead of a builtin
+    n: int | None = 10_000           # samples (a file: a random subset; None: all rows)
+    attribute: str | None = None     # what the users see the view coloured by (None: the builtin's first)
     strategies: tuple[str, ...] = STRATEGIES
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
     warmup_epochs: int = 4           # plain training before the first look
     rounds: int = 3
     round_epochs: int = 4            # training after each round's edits
     latent_dim: int = 16
-    teacher: TeacherConfig = STUDY_TEACHER
+    teacher: TeacherConfig = TeacherConfig()
     data_options: tuple[tuple[str, object], ...] = ()  # e.g. (("rho", 0.95),)
+    projection: str | None = None    # the view's method: None = the sessions' default (umap)
 
     def __post_init__(self):
-        if self.dataset not in SIM_DATASETS:
-            raise ConfigError(f"simulate needs a dataset with a planted cue and a cue-free twin for the oracle; "
-                              f"use {', '.join(SIM_DATASETS)} (got {self.dataset!r})")
+        if (self.dataset is None) == (self.data is None):
+            raise ConfigError("give a builtin dataset (--dataset NAME) or a file (--data FILE --attribute NAME), "
+                              "not both")
+        if self.data is not None and not self.attribute:
+            raise ConfigError(f"name the attribute the simulated users look at: --attribute COLUMN "
+                              f"(a categorical column of {Path(self.data).name})")
+        if self.dataset is not None:
+            known = sim_datasets()
+            if self.dataset not in known:
+                raise ConfigError(f"simulate needs a builtin with an attribute (or --data FILE); "
+                                  f"use {', '.join(known)} (got {self.dataset!r})")
+            if self.attribute is None:
+                object.__setattr__(self, "attribute", known[self.dataset][0])
         unknown = [s for s in self.strategies if s not in STRATEGIES]
         if unknown or not self.strategies:
             raise ConfigError(f"unknown strategy {unknown[0] if unknown else '(none given)'!r}; "
@@ -68,11 +93,46 @@ class StudyConfig:
     def total_epochs(self) -> int:
         return self.warmup_epochs + self.rounds * self.round_epochs
 
+    @property
+    def has_oracle(self) -> bool:
+        return has_oracle(self.dataset)
+
+    def load_options(self, seed: int, oracle: bool = False) -> dict:
+        """The keyword arguments of `Session.load_dataset` for one seed (the oracle: the cue-free twin)."""
+        source = {"name": self.dataset} if self.data is None else {"path": self.data}
+        return {**source, "n": self.n, "seed": seed, **dict(self.data_options), **({"cue": False} if oracle else {})}
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["teacher"] = self.teacher.to_dict()
         d["data_options"] = dict(self.data_options)
         return d
+
+
+def check_data(config: StudyConfig) -> StudyConfig:
+    """Load the first seed's data once: the attribute exists and has two values or more in the
+    training split, and there is a test split. A file's numeric column is read as the attribute."""
+    from hill_viz.core.data import load_dataset
+
+    options = config.load_options(config.seeds[0])
+    ds = load_dataset(**options)
+    where = Path(config.data).name if config.data else f"dataset {config.dataset!r}"
+    if config.attribute not in ds.attributes and config.data is not None:
+        extra = (("attributes", [*ds.attributes, config.attribute]),)  # a numeric column, or a missing one
+        config = replace(config, data_options=(*config.data_options, *extra))
+        ds = load_dataset(**config.load_options(config.seeds[0]))
+    if config.attribute not in ds.attributes:
+        raise ConfigError(f"{where} has no attribute {config.attribute!r}; its attributes: "
+                          f"{', '.join(ds.attributes) or 'none'}")
+    train = ds.attributes[config.attribute][ds.indices("train")]
+    if len(np.unique(train)) < 2:
+        value = ds.attribute_categories[config.attribute][int(train[0])] if len(train) else "none"
+        raise ConfigError(f"attribute {config.attribute!r} of {where} has one value ({value!r}) in the training "
+                          "split; the study needs an attribute with two values or more")
+    if len(ds.indices("test")) == 0:
+        raise ConfigError(f"{where} has no test split; the study reports test accuracy: give rows "
+                          "split=test, or drop the split column for a seeded split")
+    return config
 
 
 # -- one simulated session ----------------------------------------------------------------
@@ -92,7 +152,7 @@ def simulate(strategy: str, seed: int, config: StudyConfig, workspace: str | Pat
         start = time.perf_counter()
         if config.warmup_epochs:
             s.train(config.warmup_epochs, wait=True)
-        rounds = [_round_row(s, 0, 0)]
+        rounds = [_round_row(s, 0, 0, config.attribute)]
         for r in range(1, config.rounds + 1):
             edits = user.plan(View.of(s.frame, config.attribute), rng)  # look at the view, decide
             for edit in edits:
@@ -101,7 +161,7 @@ def simulate(strategy: str, seed: int, config: StudyConfig, workspace: str | Pat
                 s.apply_edits(config.round_epochs, config.teacher, wait=True)
             else:
                 s.train(config.round_epochs, wait=True)
-            rounds.append(_round_row(s, r, len(edits)))
+            rounds.append(_round_row(s, r, len(edits), config.attribute))
     final = rounds[-1]
     return {"strategy": name, "seed": seed, **{k: final[k] for k in METRICS},
             "n_edits": sum(r["n_edits"] for r in rounds), "epochs": final["epoch"],
@@ -121,9 +181,8 @@ def _start_session(ws, name: str, seed: int, config: StudyConfig, oracle: bool, 
     s.auto_bias = bias_reports
     if progress is not None:
         s.extra_callbacks = [_EpochHook(lambda: progress(f"{name} seed {seed}"))]
-    options = {**dict(config.data_options), **({"cue": False} if oracle else {})}
-    s.load_dataset(config.dataset, n=config.n, seed=seed, **options)
-    s.build_model(latent_dim=config.latent_dim, seed=seed)
+    s.load_dataset(**config.load_options(seed, oracle))
+    s.build_model(latent_dim=config.latent_dim, seed=seed, projection=config.projection)
     return s
 
 
@@ -144,13 +203,21 @@ def _workspace(path: str | Path | None):
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _round_row(session, round_: int, n_edits: int) -> dict:
-    """Metrics after a round, as the workspace recorded them at the end of its training segment."""
+def _round_row(session, round_: int, n_edits: int, attribute: str) -> dict:
+    """Metrics after a round, as the workspace recorded them at the end of its training segment,
+    and the worst (label, attribute value) group of the test split for the users' attribute."""
+    from hill_viz.core.group_metrics import worst_group_accuracy
+    from hill_viz.core.training import predict
+
     segments = session.workspace.store.events(("training_segment",))
     m = segments[-1].metrics if segments else session.metrics()  # the user never sees test accuracy
+    ds = session.dataset
+    rows = ds.indices("test")
+    correct = predict(session.model, ds, rows) == ds.labels[rows]
+    worst, _, _ = worst_group_accuracy(ds.labels[rows], correct, ds.attributes[attribute][rows])
     return {"round": round_, "epoch": session.trainer.epoch, "n_edits": n_edits,
-            "val_acc": m["val_acc"], "ood_acc": m["test_acc"], "worst_group_acc": m["worst_group_acc"],
-            "gap": m["train_acc"] - m["val_acc"]}
+            "val_acc": m["val_acc"], "ood_acc": m["test_acc"], "worst_group_acc": worst,
+            "gap": m["train_acc"] - m["val_acc"], "test_gap": m["train_acc"] - m["test_acc"]}
 
 
 class _EpochHook:
@@ -182,8 +249,10 @@ def run_study(config: StudyConfig = StudyConfig(), workspace: str | Path | None 
                           f"(got {len(config.strategies)} strategies and {len(config.seeds)} seeds)")
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    config = check_data(config)
     tasks = [(strategy, seed, config, workspace, False) for seed in config.seeds for strategy in config.strategies]
-    tasks += [("none", seed, config, None, True) for seed in config.seeds]
+    if config.has_oracle:
+        tasks += [("none", seed, config, None, True) for seed in config.seeds]
     wall, cpu = time.perf_counter(), _cpu_seconds()
     runs = _run_parallel(tasks, jobs, progress) if jobs > 1 else [
         simulate(st, seed, cfg, ws, oracle=oracle, progress=progress) for st, seed, cfg, ws, oracle in tasks]
@@ -225,63 +294,3 @@ class _QueueProgress:
 
     def __call__(self, name: str) -> None:
         self.queue.put(name)
-
-
-def summarize(runs: list[dict]) -> dict:
-    """The JSON result: rows, summary per strategy, oracle, per-round rows and the issue's targets."""
-    rows = [{k: r[k] for k in ("strategy", "seed", *METRICS, "n_edits")} for r in runs if r["strategy"] != "oracle"]
-    per_round = [{"strategy": r["strategy"], "seed": r["seed"], **x} for r in runs for x in r["rounds"]]
-    oracle_runs = [r for r in runs if r["strategy"] == "oracle"]
-    oracle = _mean_std(oracle_runs) if oracle_runs else {}
-    summary = {}
-    for strategy in dict.fromkeys(r["strategy"] for r in rows):
-        mine = [r for r in rows if r["strategy"] == strategy]
-        summary[strategy] = {**_mean_std(mine), "n_edits": float(np.mean([r["n_edits"] for r in mine]))}
-    if "none" in summary and oracle:
-        span = oracle["ood_acc"] - summary["none"]["ood_acc"]
-        for s in summary.values():
-            s["ood_gap_closed"] = (s["ood_acc"] - summary["none"]["ood_acc"]) / span if span > 0 else None
-    return {"rows": rows, "summary": summary, "oracle": oracle, "per_round": per_round,
-            "targets": targets(rows, summary)}
-
-
-def _mean_std(runs: list[dict]) -> dict:
-    out = {"n_seeds": len(runs)}
-    for k in METRICS:
-        values = np.array([r[k] for r in runs], dtype=float)
-        out[k] = float(values.mean())
-        out[f"{k}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return out
-
-
-def targets(rows: list[dict], summary: dict) -> dict:
-    """The issue's done-criteria, measured (absent when a strategy they need was not run)."""
-    out = {}
-    if "none" not in summary:
-        return out
-    none = summary["none"]
-    if "expert" in summary and summary["expert"].get("ood_gap_closed") is not None:
-        e = summary["expert"]
-        out["expert_closes_half_the_ood_gap"] = {"value": e["ood_gap_closed"], "target": ">= 0.5",
-                                                 "met": e["ood_gap_closed"] >= 0.5}
-        loss = none["val_acc"] - e["val_acc"]
-        out["expert_val_acc_loss"] = {"value": loss, "target": "<= 0.03", "met": loss <= 0.03}
-    if "biased" in summary:
-        diff = summary["biased"]["ood_acc"] - none["ood_acc"]
-        out["biased_ood_below_none"] = {"value": diff, "target": "< 0", "met": diff < 0}
-    if "random" in summary:
-        diff, se = paired_difference(rows, "random", "none", "ood_acc")
-        out["random_ood_within_noise_of_none"] = {
-            "value": diff, "noise": None if se is None else 2 * se, "target": "|difference| <= 2 paired SE",
-            "met": None if se is None else abs(diff) <= 2 * se}
-    return out
-
-
-def paired_difference(rows: list[dict], a: str, b: str, metric: str) -> tuple[float, float | None]:
-    """Mean over seeds of a - b, and its standard error from the per-seed differences."""
-    by = {(r["strategy"], r["seed"]): r[metric] for r in rows}
-    seeds = sorted({s for (st, s) in by if st == a} & {s for (st, s) in by if st == b})
-    diffs = np.array([by[(a, s)] - by[(b, s)] for s in seeds])
-    if len(diffs) < 2:
-        return float(diffs.mean()) if len(diffs) else float("nan"), None
-    return float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(len(diffs)))

@@ -49,10 +49,10 @@ COMPONENTS = {
 }
 
 
-def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None) -> Session:
+def new_session(root: str | Path = DEFAULT_WORKSPACE_ROOT, actor: str | None = None, **params) -> Session:
     """A Session on a fresh sub-workspace of `root`, so browser sessions never share state."""
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    return Session(Path(root).expanduser() / name, actor=actor)
+    return Session(Path(root).expanduser() / name, actor=actor, **params)
 
 
 def _settings_of(session: Session) -> dict:
@@ -198,7 +198,7 @@ class HillApp(SessionComponent):
 def build_app(session: Session, **options) -> pn.template.BootstrapTemplate:
     """The page for one Session; call inside a server session (e.g. from a `pn.serve` factory)."""
     hv.extension("bokeh")
-    pn.extension("tabulator", notifications=True)
+    pn.extension("tabulator", "filedropper", notifications=True)
     app = HillApp(session=session, **options)
     template = app.template()
     template.hill_app = app  # for tests and embedding: the components behind the page

@@ -5,7 +5,10 @@ worker thread whenever the pending edits change (`session.pending`), so the pers
 can reconsider before applying; the page never waits for it. Each application of edits
 on the current branch gets a row with its *measured* report once its training is done
 (its predicted one until then). One light per indicator family (skew, conflict, class,
-fairness, leakage, gap, distortion): green ok, amber warn, red alert.
+fairness, leakage, gap, distortion): green ok, amber warn, red alert; selection skew is
+grey, context (what the edit selects), never a warning. Under the pending edits' lights,
+what they warn about: the indicator, the group, the numbers before and after, and what
+to try instead.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import param
 
 from hill_viz.core.bias import BiasReport
 from hill_viz.core.bias_records import applications
+from hill_viz.core.indicator import CONTEXT_FAMILIES
 from hill_viz.errors import HillError
 from hill_viz.ui.component import SessionComponent
 
@@ -26,6 +30,7 @@ __all__ = ["BiasPanel", "LIGHT_COLOURS", "edit_list"]
 
 log = logging.getLogger(__name__)
 LIGHT_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00"}  # Okabe-Ito: green, amber, red
+CONTEXT_COLOUR = "#999999"  # grey: what the edit selects, shown as context, never a warning
 FAMILY_TITLES = {
     "skew": "selection skew", "conflict": "label conflict", "class": "per-class accuracy",
     "fairness": "group fairness", "leakage": "attribute leakage", "gap": "generalization gap",
@@ -173,7 +178,8 @@ class BiasPanel(SessionComponent):
         if not entries or entries[0][0] != PENDING:
             return ""
         _, _, report, note = entries[0]
-        return f"<small>Predicted bias of the pending edits (details: Bias tab)</small><br>{_lights(report, note)}"
+        return (f"<small>Predicted bias of the pending edits (details: Bias tab)</small><br>{_lights(report, note)}"
+                f"{_warnings(report)}")
 
     def select(self, key: str) -> None:
         """Show the details of a row (clicking again hides them)."""
@@ -186,11 +192,14 @@ class BiasPanel(SessionComponent):
         _, label, report, _ = chosen
         lines = [f"**{html.escape(label)}**: {report.severity.upper()} "
                  f"({report.sizes.get('n_covered', '?')} samples covered, computed in {report.seconds:.2f} s)", "",
+                 *[f"- {_dot(i.severity, i.severity)} **{html.escape(i.key)}** ({i.severity}): {_cell(i.explanation)}"
+                   for i in _flagged(report)], "",
                  "| indicator | value | before | change | severity | what it says |",
                  "|---|---:|---:|---:|---|---|"]
         for ind in report.indicators:
+            severity = "context" if ind.context else ind.severity
             lines.append(f"| {ind.key} | {_num(ind.value)} | {_num(ind.baseline)} | {_num(ind.delta, True)} | "
-                         f"{_dot(ind.severity, ind.severity)} {ind.severity} | {_cell(ind.explanation)} |")
+                         f"{_dot(severity, severity)} {severity} | {_cell(ind.explanation)} |")
         return "\n".join(lines)
 
 
@@ -206,13 +215,29 @@ def _lights(report: BiasReport | None, note: str) -> str:
     """One light per indicator family and the overall word; the note alone while there is no report."""
     if report is None:
         return f"<i>{html.escape(note)}</i>"
-    lights = " ".join(_dot(sev, f"{FAMILY_TITLES.get(f, f)}: {sev}") for f, sev in report.families().items())
+    lights = " ".join(_dot("context", f"{FAMILY_TITLES.get(f, f)}: context (what the edit selects; not graded)")
+                      if f in CONTEXT_FAMILIES else _dot(sev, f"{FAMILY_TITLES.get(f, f)}: {sev}")
+                      for f, sev in report.families().items())
     lights += f" <b style='color:{LIGHT_COLOURS[report.severity]}'>{report.severity.upper()}</b>"
     return lights + (f" <i>{html.escape(note)}</i>" if note else "")
 
 
+def _flagged(report: BiasReport) -> list:
+    """The indicators that warn or alert, alerts first."""
+    return sorted((i for i in report.indicators if i.severity != "ok"), key=lambda i: i.severity != "alert")
+
+
+def _warnings(report: BiasReport | None, most: int = 3) -> str:
+    """What the lights warn about, in words a person can act on: indicator, group, numbers, advice."""
+    if report is None:
+        return ""
+    items = [f"<li class='hill-bias-warning'><b style='color:{LIGHT_COLOURS[i.severity]}'>{i.severity}</b> "
+             f"<b>{html.escape(i.key)}</b>: {html.escape(i.explanation)}</li>" for i in _flagged(report)[:most]]
+    return f"<ul style='margin:2px 0;padding-left:16px'><small>{''.join(items)}</small></ul>" if items else ""
+
+
 def _dot(severity: str, title: str) -> str:
-    colour = LIGHT_COLOURS.get(severity, "#999999")
+    colour = LIGHT_COLOURS.get(severity, CONTEXT_COLOUR)
     return (f"<span class='hill-light hill-light-{severity}' title='{html.escape(title, quote=True)}' "
             f"style='display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 2px;"
             f"background:{colour}'></span>")

@@ -5,7 +5,8 @@ point-draw tool, or switch on "click sets the destination" and click, to transla
 selection there; use the slider to contract/expand it; pin it; or remember selections as
 A and B to separate or merge them. Pending edits are drawn over the cloud (arrows,
 target outlines), listed, editable and removable until **Apply** freezes them into a
-teacher and trains with it.
+teacher and trains with it. A line above Apply says what it will teach; the teacher's
+settings (`TeacherSettings`) sit in a collapsed card.
 
 Everything goes through Session methods (`add_edit`, `update_edit`, `remove_edit`,
 `apply_edits`); the component keeps only what the Session does not: the handle anchor and
@@ -24,12 +25,13 @@ import param
 
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.frame import LatentFrame
-from hill_viz.core.teacher import LOSS_MODES, TeacherConfig
+from hill_viz.core.teacher import TeacherConfig
 from hill_viz.errors import EditError
 from hill_viz.session import Session
 from hill_viz.session.frames import frame_ref
 from hill_viz.ui.component import FAILED, SessionComponent
 from hill_viz.ui.edit_overlay import centroid, edit_previews, preview_overlay
+from hill_viz.ui.teacher_settings import TeacherSettings
 
 HANDLE_COLOR = "black"
 ARROW_HEAD_FRACTION = 0.03  # arrow head length as a fraction of the cloud's extent
@@ -65,14 +67,14 @@ class EditTools(SessionComponent):
     margin = param.Number(default=0.0, label="Separation margin")
     tap_moves = param.Boolean(default=False, label="Click on the cloud sets the destination")
     epochs = param.Integer(default=5, label="Epochs")
-    lambda_ = param.Number(default=1.0, label="λ (distillation weight)")
-    mode = param.Selector(default="projected", objects=list(LOSS_MODES), label="Teacher loss")
+    teacher = param.ClassSelector(class_=TeacherSettings, doc="The teacher Apply builds (defaults: TeacherConfig())")
     edited = param.Integer(default=None, allow_None=True, label="Edit #", doc="The pending edit being edited")
     edit_value_1 = param.Number(default=0.0, label="")
     edit_value_2 = param.Number(default=0.0, label="")
     edit_weight = param.Number(default=1.0, label="Weight")
 
     def __init__(self, **params):
+        params.setdefault("teacher", TeacherSettings())
         super().__init__(**params)
         self.memory: dict[str, Remembered] = {}
         self.anchor: tuple[float, float] | None = None   # the handle's position when the selection was drawn
@@ -149,6 +151,8 @@ class EditTools(SessionComponent):
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
                              w.FloatInput.from_param(self.param.edit_value_2, width=80, label="–"))
         self.param.watch(self._on_edited_changed, "edited")
+        self.teaches_info = pn.pane.Markdown("", css_classes=["hill-teaches"], margin=(0, 10), width=360)
+        self.teacher.param.watch(lambda e: self._show_teaches(), [n for n in self.teacher.param if n != "name"])
 
     def __panel__(self) -> pn.viewable.Viewable:
         self.attach()  # Session changes made on other threads reach this page on its loop
@@ -173,9 +177,9 @@ class EditTools(SessionComponent):
             pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
                    w.FloatInput.from_param(p.edit_weight, width=80)),
             pn.Row(self.buttons["update"], self.buttons["remove"]),
-            pn.Row(w.IntInput.from_param(p.epochs, width=80), w.FloatInput.from_param(p.lambda_, width=110),
-                   w.Select.from_param(p.mode, width=110)),
-            self.buttons["apply"],
+            self.teaches_info,
+            pn.Row(w.IntInput.from_param(p.epochs, width=80), self.buttons["apply"]),
+            self.teacher.disclosure(),
             width=380,
         )
 
@@ -287,7 +291,10 @@ class EditTools(SessionComponent):
 
     # -- applying ----------------------------------------------------------------------------------
     def teacher_config(self) -> TeacherConfig:
-        return TeacherConfig(lambda_=self.lambda_, mode=self.mode)
+        return self.teacher.config()
+
+    def _show_teaches(self) -> None:
+        self.teaches_info.object = self.teacher.summary([p.edit.op for p in self.session.pending])
 
     async def _on_apply(self, event=None) -> None:
         await self.apply()
@@ -354,6 +361,7 @@ class EditTools(SessionComponent):
             self._show_selection()
         if edits_changed:
             self.pending_table.value = self._pending_frame()
+            self._show_teaches()
         if edits_changed or (frame_changed and s.pending):
             self._refresh.event(version=self._refresh.version + 1)
 

@@ -26,6 +26,7 @@ from hill_viz.errors import ConfigError
 from hill_viz.render import ColorSpec, Viewport, color_spec, render_frame, to_rgba
 from hill_viz.scale.view import render_frame as render_dask_frame
 from hill_viz.ui.component import SessionComponent
+from hill_viz.ui.view_trust import ProjectionPanel
 
 __all__ = ["LatentView", "ensure_bokeh", "legend_html"]
 
@@ -65,6 +66,7 @@ class LatentView(SessionComponent):
         self._home = self._home_viewport()
         self.legend = pn.pane.HTML(legend_html(self._spec()), width=170, margin=(10, 5))
         self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10))
+        self.projection_panel = ProjectionPanel(session=self.session, actions=self.actions)
         self.clear_button = pn.widgets.Button(label="Clear selection", width=130)
         self.clear_button.on_click(lambda event: self.clear_selection())
         self._build_plot()
@@ -264,7 +266,7 @@ class LatentView(SessionComponent):
             self.clear_button.align = self.status.align = "end"  # level with the select, under its label
             self._layout = pn.Column(
                 pn.Row(color, self.clear_button, self.status),
-                pn.Row(self._pane, self.legend, sizing_mode="stretch_width"),
+                pn.Row(self._pane, pn.Column(self.legend, self.projection_panel), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._layout
 

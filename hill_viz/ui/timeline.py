@@ -14,6 +14,7 @@ a served page it runs itself every `poll_ms`.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tempfile
@@ -291,14 +292,18 @@ class Timeline(SessionComponent):
             now = read_snapshot(ws, head.artifact("snapshot")["path"]) if head else then
         caption = f"left: the view at event {at.id} ({at.kind}); right: now"
         if self._projection_at(at.id) != (None if self.session.projection is None else
-                                          self.session.projection.to_dict()):
+                                          self.session.projection.sha256):
             caption += " (the view projection was refit in between: positions are in different views)"
         return then, now, caption
 
-    def _projection_at(self, event_id: int) -> dict | None:
+    def _projection_at(self, event_id: int) -> str | None:
+        """SHA-256 of the projection in force at the event (older events: of their inline map)."""
         for ev in reversed(self.session.workspace.store.path_to(event_id)):
             if ev.kind == "projection_fitted":
-                return ev.params.get("projection")
+                if "sha256" in ev.params:
+                    return ev.params["sha256"]
+                canonical = json.dumps(ev.params.get("projection"), sort_keys=True, separators=(",", ":"))
+                return hashlib.sha256(canonical.encode()).hexdigest()
         return None
 
     def _show_snapshots(self, event_id: int) -> None:

@@ -10,7 +10,6 @@ and status line.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import panel as pn
@@ -23,11 +22,11 @@ from hill_viz.core.model import ModelSpec
 from hill_viz.core.training import TrainConfig
 from hill_viz.errors import ConfigError, DataError
 from hill_viz.ui.component import FAILED, SessionComponent
+from hill_viz.ui.upload import DatasetUpload
 
 FILE_CHOICE = "a file…"
 CURVE_PUSH_S = 1.0  # least seconds between loss-curve redraws while training
 CURVE_POINTS = 20_000  # points kept per curve
-UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
 def _dataset_choices() -> list[str]:
@@ -85,12 +84,21 @@ class TrainingPanel(SessionComponent):
     def _build_widgets(self) -> None:
         s = self.settings
         w = pn.widgets
-        self.upload = w.FileInput(accept=".parquet,.csv,.npz", multiple=False, sizing_mode="stretch_width")
+        limits = self.session.limits
+        self.upload = DatasetUpload(accepted_filetypes=[".parquet", ".csv", ".npz"], multiple=False,
+                                    max_bytes=limits.upload_max_bytes, on_refused=self._upload_refused,
+                                    sizing_mode="stretch_width", height=90, layout="compact")
+        upload_note = ("…or upload a file" + (f" (up to {limits.upload_max_bytes / 2**20:.0f} MB)"
+                                              if limits.upload_max_bytes is not None else "") + ":")
+        path_box = []  # a served session without data roots reads no server paths: no box
+        if limits.data_roots is None or limits.data_roots:
+            path_box = [w.TextInput.from_param(s.param.path, sizing_mode="stretch_width",
+                                               placeholder="/data/my.parquet")]
         self.dataset_widgets = pn.Column(
             w.Select.from_param(s.param.dataset, sizing_mode="stretch_width"),
             w.IntInput.from_param(s.param.n, sizing_mode="stretch_width"),
-            w.TextInput.from_param(s.param.path, sizing_mode="stretch_width", placeholder="/data/my.parquet"),
-            pn.pane.Markdown("…or upload a file:", margin=(0, 10)),
+            *path_box,
+            pn.pane.Markdown(upload_note, margin=(0, 10)),
             self.upload,
         )
         self.model_widgets = pn.Column(
@@ -167,27 +175,23 @@ class TrainingPanel(SessionComponent):
         if dataset == FILE_CHOICE:
             if not path:
                 raise DataError("choose a file: type its path on the server or upload it")
-            if Path(path).is_dir():  # a Parquet dataset folder: memory or Dask, as the Session's settings say
-                self.session.load_data(path)
-            else:
-                self.session.load_dataset(path=path, **options)
+            self.session.load_dataset(path=path, **options)
         else:
             self.session.load_dataset(dataset, **options)
         self.session.build_model(latent_dim=latent_dim, seed=seed, lr=lr, batch_size=batch_size or None)
 
     def _save_upload(self) -> str | None | object:
         """Write an uploaded file into the workspace; its path, None if nothing was uploaded."""
-        if self.settings.dataset != FILE_CHOICE or not self.upload.value:
+        upload = self.upload.file()
+        if self.settings.dataset != FILE_CHOICE or upload is None:
             return None
-        name = Path(self.upload.filename or "upload").name
-        target = self.session.workspace.resolve(UPLOADS) / name
-        try:
-            target.parent.mkdir(exist_ok=True)
-            target.write_bytes(self.upload.value)
-        except OSError as exc:
-            self.report(f"cannot store the uploaded file {name}: {exc.strerror}")
-            return FAILED
-        return str(target)
+        path = self.actions.call(self.session.store_upload, *upload)
+        return FAILED if path is FAILED else str(path)
+
+    def _upload_refused(self, name: str, at_least: int) -> None:
+        limit = self.session.limits.upload_max_bytes
+        self.report(f"{name} is too large to upload (over {at_least / 2**20:.0f} MB); "
+                    f"this server accepts files up to {limit / 2**20:.0f} MB")
 
     async def _on_train(self, event=None) -> None:
         await self.train()
@@ -262,6 +266,7 @@ class TrainingPanel(SessionComponent):
             if last.get("val_acc") is not None:
                 parts.append(f"val acc {last['val_acc']:.3f}")
         state = {"empty": "no model", "ready": "idle", "paused": "paused",
+                 "queued": f"waiting for a training slot (place {s.queue_position} in line)",
                  "training": f"training {s.progress:.0%}"}[s.status]
         parts.append(state)
         if s.teachers:

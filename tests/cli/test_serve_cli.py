@@ -58,7 +58,36 @@ def test_serve_starts_the_app_on_localhost(tmp_path):
         assert match, "".join(lines)
         page = urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/", timeout=60).read().decode()
         assert "hill-viz · Human in the Latent Loop" in page
-        assert (tmp_path / "ws").is_dir() and len(list((tmp_path / "ws").iterdir())) == 1  # the page's workspace
+        assert (tmp_path / "ws").is_dir() and list((tmp_path / "ws").iterdir()) == []  # built once a websocket opens
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--address", "0.0.0.0"], "serving on 0.0.0.0 without sign-in would let anyone who reaches the port use the "
+                               "app; add --basic-auth FILE (or --oauth-provider ...), or --insecure-no-auth"),
+    (["--admin", "carol"], "--admin needs sign-in (--basic-auth or --oauth-provider)"),
+    (["--basic-auth", "USERS", "--oauth-provider", "github"], "choose one way to sign in"),
+    (["--oauth-provider", "github"], "--oauth-provider github needs --oauth-key and --oauth-secret"),
+    (["--data-root", "NOT-A-FOLDER"], "is not a folder; give existing folders to --data-root"),
+    (["--n", "2000", "--max-n", "1000"], "digits-shortcut with n=2,000 is above this server's limit of 1,000"),
+])
+def test_team_options_are_checked_before_serving(capsys, tmp_path, argv, message):
+    users = tmp_path / "users.json"
+    users.write_text('{"alice": "pw"}')
+    argv = [str(users) if a == "USERS" else str(tmp_path / a) if a == "NOT-A-FOLDER" else a for a in argv]
+    code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "is not JSON; write an object like"),
+    ('["alice"]', "must be a JSON object of user name -> password"),
+    ('{"alice": ""}', "must be a JSON object of user name -> password"),
+])
+def test_a_bad_users_file_gets_one_line(capsys, tmp_path, content, message):
+    users = tmp_path / "users.json"
+    users.write_text(content)
+    code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), "--basic-auth", str(users))
+    assert code == 2 and message in err and "Traceback" not in err

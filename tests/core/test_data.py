@@ -202,8 +202,8 @@ def test_tabular_shortcut_cue_agrees_rho_in_train_val_and_is_independent_in_test
 
 
 def test_tabular_shortcut_cue_false_removes_only_the_code():
-    ds = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0)
-    oracle = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0, cue=False)
+    ds = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0, modes=1)
+    oracle = load_dataset("tabular-shortcut", n=3000, seed=2, noise=0.0, modes=1, cue=False)
     np.testing.assert_array_equal(ds.labels, oracle.labels)
     np.testing.assert_array_equal(ds.attributes["cue"], oracle.attributes["cue"])
     # without core noise, the cue alone separates the samples of one class

@@ -56,7 +56,7 @@ def test_contract_halves_the_spread(trained, tmp_path):
     before = spread(class_view(s, 5))
     acc0 = s.metrics()["val_acc"]
     s.add_edit(Edit.contract(Selector.of_label(5), 0.5))
-    s.apply_edits(4, wait=True)
+    s.apply_edits(4, TeacherConfig(lambda_=1.0), wait=True)  # the default's light position term gets ~1/3 of the way
     ratio = spread(class_view(s, 5)) / before
     assert 0.35 <= ratio <= 0.65
     assert s.metrics()["val_acc"] >= acc0 - 0.01

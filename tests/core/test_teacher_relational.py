@@ -68,3 +68,15 @@ def test_across_loss_pulls_the_two_selections_together():
 def test_positives_are_checked():
     with pytest.raises(ConfigError, match="positives must be one of group, across"):
         TeacherConfig(positives="sideways")
+
+
+def test_the_default_teacher_is_the_evidence_backed_one_and_says_what_it_teaches():
+    cfg = TeacherConfig()
+    assert (cfg.lambda_, cfg.relational, cfg.positives, cfg.mode) == (0.1, 1.0, "across", "projected")
+    assert cfg.reading("merge") == "merge: pulls A's view positions onto B's, A's latents attract B's (contrastive)"
+    assert "contrastive" not in cfg.reading("separate") and "contrastive" not in cfg.reading("translate")
+    assert "repel" in TeacherConfig(positives="group").reading("separate")
+    assert TeacherConfig(relational=0.0).reading("merge") == "merge: pulls A's view positions onto B's"
+    line = cfg.teaches(["merge", "pin", "merge"])
+    assert line.count("merge:") == 1 and "pin: holds A" in line and "positives across" in line
+    assert cfg.teaches([]) == "no pending edits"

@@ -8,12 +8,12 @@ import pytest
 from hill_viz.cli import main
 from hill_viz.core.provenance import Workspace
 from hill_viz.errors import ConfigError
-from hill_viz.sim import StudyConfig, run_study, simulate, summary_table, to_markdown, write_outputs
+from hill_viz.sim import StudyConfig, combine, run_study, simulate, summary_table, to_markdown, write_outputs
 from hill_viz.sim.report import TABLE_COLUMNS
 from hill_viz.sim.strategies import STRATEGIES
 
 TINY = dict(n=1500, warmup_epochs=2, rounds=2, round_epochs=1)
-METRICS = ("val_acc", "ood_acc", "worst_group_acc", "gap")
+from hill_viz.sim.stats import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +45,19 @@ def test_summary_oracle_and_targets(study):
     assert list(summary) == list(STRATEGIES)
     for stats in (*summary.values(), oracle):
         for m in METRICS:
-            assert f"{m}_std" in stats and np.isfinite(stats[m])
+            assert f"{m}_std" in stats and f"{m}_ci" in stats and np.isfinite(stats[m])
+    assert summary["none"]["val_acc_ci"] == pytest.approx(  # t(0.975, 1 dof) * std / sqrt(2)
+        12.706 * np.std([r["val_acc"] for r in study["rows"] if r["strategy"] == "none"], ddof=1) / np.sqrt(2),
+        rel=1e-3)
     none = [r["ood_acc"] for r in study["rows"] if r["strategy"] == "none"]
     assert summary["none"]["ood_acc"] == pytest.approx(np.mean(none))
     assert summary["none"]["ood_gap_closed"] == pytest.approx(0.0)
     assert set(study["targets"]) == {"expert_closes_half_the_ood_gap", "expert_val_acc_loss",
-                                     "biased_ood_below_none", "random_ood_within_noise_of_none"}
+                                     "expert_worst_group_vs_none", "biased_ood_below_none",
+                                     "random_ood_within_noise_of_none"}
+    random = study["targets"]["random_ood_within_noise_of_none"]
+    lo, hi = random["ci95"]
+    assert lo <= random["value"] <= hi and 0 <= random["p"] <= 1 and random["met"] == (lo <= 0 <= hi)
     json.dumps(study)  # all plain data
 
 
@@ -59,13 +66,13 @@ def test_table_columns_markdown_and_files(study, tmp_path):
     assert tuple(table.columns) == TABLE_COLUMNS
     assert list(table["strategy"]) == [*STRATEGIES, "oracle"]
     md = to_markdown(study)
-    assert md.splitlines()[0] == ("| strategy | val acc | OOD acc | worst-group acc | train-val gap "
-                                  "| OOD gap closed | edits |")
+    assert md.splitlines()[0] == ("| strategy | val acc | test acc (OOD) | worst-group acc | train-val gap "
+                                  "| train-test gap | OOD gap closed | worst-group gap closed | edits |")
     assert sum(line.startswith("| ") for line in md.splitlines()) == 1 + len(STRATEGIES) + 1  # head, rows, oracle
     paths = write_outputs(study, tmp_path / "out")
     assert [p.name for p in paths] == ["results.csv", "summary.csv", "results.md", "ood_by_round.png"]
     rows = pd.read_csv(paths[0])
-    assert list(rows.columns[:7]) == ["strategy", "seed", *METRICS, "n_edits"]
+    assert list(rows.columns[:8]) == ["strategy", "seed", *METRICS, "n_edits"]
     assert {"ood_acc_round_0", "ood_acc_round_2"} <= set(rows.columns) and len(rows) == 2 * 5
     assert tuple(pd.read_csv(paths[1]).columns) == TABLE_COLUMNS
     assert paths[3].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -91,8 +98,12 @@ def test_a_simulated_session_is_recorded_in_its_workspace_and_is_deterministic(t
 def test_config_mistakes():
     with pytest.raises(ConfigError, match="unknown strategy 'lazy'"):
         StudyConfig(strategies=("expert", "lazy"))
-    with pytest.raises(ConfigError, match="planted cue"):
+    with pytest.raises(ConfigError, match="builtin with an attribute"):
         StudyConfig(dataset="digits")
+    with pytest.raises(ConfigError, match="--attribute COLUMN"):
+        StudyConfig(dataset=None, data="x.parquet")
+    assert StudyConfig(dataset="blobs").attribute == "group" and not StudyConfig(dataset="blobs").has_oracle
+    assert StudyConfig(dataset="tabular-shortcut").has_oracle
     with pytest.raises(ConfigError, match="one strategy and one seed"):
         run_study(StudyConfig(strategies=("expert", "none"), seeds=(0,), **TINY), workspace="unused")
 
@@ -121,3 +132,12 @@ def test_cli_mistakes_exit_2(capsys, tmp_path):
         main(["simulate", "--strategy", "expert,lazy"])
     assert exc.value.code == 2
     assert "unknown strategy 'lazy'" in capsys.readouterr().err
+
+
+def test_a_study_run_a_seed_at_a_time_combines_into_the_same_table(study):
+    pieces = [{"per_round": [r for r in study["per_round"] if r["seed"] == k], "config": study["config"],
+               "timing": study["timing"]} for k in (1, 0)]
+    whole = combine(pieces)
+    assert whole["rows"] == study["rows"] and whole["summary"] == study["summary"]
+    assert whole["oracle"] == study["oracle"] and whole["targets"] == study["targets"]
+    assert whole["timing"]["runs"] == 2 * study["timing"]["runs"]

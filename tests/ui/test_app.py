@@ -9,6 +9,7 @@ import param
 import pytest
 
 from hill_viz.core.edits import Selector
+from hill_viz.core.teacher import TeacherConfig
 from hill_viz.session import Session
 import hill_viz.ui.app as app_module
 from hill_viz.ui.app import HillApp, new_session
@@ -96,7 +97,7 @@ def test_an_uploaded_file_is_stored_in_the_workspace_and_loaded(session, tmp_pat
     frame["label"] = rng.integers(0, 3, 300)
     panel = TrainingPanel(session=session)
     panel.settings.param.update(dataset=FILE_CHOICE, n=None)
-    panel.upload.param.update(value=frame.to_csv(index=False).encode(), filename="mine.csv")
+    panel.upload.value = {"mine.csv": frame.to_csv(index=False)}  # text files arrive decoded
     assert asyncio.run(panel.build()), errors(panel.actions)
     assert session.dataset.n_samples == 300
     assert (session.workspace.path / "uploads" / "mine.csv").exists()
@@ -210,11 +211,12 @@ def test_apply_freezes_a_teacher_and_trains(session):
     session.select(Selector.of_label(3))
     tools.sync()
     tools.translate_selection(1.0, 1.0)
-    tools.epochs, tools.lambda_ = 2, 2.0
+    tools.epochs, tools.teacher.lambda_ = 2, 2.0
+    assert tools.teaches_info.object.startswith("Apply teaches: translate: moves A by (dx, dy) [position λ=2")
     assert asyncio.run(tools.apply())
     session.wait(60)
     assert session.pending == [] and len(session.teachers) == 1
-    assert session.teachers[0].config.lambda_ == 2.0 and session.trainer.epoch == 3
+    assert session.teachers[0].config == TeacherConfig(lambda_=2.0) and session.trainer.epoch == 3
     assert "training 2 epochs" in tools.actions.messages[-1][1]
     applied = [e for e in session.workspace.store.events() if e.kind == "edits_applied"]
     assert applied and applied[0].params["epochs"] == 2
@@ -251,3 +253,23 @@ def test_each_new_session_gets_its_own_workspace(tmp_path):
     a, b = new_session(tmp_path), new_session(tmp_path)
     assert a.workspace.path != b.workspace.path
     assert a.workspace.path.parent == b.workspace.path.parent == tmp_path
+
+
+def test_the_panel_says_what_apply_teaches_with_the_default_teacher_behind_a_disclosure(session):
+    tools = EditTools(session=session)
+    assert tools.teacher_config() == TeacherConfig()  # the app's Apply, the CLI and the study: one teacher
+    assert tools.teaches_info.object == "Apply teaches: no pending edits"
+    session.select(Selector.of_label(3))
+    tools.remember("A")
+    session.select(Selector.of_label(5))
+    tools.remember("B")
+    tools.merge_memory()
+    tools.sync()
+    assert tools.teaches_info.object.startswith(
+        "Apply teaches: merge: pulls A's view positions onto B's, A's latents attract B's (contrastive)")
+    tools.teacher.relational = 0.0  # a change in the settings shows at once
+    assert "contrastive" not in tools.teaches_info.object
+    tools.teacher.tau = -1.0
+    assert tools.teaches_info.object == "Teacher settings: tau must be in (0, 10], got -1.0"
+    card = tools.teacher.disclosure()
+    assert isinstance(card, pn.Card) and card.collapsed and card.title == "Teacher settings (advanced)"

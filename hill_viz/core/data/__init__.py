@@ -22,7 +22,7 @@ from hill_viz.core.data.cache import cache_dir
 from hill_viz.core.data.dataset import DEFAULT_SPLIT_FRACTIONS, SPLITS, TEST, TRAIN, VAL, Dataset, DatasetCard
 from hill_viz.core.data.digits import CUE_PATTERNS, CUE_PIXELS
 from hill_viz.core.data.generate import CHUNK_SIZE, GENERATOR_VERSION, MEMMAP_THRESHOLD_BYTES
-from hill_viz.core.data.registry import DATASETS_DIR, list_datasets, load_dataset
+from hill_viz.core.data.registry import DATASETS_DIR, builtin_default_n, list_datasets, load_dataset
 
 __all__ = [
     "CHUNK_SIZE",
@@ -37,6 +37,7 @@ __all__ = [
     "TRAIN",
     "VAL",
     "Dataset",
+    "builtin_default_n",
     "DatasetCard",
     "cache_dir",
     "list_datasets",

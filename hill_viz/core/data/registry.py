@@ -54,10 +54,17 @@ BUILTINS: dict[str, Builtin] = {
     ),
     "tabular-shortcut": Builtin(
         load_tabular_shortcut,
-        {"rho": 0.9, "cue": True, "noise": 0.5, "classes": 5, "dim": 32, "splits": list(DEFAULT_SPLIT_FRACTIONS)},
+        {"rho": 0.9, "cue": True, "noise": 0.2, "modes": 4, "classes": 5, "dim": 32,
+         "splits": list(DEFAULT_SPLIT_FRACTIONS)},
         10_000,
     ),
 }
+
+
+def builtin_default_n(name: str) -> int | None:
+    """How many samples a builtin makes when no n is given (None: unknown name or all of its data)."""
+    builtin = BUILTINS.get(name)
+    return None if builtin is None else builtin.default_n
 
 
 def list_datasets() -> list[DatasetCard]:

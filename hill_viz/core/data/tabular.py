@@ -1,7 +1,8 @@
 """The `tabular-shortcut` builtin: embedding-like feature vectors with a planted cue.
 
-Each class has a centre in a `dim - CUE_DIM`-dimensional core space; a sample is its
-class centre plus Gaussian noise of std `noise` (the core signal: informative but noisy).
+Each class has `modes` centres in a `dim - CUE_DIM`-dimensional core space; a sample is
+one of its class's centres plus Gaussian noise of std `noise` (the core signal: nearly
+decisive, but a mixture a model takes a while to learn).
 The `cue` attribute (one value per class) adds a clean, well separated code in `CUE_DIM`
 more dimensions. The cue agrees with the label with probability `rho` in train and val
 and is uniform in test. A fixed random rotation (by seed) mixes core and cue dimensions,
@@ -32,10 +33,11 @@ def load_tabular_shortcut(n: int, seed: int, opts: dict) -> Dataset:
     require_range(what, "noise", opts["noise"], 0.0, 10.0)
     require_range(what, "classes", opts["classes"], 2, 20)
     require_range(what, "dim", opts["dim"], CUE_DIM + 2, 1024)
+    require_range(what, "modes", opts["modes"], 1, 16)
     k, dim = opts["classes"], opts["dim"]
     rng = np.random.default_rng([seed, 0x7AB])
     core = dim - CUE_DIM
-    centres = rng.standard_normal((k, core)) / np.sqrt(core)                 # (k, core), norm about 1
+    centres = rng.standard_normal((k, opts["modes"], core)) / np.sqrt(core)  # (k, modes, core), norm about 1
     codes = CUE_SCALE * _simplex_codes(k, CUE_DIM, rng)                      # (k, CUE_DIM)
     rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))              # (dim, dim) orthogonal
     names = tuple(f"c{c}" for c in range(k))
@@ -70,7 +72,9 @@ def _chunk(split: np.ndarray, rng: ChunkRng, *, opts: dict, centres: np.ndarray,
     agree = rng(2).random(r) < opts["rho"]
     other = (labels + rng(3).integers(1, k, r)) % k
     cue = np.where(split == TEST, rng(4).integers(0, k, r), np.where(agree, labels, other))
-    core = centres[labels] + np.float32(opts["noise"]) * rng(5).standard_normal((r, centres.shape[1]), np.float32)
+    mode = rng(7).integers(0, centres.shape[1], r)
+    noise = np.float32(opts["noise"]) * rng(5).standard_normal((r, centres.shape[2]), np.float32)
+    core = centres[labels, mode] + noise
     cue_part = np.float32(CUE_NOISE) * rng(6).standard_normal((r, codes.shape[1]), np.float32)
     if opts["cue"]:
         cue_part += codes[cue]

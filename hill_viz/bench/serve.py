@@ -1,0 +1,245 @@
+"""Load test: N signed-in users at once on a real `hill-viz serve` (headless chromium pages).
+
+The server runs as its own process on 127.0.0.1 (basic auth, `--max-trainings`), so its
+memory is measured alone. N chromium pages (one browser, a context per user, driven
+concurrently by Playwright's async API) each run the script: sign in, load the page (first
+model and its pretraining), train, three box selections, add a contract edit, apply it.
+Reported: page load and selection round trip (p50/p90; a round trip is timed inside the
+page from the mouse-up to the breakdown chart holding the new count), errors, error
+notifications left on the pages, server RSS before / at peak / after all pages closed, and
+per page whether every action it took is in its workspace log and `verify` passes. A
+warm-up user opens and closes a page first, so "before" holds what every server keeps
+after its first page (imports, compiled kernels). The baseline of the round trip figure
+is the same round trip with one user, measured in the same run.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from hill_viz.bench import figure
+from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
+from hill_viz.bench.ui import PROBE_JS
+
+PASSWORD = "load-test"
+SELECTIONS = 3
+SCRIPT_TIMEOUT_S = 600
+_BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+  if (m.type === 'BoxSelectTool') m.active = true; }"""
+EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
+            "training_segment": 3}  # pretraining, Train, Apply
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--users", type=int, default=4, help="concurrent users (default 4)")
+    parser.add_argument("--n", type=int, default=1500, help="digits-shortcut samples per page (default 1500)")
+    parser.add_argument("--max-trainings", type=int, default=2, help="trainings at once (default 2)")
+    parser.add_argument("--settle", type=float, default=45.0,
+                        help="seconds to wait after the pages close before reading RSS (default 45)")
+
+
+def run(args) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = _Server(Path(tmp), args)
+        try:
+            warm = asyncio.run(_drive(server.url, ["warmup"], args))  # also the one-user baseline
+            server.settle(args.settle)
+            before = server.rss()
+            server.watch_peak()
+            results = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
+            peak = server.stop_watching()
+            server.settle(args.settle)
+            after = server.rss()
+        finally:
+            server.stop()
+        pages = [_check_log(Path(tmp) / "ws", r) for r in results]
+    return _figures(args, warm[0], results, pages, before, peak, after)
+
+
+class _Server:
+    """`hill-viz serve` in a subprocess, its RSS sampled in a thread."""
+
+    def __init__(self, tmp: Path, args):
+        import psutil
+
+        users = tmp / "users.json"
+        users.write_text(json.dumps({f"user{k}": PASSWORD for k in range(args.users)} | {"warmup": PASSWORD}))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        cmd = [sys.executable, "-m", "hill_viz.cli", "serve", "--port", str(self.port), "--workspace", str(tmp / "ws"),
+               "--dataset", "digits-shortcut", "--n", str(args.n), "--pretrain-epochs", "1",
+               "--basic-auth", str(users), "--cookie-secret", "load-test-secret",
+               "--max-trainings", str(args.max_trainings), "--max-sessions", str(args.users + 2)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "HILL_VIZ_CACHE": str(tmp / "cache")})
+        for line in self.proc.stdout:
+            if line.startswith("hill-viz: serving"):
+                break
+        else:
+            raise RuntimeError("the server did not start")
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()  # drain its log
+        self._ps = psutil.Process(self.proc.pid)
+        self._peak, self._watching = 0, None
+
+    def rss(self) -> float:
+        return self._ps.memory_info().rss / 2**20
+
+    def watch_peak(self) -> None:
+        self._watching = threading.Event()
+
+        def sample():
+            while not self._watching.is_set():
+                self._peak = max(self._peak, self.rss())
+                time.sleep(0.2)
+        threading.Thread(target=sample, daemon=True).start()
+
+    def stop_watching(self) -> float:
+        self._watching.set()
+        return max(self._peak, self.rss())
+
+    def settle(self, seconds: float) -> None:
+        time.sleep(seconds)  # Bokeh drops a closed page's session on its next unused-session check
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+async def _drive(url: str, users: list[str], args) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            return await asyncio.gather(*(_user(browser, url, user) for user in users))
+        finally:
+            await browser.close()
+
+
+async def _user(browser, url: str, user: str) -> dict:
+    """One user's script; what it measured and what went wrong."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    result = {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0}
+    try:
+        await asyncio.wait_for(_script(page, url, user, result), SCRIPT_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - counted and reported
+        first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
+        result["errors"].append(f"{type(exc).__name__}: {first_line}")
+    try:
+        result["notifications"] = await page.locator(".notyf__toast--error").count()
+    except Exception:  # noqa: BLE001
+        pass
+    await context.close()
+    return result
+
+
+async def _script(page, url: str, user: str, result: dict) -> None:
+    await page.goto(url + "login")
+    await page.fill("input[name=username]", user)
+    await page.fill("input[name=password]", PASSWORD)
+    start = time.perf_counter()
+    await page.click("button[type=submit]")
+    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=300_000)
+    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=300_000)
+    result["page_load_ms"] = (time.perf_counter() - start) * 1000
+    await _idle(page, 1)
+    await page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
+    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=300_000)
+    await _idle(page, 3)
+    await page.evaluate(PROBE_JS)
+    await page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
+    area = await page.locator(".hill-latent-view .bk-events").first.bounding_box()
+    for k in range(SELECTIONS):
+        lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
+        result["round_trips_ms"].append(await _box(page, area, lo, hi))
+    await page.get_by_role("button", name="Contract / expand").click(timeout=60_000)
+    await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=60_000)
+    await page.get_by_role("button", name="Apply edits").click(timeout=60_000)
+    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=300_000)
+    await _idle(page, None)
+
+
+async def _idle(page, epoch: int | None) -> None:
+    text = "idle" if epoch is None else f"epoch {epoch} ·"
+    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=300_000)
+
+
+async def _box(page, area: dict, lo: float, hi: float) -> float:
+    """One box selection; milliseconds from mouse-up to the breakdown showing it."""
+    x0, y0 = area["x"] + lo * area["width"], area["y"] + lo * area["height"]
+    x1, y1 = area["x"] + hi * area["width"], area["y"] + hi * area["height"]
+    for _ in range(3):  # a redraw of the cloud can reset the active tool: try again
+        await page.evaluate(_BOX_TOOL_ON)  # not a click: clicking an active tool turns it off
+        await page.evaluate("() => window.__hill.arm()")
+        await page.mouse.move(x0, y0)
+        await page.mouse.down()
+        await page.mouse.move(x1, y1, steps=6)
+        await page.mouse.up()
+        try:
+            await page.wait_for_function("() => window.__hill.done !== null", timeout=30_000)
+            return float(await page.evaluate("() => window.__hill.done - window.__hill.up"))
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: drag again
+            continue
+    raise RuntimeError("a box selection never reached the breakdown")
+
+
+def _check_log(root: Path, result: dict) -> dict:
+    """Is every action the page took in its workspace's log (by its user), and does verify pass?"""
+    from hill_viz.core.provenance import Workspace
+
+    user = result["user"]
+    found = {"user": user, "in_log": False, "verify_ok": False, "missing": dict(EXPECTED)}
+    for folder in sorted(p for p in root.iterdir() if (p / "hill.sqlite").exists()):
+        ws = Workspace(folder, create=False)
+        try:
+            events = ws.store.events()
+            if not events or events[0].actor != user:
+                continue
+            kinds = [e.kind for e in events if e.actor == user]
+            found["missing"] = {k: n - kinds.count(k) for k, n in EXPECTED.items() if kinds.count(k) < n}
+            found["in_log"] = not found["missing"] and all(e.actor == user for e in events)
+            found["verify_ok"] = ws.verify().ok
+        finally:
+            ws.close()
+    return found
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: float, peak: float,
+             after: float) -> list[dict]:
+    trips = [t for r in results for t in r["round_trips_ms"]]
+    loads = [r["page_load_ms"] for r in results if r["page_load_ms"] is not None]
+    base_trips, base_load = warm["round_trips_ms"], warm["page_load_ms"] or float("nan")
+    errors = [e for r in results for e in r["errors"]]
+    lost = sum(1 for p in pages if not p["in_log"])
+    extra = dict(users=args.users, driver="headless chromium pages (Playwright async), one context per user",
+                 max_trainings=args.max_trainings, errors=len(errors), error_messages=errors[:10],
+                 error_notifications=sum(r["notifications"] for r in results), pages_with_lost_events=lost,
+                 pages_failing_verify=sum(1 for p in pages if not p["verify_ok"]), pages=pages,
+                 rss_before_mb=round(before, 1), rss_peak_mb=round(peak, 1), rss_after_close_mb=round(after, 1),
+                 warmup_errors=warm["errors"])
+    n = args.users
+    return [
+        figure("serve_selection_round_trip_p50", n, _quantile(trips, 0.5), "ms",
+               "serve_selection_round_trip_one_user_p50", _quantile(base_trips, 0.5), **extra),
+        figure("serve_selection_round_trip_p90", n, _quantile(trips, 0.9), "ms",
+               "serve_selection_round_trip_one_user_p90", _quantile(base_trips, 0.9), target_ms=1000.0),
+        figure("serve_page_load_p50", n, _quantile(loads, 0.5), "ms", "serve_page_load_one_user", base_load),
+        figure("serve_page_load_p90", n, _quantile(loads, 0.9), "ms", "serve_page_load_one_user", base_load),
+        figure("serve_rss_after_close", n, after, "MB", "serve_rss_before", before, peak_mb=round(peak, 1),
+               target_ratio=1.10),
+    ]

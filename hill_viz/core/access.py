@@ -1,0 +1,148 @@
+"""Who may touch what: workspace ownership and sharing, data roots, and a served session's limits.
+
+Plain data and checks, no UI: the Session applies them (so a page cannot get around
+them), and `hill-viz serve` builds them from its options.
+
+- `may_edit(user, workspace, admins)`: the owner, the editors the owner shared the
+  workspace with, and admins may change it; everybody else reviews it read-only. A
+  workspace without an owner (local use, no sign-in) is open to whoever opens it.
+- `DataRoots`: the folders whose files a served session may read; every other path, and
+  every `../` or symlink that leads out of them, gets one neutral message that does not
+  say whether the path exists.
+- `Limits`: caps on generated `n`, on epochs per call and on uploads, and the data roots.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hill_viz.errors import ConfigError, DataError
+
+__all__ = ["DataRoots", "Limits", "editors_of", "may_edit", "owner_of", "share"]
+
+SHARING_FILE = "sharing.json"  # in the workspace folder: {"editors": [...]}
+
+
+# -- ownership ---------------------------------------------------------------------------------
+def owner_of(workspace) -> str | None:
+    """The workspace's owner: its recorded owner, else the author of its first event (None: nobody)."""
+    owner = getattr(workspace, "owner", None)
+    if owner:
+        return str(owner)
+    first = workspace.store._one("SELECT actor FROM events ORDER BY seq LIMIT 1")
+    return first[0] if first else None
+
+
+def editors_of(workspace) -> tuple[str, ...]:
+    """Users the owner shared the workspace with for editing."""
+    path = Path(workspace.path) / SHARING_FILE
+    try:
+        return tuple(str(u) for u in json.loads(path.read_text(encoding="utf-8")).get("editors", []))
+    except (OSError, ValueError, AttributeError):
+        return ()
+
+
+def share(workspace, user: str, by: str | None, admins: Iterable[str] = ()) -> tuple[str, ...]:
+    """Let `user` edit the workspace too; only its owner (or an admin) may share it. The new editors."""
+    owner = owner_of(workspace)
+    if owner is not None and by != owner and by not in set(admins):
+        raise ConfigError(f"only {owner}, who owns this workspace, can share it for editing")
+    user = (user or "").strip()
+    if not user:
+        raise ConfigError("name the user to share the workspace with")
+    editors = tuple(dict.fromkeys([*editors_of(workspace), user]))
+    target = Path(workspace.path) / SHARING_FILE
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"editors": list(editors)}), encoding="utf-8")
+    os.replace(tmp, target)
+    return editors
+
+
+def may_edit(user: str | None, workspace, admins: Iterable[str] = ()) -> tuple[bool, str]:
+    """(True, "") when `user` may change the workspace; else (False, why, in one line)."""
+    owner = owner_of(workspace)
+    if owner is None or user == owner:
+        return True, ""
+    if user is not None and (user in set(admins) or user in editors_of(workspace)):
+        return True, ""
+    return False, (f"this workspace belongs to {owner}; you can review it read-only "
+                   f"unless {owner} shares it with you for editing")
+
+
+# -- data roots ---------------------------------------------------------------------------------
+class DataRoots:
+    """The folders a served session may read files from (after resolving symlinks)."""
+
+    def __init__(self, roots: Sequence[str | os.PathLike], files: Sequence[str | os.PathLike] = ()):
+        self.roots = tuple(Path(r).expanduser().resolve() for r in roots)
+        self.files = tuple(Path(f).expanduser().resolve() for f in files)  # single files offered too
+        missing = [str(r) for r in self.roots if not r.is_dir()]
+        if missing:
+            raise ConfigError(f"data root {missing[0]} is not a folder; give existing folders to --data-root")
+
+    def __bool__(self) -> bool:
+        """True when a page may type paths (there are folders to read from)."""
+        return bool(self.roots)
+
+    def resolve(self, path: str | os.PathLike, also: Sequence[Path] = ()) -> Path:
+        """`path` resolved, if it is a file or folder under a root (or under one of `also`); else one neutral
+        DataError.
+
+        A relative path is taken from the first root. The message is the same whether the
+        path is outside, missing or a link out of a root.
+        """
+        roots = (*self.roots, *(Path(a).resolve() for a in also))
+        text = os.fspath(path)
+        candidate = Path(text).expanduser()
+        if not text or "\x00" in text or not (candidate.is_absolute() or roots):
+            raise self.refused(text)
+        if not candidate.is_absolute():
+            candidate = roots[0] / candidate
+        try:
+            real = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise self.refused(text) from None
+        inside = real in self.files or any(r in real.parents for r in roots)
+        if not inside or not (real.is_file() or real.is_dir()):  # a folder: a Parquet dataset
+            raise self.refused(text)
+        return real
+
+    def refused(self, text: str) -> DataError:
+        where = ", ".join(str(r) for r in self.roots) or "none configured: upload the file instead"
+        return DataError(f"cannot open {text!r}: this server reads only dataset files under its data roots "
+                         f"({where})")
+
+
+# -- limits of a served session ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    """What one session may ask of the server. None: no limit (local use)."""
+
+    max_n: int | None = None            # generated samples / subset size
+    max_epochs: int | None = None       # epochs per train or apply call
+    upload_max_bytes: int | None = None
+    data_roots: DataRoots | None = field(default=None, compare=False)  # None: any path (local use)
+
+    def check_n(self, n: int | None, what: str = "the dataset") -> None:
+        if self.max_n is not None and n is not None and n > self.max_n:
+            raise ConfigError(f"{what} with n={n:,} is above this server's limit of {self.max_n:,} samples; "
+                              "choose a smaller n")
+
+    def check_epochs(self, epochs: int) -> None:
+        if self.max_epochs is not None and epochs > self.max_epochs:
+            raise ConfigError(f"{epochs} epochs is above this server's limit of {self.max_epochs} per click; "
+                              "train in several steps")
+
+    def check_upload(self, size: int, name: str) -> None:
+        if self.upload_max_bytes is not None and size > self.upload_max_bytes:
+            raise DataError(f"{name} is too large to upload ({size / 2**20:.1f} MB); this server accepts up to "
+                            f"{self.upload_max_bytes / 2**20:.0f} MB")
+
+    def data_path(self, path: str | os.PathLike, own: Sequence[Path] = ()) -> Path:
+        """The file a session may read at `path` (anywhere without data roots, else under them or `own`)."""
+        if self.data_roots is None:
+            return Path(path)
+        return self.data_roots.resolve(path, also=own)

@@ -1,0 +1,34 @@
+"""make_server: one Panel server for the app, with sign-in, limits and the operator view."""
+from __future__ import annotations
+
+import panel as pn
+
+from hill_viz.serve.admin import admin_factory
+from hill_viz.serve.config import Auth, ServeConfig
+from hill_viz.serve.page import TITLE, OpenSession, page_factory
+from hill_viz.serve.pages import PageRegistry
+from hill_viz.ui.upload import CHUNK_BYTES
+
+__all__ = ["WEBSOCKET_MAX_BYTES", "make_server"]
+
+# uploads travel in CHUNK_BYTES pieces, so one message never needs more than this
+WEBSOCKET_MAX_BYTES = max(20 * 2**20, 4 * CHUNK_BYTES)
+
+
+def make_server(config: ServeConfig, auth: Auth = Auth(), port: int = 0, address: str = "127.0.0.1",
+                origins: list[str] | None = None, threaded: bool = False,
+                open_session: OpenSession | None = None):
+    """A Panel server, not yet started (threaded=True: running in a thread of its own).
+
+    `.registry` holds its pages. Process-wide settings (torch threads, the dataset cache)
+    are the caller's: see `hill_viz.cli.serve`.
+    """
+    registry = PageRegistry(config.root, config.max_sessions, config.max_trainings, config.max_disk_bytes)
+    apps = {"/": page_factory(config, registry, open_session)}
+    if config.admins:
+        apps["/admin"] = admin_factory(config, registry)
+    server = pn.serve(apps, port=port, address=address, show=False, start=threaded, threaded=threaded,
+                      title=TITLE, verbose=False, websocket_origin=origins or [f"127.0.0.1:{port}", f"localhost:{port}"],
+                      websocket_max_message_size=WEBSOCKET_MAX_BYTES, **auth.serve_kwargs())
+    server.registry = registry
+    return server
