@@ -17,7 +17,7 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", default=None, help="builtin dataset name (see `hill-viz datasets`); default digits")
     src.add_argument("--data", type=Path, help="your own .parquet, .csv or .npz file, or a folder of Parquet files")
-    p.add_argument("--n", type=positive_int, help="number of samples for generated datasets")
+    p.add_argument("--n", type=positive_int, help="number of samples for generated datasets (a seeded subset of a folder)")
     p.add_argument("--epochs", type=non_negative_int, default=20, help="plain training epochs (default 20)")
     p.add_argument("--latent-dim", type=positive_int, default=16, help="latent dimension d (default 16)")
     p.add_argument("--batch-size", type=positive_int, help="default: 64, or 512 past 50,000 training samples")
@@ -45,7 +45,7 @@ def run(args) -> int:
     options = {"n": args.n} if args.n else {}
     if args.data and args.data.is_dir():
         session.load_data(args.data, engine=args.engine, scheduler=args.scheduler, sample=args.sample,
-                          progress=_tell_partitions)
+                          progress=_tell_partitions, **options)
         print(session.engine_status, file=sys.stderr, flush=True)
     elif args.data:
         session.load_dataset(path=args.data, **options)

@@ -96,7 +96,7 @@ class EditingVerbs:
         Works on a snapshot of the session and records nothing, so the UI can call it from a
         worker thread while the user goes on editing.
         """
-        pending = pick_pending(self.pending, edit_ids)
+        pending = self._held(pick_pending(self.pending, edit_ids))
         if not pending:
             raise StateError("there are no pending edits to check; make an edit first")
         frame, projection, dataset = self._require_frame(), self.projection, self._require_dataset()

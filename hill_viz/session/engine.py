@@ -17,6 +17,8 @@ settings (`engine`, `scheduler`, `sample`), what the page shows (`engine_status`
 """
 from __future__ import annotations
 
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from hill_viz.core.data import Dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
 from hill_viz.core.ids import IdIndex
 from hill_viz.errors import ConfigError
+from hill_viz.session.pending import PendingEdit
 
 __all__ = ["DEFAULT_SAMPLE", "ENGINES", "EngineChoice", "EngineVerbs", "MEMORY_FACTOR", "ScaleState",
            "choose_engine", "teachable"]
@@ -89,6 +92,8 @@ class ScaleState:
             self.cluster.close()
             raise
         self.frame = None  # DaskLatentFrame of every row, after `rebuild`
+        self._version = 0
+        shutil.rmtree(self.frame_folder, ignore_errors=True)  # derived data of an earlier run
 
     def status(self, sample_rows: int) -> str:
         """The page's and the CLI's one line on where the work runs."""
@@ -99,10 +104,16 @@ class ScaleState:
                 f"training and samples on {sample_rows:,} of them")
 
     def rebuild(self, model, projection, progress=None):
-        """Latents of every row, per partition on the cluster, into the frame folder."""
+        """Latents of every row, per partition on the cluster, into a new folder under `frame_folder`
+        (the one before it is kept, the older ones go)."""
         from hill_viz.scale import write_latents
 
-        self.frame = write_latents(self.source, model, projection, self.frame_folder, progress=progress)
+        self._version += 1  # a new folder each time: the page may still be drawing the previous one
+        self.frame = write_latents(self.source, model, projection, self.frame_folder / f"v{self._version:05d}",
+                                   progress=progress)
+        for old in self.frame_folder.glob("v*"):
+            if old.name < f"v{self._version - 1:05d}":
+                shutil.rmtree(old, ignore_errors=True)
         return self.frame
 
     def summarize(self, selector: Selector, sample_size: int = 0):
@@ -163,9 +174,11 @@ class EngineVerbs(param.Parameterized):
         """Open a Parquet dataset folder in memory or on Dask (`choose_engine`'s rule).
 
         `engine`, `scheduler` and `sample` default to the Session's settings; `n`: at most
-        this many rows (a seeded subset). On Dask the in-memory dataset is a seeded sample of
-        `sample` rows and every frame refresh computes the whole folder's latents on the
-        cluster; `progress(done, partitions)` is told as partitions finish.
+        this many rows in memory (a seeded subset). On Dask the in-memory dataset is the
+        seeded subset of `sample` rows (default `n`, else DEFAULT_SAMPLE) that training, the
+        gallery and the table use (`folder_dataset`: the memory engine with the same `n`
+        holds the same rows); every frame refresh computes the whole folder's latents on
+        the cluster, and `progress(done, partitions)` is told as partitions finish.
         """
         from hill_viz.scale.stream import cached_source
         from hill_viz.session.session import UPLOADS
@@ -182,7 +195,7 @@ class EngineVerbs(param.Parameterized):
             dataset = self._load(None, folder, dict(options, n=n, seed=seed))
             self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows"
             return dataset
-        rows = min(source.n_samples, sample or self.sample or DEFAULT_SAMPLE)
+        rows = min(source.n_samples, sample or self.sample or n or DEFAULT_SAMPLE)
         self.limits.check_n(rows, f"the in-memory sample of {folder}")
         state = ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
                            workers, processes)
@@ -202,9 +215,12 @@ class EngineVerbs(param.Parameterized):
         self._set(big_frame=None, engine_status="", latents_progress=(0, 0))
 
     def _refresh_big_frame(self) -> None:
-        """On Dask: the whole folder's latents for the current model and projection."""
+        """On Dask: the whole folder's latents for the current model and projection (live
+        rebuilds while training are paced by this cost too)."""
         if self._scale is not None:
+            started = time.monotonic()
             self.big_frame = self._scale.rebuild(self.model, self.projection, self._tell_latents)
+            self._frames.took_also(time.monotonic() - started)
 
     def _tell_latents(self, done: int, total: int) -> None:
         self.latents_progress = (done, total) if done < total else (0, 0)
@@ -220,6 +236,9 @@ class EngineVerbs(param.Parameterized):
         context = self._require_frame().context()
         return edit.resolve(context) if self._scale is None else self._scale.resolve(edit, context)
 
-    def _teachable(self, edits: list[ResolvedEdit]) -> list[ResolvedEdit]:
-        """The edits as the training dataset holds them (on Dask, the sample's ids only)."""
-        return edits if self._scale is None else [teachable(e, self.dataset) for e in edits]
+    def _held(self, pending: list[PendingEdit]) -> list[PendingEdit]:
+        """Pending edits as the in-memory dataset holds them (on Dask: the sample's ids only),
+        for the teacher and the bias reports."""
+        if self._scale is None:
+            return pending
+        return [PendingEdit(p.edit_id, teachable(p.resolved, self.dataset)) for p in pending]

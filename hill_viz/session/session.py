@@ -295,9 +295,9 @@ class Session(EditingVerbs, EngineVerbs, param.Parameterized):
             TrainConfig(epochs=epochs)
             self.limits.check_epochs(epochs)
             config = config or self.teacher_config
-            pending = self.pending
-            teacher = Teacher(self.model, self.dataset, self.projection,
-                              self._teachable([p.resolved for p in pending]), config, seed=self.model_seed)
+            pending = self._held(self.pending)  # on Dask: the ids the in-memory sample holds
+            teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
+                              config, seed=self.model_seed)
             artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
             self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
                                                     "teacher_config": config.to_dict(), "epochs": epochs},

@@ -1,7 +1,10 @@
 """The app on a Parquet dataset folder run on Dask: box select, drag, apply, in chromium.
 
 The Session holds a 1,500-row sample; the cloud, the selection's count and the edit's ids
-cover all 6,000 rows (a local Dask cluster computes them per partition).
+cover all 6,000 rows (3 partitions), computed per partition on an existing Dask cluster
+the page connects to by address (`--scheduler`). The cluster's workers are threads of this
+process, so the test pays for no worker processes importing torch; `hill-viz bench scale`
+measures worker processes.
 """
 import importlib.util
 from pathlib import Path
@@ -37,12 +40,22 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def dask_app(tmp_path, folder):
+def scheduler():
+    """An existing cluster on a loopback port: 2 single-threaded workers."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture
+def dask_app(tmp_path, folder, scheduler):
     apps = []
 
     def factory():
-        session = Session(tmp_path / f"ws-{len(apps)}", engine="dask", sample=SAMPLE)
-        template = build_app(session, path=str(folder), n=None, pretrain_epochs=1)
+        session = Session(tmp_path / f"ws-{len(apps)}", scheduler=scheduler, sample=SAMPLE)
+        template = build_app(session, path=str(folder), n=None, pretrain_epochs=0)
         apps.append(template.hill_app)
         return template
 
@@ -52,14 +65,16 @@ def dask_app(tmp_path, folder):
         app.close()
 
 
+@pytest.mark.timeout(600)  # every wait below is bounded too; this bounds the whole
 def test_box_select_edit_apply_on_dask(page, dask_app, artifacts):
     url, apps = dask_app
-    page.goto(url)
-    wait_until(lambda: any(a.loaded.is_set() for a in apps), 60, "the page to open", page)
+    page.goto(url, timeout=120_000)
+    wait_until(lambda: any(a.loaded.is_set() for a in apps), 120, "the page to open", page)
     (app,) = [a for a in apps if a.loaded.is_set()]
     session = app.session
-    wait_until(lambda: app.ready.is_set() and session.trainer is not None and session.trainer.epoch == 1
-               and session.status == "ready", 180, "the first model and epoch", page)
+    # the first model is shown once its latents over every partition are in (big_frame)
+    wait_until(lambda: app.ready.is_set() and session.big_frame is not None and session.status == "ready",
+               180, "the first model and the whole folder's latents", page)
     assert session.big_frame is not None and len(session.big_frame) == N and session.dataset.n_samples == SAMPLE
     page.locator(f"{VIEW} .bk-events").first.wait_for(state="visible", timeout=30_000)
     page.wait_for_timeout(1500)
@@ -90,7 +105,8 @@ def test_box_select_edit_apply_on_dask(page, dask_app, artifacts):
 
     page.get_by_role("button", name="Apply edits").click()
     wait_until(lambda: len(session.teachers) == 1, 60, "the teacher", page)
-    wait_until(lambda: session.status == "ready" and session.trainer.epoch > 1, 180, "epochs with the edit", page)
-    assert session.teachers[0].n_covered == np.isin(every, session.dataset.ids).sum()
+    wait_until(lambda: session.status == "ready" and session.trainer.epoch > 0, 180, "epochs with the edit", page)
+    train_ids = session.dataset.ids[session.dataset.indices("train")]
+    assert session.teachers[0].n_covered == np.isin(every, train_ids).sum() > 0  # the sample's training rows
     assert isinstance(drawn, Selector) and not [m for level, m in app.actions.messages if level == "error"]
     page.screenshot(path=str(artifacts / "scale-app-after-apply.png"), full_page=True)

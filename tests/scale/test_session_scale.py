@@ -40,12 +40,19 @@ def _run(session: Session, box: Selector) -> dict:
             "target": teacher.target_view.copy(), "weights": weights}
 
 
-def test_dask_session_matches_the_memory_one(folder, tmp_path):
+@pytest.mark.parametrize("sample", [None, 2_000])
+def test_dask_session_matches_the_memory_one(folder, tmp_path, sample):
+    """Dask holds every row or a seeded sample in memory; memory holds the same rows (n=sample).
+
+    The cloud, selection count and edit ids cover every row on Dask; the teacher and the
+    trained weights are those of the in-memory path on the rows it holds, bit for bit.
+    """
     mem, big = Session(tmp_path / "mem"), Session(tmp_path / "dask")
     try:
-        mem.load_data(folder, engine="memory")
+        mem.load_data(folder, engine="memory", n=sample)
         told = []
-        big.load_data(folder, engine="dask", workers=2, processes=False, progress=lambda d, t: told.append((d, t)))
+        big.load_data(folder, engine="dask", sample=sample, workers=2, processes=False,
+                      progress=lambda d, t: told.append((d, t)))
         assert mem.engine_status.startswith("engine: in memory") and "engine: dask" in big.engine_status
         np.testing.assert_array_equal(mem.dataset.features, big.dataset.features)
         np.testing.assert_array_equal(mem.dataset.ids, big.dataset.ids)
@@ -60,10 +67,17 @@ def test_dask_session_matches_the_memory_one(folder, tmp_path):
         vp = Viewport(x_range=(x0, x1), y_range=(y0, y1), width=200, height=150)
         from hill_viz.scale.view import render_frame as render_dask
 
-        np.testing.assert_array_equal(render_frame(mem.frame, vp, "label").data,
-                                      render_dask(big.big_frame, vp, "label").data)
+        assert mem.dataset.n_samples == big.dataset.n_samples == (sample or N)
         np.testing.assert_array_equal(a["selected"], b["selected"])
-        assert a["count"] == b["count"] == len(a["selected"]) > 0
+        assert a["count"] == len(a["selected"]) > 0
+        if sample is None:  # one data set: the same image, the same count
+            np.testing.assert_array_equal(render_frame(mem.frame, vp, "label").data,
+                                          render_dask(big.big_frame, vp, "label").data)
+            assert b["count"] == a["count"]
+        else:  # the count and the edit's ids are over every row; the teacher holds the sample's
+            assert b["count"] > a["count"]
+            added = [e for e in big.workspace.store.events() if e.kind == "edit_added"][0]
+            assert len(added.params["ids"]) == b["count"]
         np.testing.assert_array_equal(a["teacher_rows"], b["teacher_rows"])
         np.testing.assert_array_equal(a["target"], b["target"])
         for name, w in a["weights"].items():
@@ -85,3 +99,30 @@ def test_engine_rule_and_overrides():
         choose_engine(10, 2, engine="memory", scheduler="tcp://h:8786")
     with pytest.raises(ConfigError, match="unknown engine"):
         choose_engine(10, 2, engine="spark")
+
+
+def test_cli_trains_on_a_sample_of_a_folder_on_dask_as_in_memory(folder, tmp_path, capsys):
+    """`hill-viz train --data FOLDER --scheduler ADDRESS --sample K` = `--engine memory --n K`."""
+    import json
+
+    from distributed import LocalCluster
+
+    from hill_viz.cli import main
+
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps([{"op": "contract", "selector": {"kind": "label", "label": 1},
+                                  "params": {"factor": 0.5}}]))
+    common = ["train", "--data", str(folder), "--epochs", "1", "--edits", str(edits), "--edit-epochs", "1",
+              "--latent-dim", "8", "--json"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert main([*common, "--scheduler", cluster.scheduler_address, "--sample", "1500",
+                     "--workspace", str(tmp_path / "dask")]) == 0
+        on_dask = json.loads(capsys.readouterr().out)
+    assert main([*common, "--engine", "memory", "--n", "1500", "--workspace", str(tmp_path / "mem")]) == 0
+    in_memory = json.loads(capsys.readouterr().out)
+    assert on_dask["engine"].startswith("engine: dask (scheduler tcp://127.0.0.1")
+    assert "6,000 rows in 3 partitions, training and samples on 1,500" in on_dask["engine"]
+    assert in_memory["engine"].startswith("engine: in memory (asked for); 1,500 rows")
+    for key in ("train_acc", "val_acc", "test_acc", "per_class_acc", "epochs", "dataset"):
+        assert on_dask[key] == in_memory[key], key
