@@ -81,15 +81,16 @@ class ScaleState:
 
     def __init__(self, folder: str | Path, choice: EngineChoice, scheduler: str | None, frame_folder: Path,
                  options: dict, seed: int = 0, workers: int | None = None, processes: bool = True):
-        from hill_viz.scale import ClusterSpec, connect
+        from hill_viz.scale.cluster import ClusterSpec, acquire, release
         from hill_viz.scale.stream import cached_source
 
         self.choice, self.frame_folder = choice, Path(frame_folder)
-        self.cluster = connect(ClusterSpec(scheduler=scheduler, n_workers=workers, processes=processes))
+        # one cluster per spec in this process: a server's pages share it
+        self.cluster = acquire(ClusterSpec(scheduler=scheduler, n_workers=workers, processes=processes))
         try:
             self.source = cached_source(folder, seed=seed, **options)
         except BaseException:
-            self.cluster.close()
+            release(self.cluster)
             raise
         self.frame = None  # DaskLatentFrame of every row, after `rebuild`
         self._version = 0
@@ -132,7 +133,9 @@ class ScaleState:
                             selected_ids(self.frame, partner) if partner is not None else None)
 
     def close(self) -> None:
-        self.cluster.close()
+        from hill_viz.scale.cluster import release
+
+        release(self.cluster)
 
 
 def teachable(resolved: ResolvedEdit, dataset: Dataset) -> ResolvedEdit:

@@ -34,9 +34,11 @@ def folder(tmp_path):
     ds = load_dataset("blobs", n=N, seed=2, dim=6)
     table = pd.DataFrame(ds.features, columns=[f"f{j}" for j in range(ds.n_features)])
     table["label"], table["split"], table["id"] = ds.labels, ds.split, ds.ids
+    folder = tmp_path / "data"  # beside the workspaces: their latents are Parquet files too
+    folder.mkdir()
     for k, rows in enumerate(np.array_split(np.arange(N), 3)):
-        table.iloc[rows].to_parquet(tmp_path / f"part-{k}.parquet", index=False)
-    return tmp_path
+        table.iloc[rows].to_parquet(folder / f"part-{k}.parquet", index=False)
+    return folder
 
 
 @pytest.fixture
