@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 
@@ -53,8 +54,6 @@ def add_engine_options(p) -> None:
 def check_engine_options(args) -> None:
     """The engine options mean something only for a dataset folder."""
     from hill_viz.errors import ConfigError
-
-    import logging
 
     folder = args.data is not None and args.data.is_dir()
     if not folder and (args.scheduler or args.engine != "auto" or args.sample):

@@ -126,3 +126,22 @@ def test_cli_trains_on_a_sample_of_a_folder_on_dask_as_in_memory(folder, tmp_pat
     assert in_memory["engine"].startswith("engine: in memory (asked for); 1,500 rows")
     for key in ("train_acc", "val_acc", "test_acc", "per_class_acc", "epochs", "dataset"):
         assert on_dask[key] == in_memory[key], key
+
+
+def test_a_served_session_opens_folders_under_its_data_roots_only(folder, tmp_path):
+    """`load_dataset(path=FOLDER)` goes to `load_data`; the data roots apply to folders as to files."""
+    from hill_viz.core.access import DataRoots, Limits
+    from hill_viz.errors import DataError
+
+    s = Session(tmp_path / "ws", limits=Limits(max_n=N, data_roots=DataRoots([folder.parent])))
+    try:
+        s.load_dataset(path=folder.name)  # relative: from the first root
+        assert s.dataset.n_samples == N and s.engine_status.startswith("engine: in memory")
+        with pytest.raises(DataError, match="reads only dataset files under its data roots"):
+            s.load_dataset(path="/etc")  # a folder outside the roots
+        capped = Session(tmp_path / "ws2", limits=Limits(max_n=N - 1))
+        with pytest.raises(ConfigError, match="above this server's limit"):
+            capped.load_dataset(path=str(folder))
+        capped.close()
+    finally:
+        s.close()
