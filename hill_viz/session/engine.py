@@ -100,8 +100,9 @@ class ScaleState:
         """The page's and the CLI's one line on where the work runs."""
         d = self.cluster.describe()
         where = "a local Dask cluster" if d["local"] else f"Dask at {d['scheduler']}"
+        parts = len(self.source.parts)
         return (f"engine: dask ({self.choice.reason}) on {where}, {d['workers']} workers, "
-                f"{d['threads']} threads; {self.source.n_samples:,} rows in {len(self.source.parts)} partitions, "
+                f"{d['threads']} threads; {self.source.n_samples:,} rows in {parts} partition{'s' * (parts != 1)}, "
                 f"training and samples on {sample_rows:,} of them")
 
     def rebuild(self, model, projection, progress=None):
