@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 
@@ -37,6 +38,27 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def add_engine_options(p) -> None:
+    """--scheduler / --engine / --sample: where a dataset folder (--data FOLDER) runs."""
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler (tcp://host:8786) for a dataset folder")
+    p.add_argument("--engine", choices=("auto", "memory", "dask"), default="auto",
+                   help="for a dataset folder: in memory, on Dask, or auto (Dask when 6x its float32 "
+                        "features exceed half this machine's RAM; default)")
+    p.add_argument("--sample", type=positive_int, default=None,
+                   help="on Dask: rows held in memory for training and the gallery (default 200000)")
+
+
+def check_engine_options(args) -> None:
+    """The engine options mean something only for a dataset folder."""
+    from hill_viz.errors import ConfigError
+
+    folder = args.data is not None and args.data.is_dir()
+    if not folder and (args.scheduler or args.engine != "auto" or args.sample):
+        raise ConfigError("--scheduler, --engine and --sample apply to a dataset folder; give --data FOLDER")
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # workers' shutdown chatter is no user's news
 
 
 PROJECTIONS = ("umap", "pca")  # what --projection offers (2-D latents are shown as they are)

@@ -14,7 +14,8 @@ import socket
 import sys
 from pathlib import Path
 
-from hill_viz.cli._common import add_projection_option, non_negative_int, port_number, positive_int
+from hill_viz.cli._common import (add_engine_options, add_projection_option, check_engine_options, non_negative_int,
+                                  port_number, positive_int)
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -25,7 +26,7 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", default=None, help="builtin dataset (see `hill-viz datasets`); "
                                                      "default digits-shortcut")
-    src.add_argument("--data", type=Path, help="your own .parquet, .csv or .npz file")
+    src.add_argument("--data", type=Path, help="your own .parquet, .csv or .npz file, or a folder of Parquet files")
     p.add_argument("--n", type=positive_int, help="number of samples (default 5000 for digits-shortcut)")
     p.add_argument("--pretrain-epochs", type=non_negative_int, default=2,
                    help="epochs trained when a page opens, so the first view means something (default 2)")
@@ -40,6 +41,7 @@ def register(sub) -> None:
                    help="extra host allowed to open the app (needed when serving beyond localhost)")
     add_projection_option(p)
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    add_engine_options(p)
     _register_team_options(p)
     p.set_defaults(run=run)
 
@@ -93,7 +95,7 @@ def _check_source(args) -> tuple[str | None, Path | None, int | None]:
     from hill_viz.ui.app import DEFAULT_DATASET, DEFAULT_N
 
     if args.data is not None:
-        if not args.data.is_file():
+        if not args.data.exists():
             raise DataError(f"data file {args.data} does not exist; check the path")
         return None, args.data.resolve(), args.n
     name = args.dataset or DEFAULT_DATASET
@@ -155,6 +157,7 @@ def _config(args, name, path, n, root):
     return ServeConfig(root=root, dataset=name, path=path, n=n, pretrain_epochs=args.pretrain_epochs,
                        limits=limits, admins=tuple(args.admin), max_sessions=args.max_sessions,
                        max_trainings=args.max_trainings, open_id=args.open,
+                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample},
                        max_disk_bytes=None if args.max_disk_gb is None else args.max_disk_gb * 2**30)
 
 
@@ -164,6 +167,7 @@ def run(args) -> int:
     from hill_viz.serve import make_server
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
+    check_engine_options(args)
     name, path, n = _check_source(args)
     root = _check_workspace_root(args.workspace or DEFAULT_WORKSPACE_ROOT)
     if args.open is not None:

@@ -100,10 +100,11 @@ class DataRoots:
         return bool(self.roots)
 
     def resolve(self, path: str | os.PathLike, also: Sequence[Path] = ()) -> Path:
-        """`path` resolved, if it is a file under a root (or under one of `also`); else one neutral DataError.
+        """`path` resolved, if it is a file or folder under a root (or under one of `also`); else one neutral
+        DataError.
 
         A relative path is taken from the first root. The message is the same whether the
-        path is outside, missing, a folder or a link out of a root.
+        path is outside, missing or a link out of a root.
         """
         roots = (*self.roots, *(Path(a).resolve() for a in also))
         text = os.fspath(path)
@@ -117,7 +118,7 @@ class DataRoots:
         except (OSError, RuntimeError):
             raise self.refused(text) from None
         inside = real in self.files or any(r in real.parents for r in roots)
-        if not inside or not real.is_file():
+        if not inside or not (real.is_file() or real.is_dir()):  # a folder: a Parquet dataset
             raise self.refused(text)
         return real
 

@@ -1,13 +1,14 @@
 """Past one machine: partitioned Parquet datasets on a Dask cluster (core layer: no Panel here).
 
 - source: a Parquet dataset folder opened lazily, validated per partition (`open_source`);
-- cluster: a Dask client on an existing scheduler or a local cluster (`connect`);
+- cluster: a Dask client on an existing scheduler or a local cluster (`connect`; `acquire`/`release`
+  share one per process);
 - latents: inference per partition into a Parquet latent frame folder (`write_latents`);
 - frame / view / select: that frame on Dask, its Datashader image, its selections;
 - stream: seeded training batches from row groups, seeded subsets, rows of given ids;
 - generate: a partitioned Parquet dataset of any size (`write_blobs`).
 """
-from hill_viz.scale.cluster import Cluster, ClusterSpec, connect, run_tasks
+from hill_viz.scale.cluster import Cluster, ClusterSpec, acquire, connect, release, run_tasks
 from hill_viz.scale.frame import DaskLatentFrame, open_frame
 from hill_viz.scale.generate import write_blobs
 from hill_viz.scale.latents import latent_frame, write_latents
@@ -17,6 +18,6 @@ from hill_viz.scale.stream import Batch, BatchStream, read_rows, rows_of_ids, sa
 from hill_viz.scale.view import aggregate, color_spec, render_frame
 
 __all__ = ["Batch", "BatchStream", "Cluster", "ClusterSpec", "DaskLatentFrame", "ParquetSource", "SelectionSummary",
-           "aggregate", "color_spec", "connect", "count_in", "latent_frame", "open_frame", "open_source",
-           "population", "read_rows", "render_frame", "rows_of_ids", "run_tasks", "sample_dataset",
+           "acquire", "aggregate", "color_spec", "connect", "count_in", "latent_frame", "open_frame", "open_source",
+           "population", "read_rows", "release", "render_frame", "rows_of_ids", "run_tasks", "sample_dataset",
            "selected_ids", "summarize", "write_blobs", "write_latents"]

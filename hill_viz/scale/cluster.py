@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from distributed import WorkerPlugin
 
 from hill_viz.errors import ConfigError
 
-__all__ = ["Cluster", "ClusterSpec", "ThreadLimits", "connect", "run_tasks"]
+__all__ = ["Cluster", "ClusterSpec", "ThreadLimits", "acquire", "connect", "release", "run_tasks"]
 
 # set in local worker processes before torch and numba start their pools
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -105,6 +106,34 @@ def connect(spec: ClusterSpec = ClusterSpec()) -> Cluster:
         cluster = Cluster(Client(local, set_as_default=True), local)
     cluster.client.register_plugin(ThreadLimits(threads))
     return cluster
+
+
+_SHARED: dict[ClusterSpec, list] = {}  # spec -> [cluster, users]
+_SHARED_LOCK = threading.Lock()
+
+
+def acquire(spec: ClusterSpec = ClusterSpec()) -> Cluster:
+    """`connect(spec)`, shared by everyone in this process asking for the same spec (a
+    server's pages: one local cluster, not one per page). Give it back with `release`."""
+    with _SHARED_LOCK:  # held while connecting: a second page waits for the same cluster
+        entry = _SHARED.get(spec)
+        if entry is None or entry[0].client.status not in ("running", "connecting"):
+            entry = _SHARED[spec] = [connect(spec), 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def release(cluster: Cluster) -> None:
+    """One user of an `acquire`d cluster is done; the last one closes it."""
+    with _SHARED_LOCK:
+        for spec, entry in list(_SHARED.items()):
+            if entry[0] is cluster:
+                entry[1] -= 1
+                if entry[1] > 0:
+                    return
+                del _SHARED[spec]
+                break
+    cluster.close()
 
 
 def _workers(spec: ClusterSpec) -> int:

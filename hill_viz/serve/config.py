@@ -80,6 +80,7 @@ class ServeConfig:
     max_trainings: int = 2                   # training segments at once; the others queue
     max_disk_bytes: int | None = None        # new workspaces refused past this use of `root`
     open_id: str | None = None               # `/` opens this workspace instead of the list
+    session_params: dict = field(default_factory=dict, compare=False)  # every page's Session settings (engine, scheduler, sample)
 
 
 def is_loopback(address: str) -> bool:

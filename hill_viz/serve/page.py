@@ -30,7 +30,7 @@ def site_of(config: ServeConfig, registry: PageRegistry) -> Site:
     """The Site a server with `config` serves (raises WorkspaceError for a bad `open_id`)."""
     return Site(config.root, dataset=config.dataset or "", path=str(config.path or ""), n=config.n,
                 pretrain_epochs=config.pretrain_epochs, open_id=config.open_id,
-                session_params={"limits": config.limits, "admins": list(config.admins),
+                session_params={**config.session_params, "limits": config.limits, "admins": list(config.admins),
                                 "training_queue": registry.queue},
                 new_refusal=lambda: DISK_FULL if registry.disk_full() else "")
 

@@ -36,7 +36,8 @@ class EditingVerbs:
         frame = self._require_frame()
         mask = selector.mask(frame.context())
         self._selection_frame = frame_ref(frame)
-        self._set(selector=selector, selection=frame.column("id")[mask])
+        self._set(selector=selector, selection=frame.column("id")[mask],
+                  selection_count=self._count_selected(selector, mask))
         if not self.read_only:  # a reviewer's selections are their view, not part of the work
             self._recorder.selection(selector, int(mask.sum()))
         return self.selection
@@ -51,12 +52,12 @@ class EditingVerbs:
 
     def _clear_selection(self) -> None:
         self._selection_frame = frame_ref(None)
-        self._set(selector=None, selection=np.empty(0, dtype=np.int64))
+        self._set(selector=None, selection=np.empty(0, dtype=np.int64), selection_count=0)
 
     @mutating
     def add_edit(self, edit: Edit) -> PendingEdit:
         """Resolve an edit on the current view and keep it pending until `apply_edits`."""
-        resolved = edit.resolve(self._require_frame().context())
+        resolved = self._resolve_edit(edit)
         return self._add_pending(next(self._edit_ids), resolved)
 
     @mutating
@@ -81,7 +82,7 @@ class EditingVerbs:
     def update_edit(self, edit_id: int, edit: Edit) -> PendingEdit:
         """Replace a pending edit's op/params; its selection is resolved again on the current view."""
         pending_index(self.pending, edit_id)  # an unknown id is reported before anything is resolved
-        return self.update_resolved_edit(edit_id, edit.resolve(self._require_frame().context()))
+        return self.update_resolved_edit(edit_id, self._resolve_edit(edit))
 
     @mutating
     def update_resolved_edit(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
@@ -106,7 +107,7 @@ class EditingVerbs:
         Works on a snapshot of the session and records nothing, so the UI can call it from a
         worker thread while the user goes on editing.
         """
-        pending = pick_pending(self.pending, edit_ids)
+        pending = self._held(pick_pending(self.pending, edit_ids))
         if not pending:
             raise StateError("there are no pending edits to check; make an edit first")
         frame, projection, dataset = self._require_frame(), self.projection, self._require_dataset()

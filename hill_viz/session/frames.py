@@ -39,6 +39,11 @@ class FrameClock:
         self.frame, self.step, self.built_at, self.cost = frame, step, now, now - started
         return frame
 
+    def took_also(self, seconds: float) -> None:
+        """The rebuild also took `seconds` elsewhere (the whole folder's latents on Dask): pace by both."""
+        self.cost += seconds
+        self.built_at = time.monotonic()
+
     def due(self, interval: float, duty: float) -> bool:
         """True when a live rebuild may happen now."""
         return time.monotonic() - self.built_at >= max(interval, duty * self.cost)

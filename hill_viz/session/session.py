@@ -43,6 +43,7 @@ from hill_viz.errors import DataError, StateError
 from hill_viz.session.access import mutating, read_only_error
 from hill_viz.session.bias_job import RecordedBiasJob
 from hill_viz.session.editing import EditingVerbs
+from hill_viz.session.engine import EngineVerbs
 from hill_viz.session.frames import FrameClock, RowsCache, frame_ref
 from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
@@ -56,7 +57,7 @@ FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on 
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
-class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
+class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
@@ -177,9 +178,15 @@ class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
         self._require_idle()
         if path is not None:
             path = self.limits.data_path(path, own=[self.workspace.resolve(UPLOADS)])
+            if Path(path).is_dir():  # a Parquet dataset folder: in memory or on Dask (`load_data`)
+                return self.load_data(path, **options)
         elif name is not None:
             self.limits.check_n(options.get("n") or builtin_default_n(name), name)
+        return self._load(name, path, options)
+
+    def _load(self, name: str | None, path: Path | None, options: dict) -> Dataset:
         dataset = load_dataset(name, path=path, **options)
+        self._drop_scale()
         self._clear_selection()
         self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
                   teachers=[], history=[], pending=[], status="empty")
@@ -267,7 +274,9 @@ class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
     def _refresh_frame(self) -> None:
         """Show the model as it is now."""
         step = self.trainer.step if self.trainer else None
-        self.frame = self._frames.build(self.model, self.projection, self.dataset, step)
+        frame = self._frames.build(self.model, self.projection, self.dataset, step)
+        self._refresh_big_frame()  # on Dask, before `frame` changes: the views redraw from both
+        self.frame = frame
 
     def view_faithfulness(self, sample_size: int = FAITHFULNESS_SAMPLE, seed: int = 0) -> Faithfulness | None:
         """How far the current view can be trusted: trustworthiness@10 and 10-NN label
@@ -314,7 +323,7 @@ class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
             TrainConfig(epochs=epochs)
             self.limits.check_epochs(epochs)
             config = config or self.teacher_config
-            pending = self.pending
+            pending = self._held(self.pending)  # on Dask: the ids the in-memory sample holds
             teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
                               config, seed=self.model_seed)
             artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
@@ -364,6 +373,7 @@ class Session(EditingVerbs, ReopenVerbs, param.Parameterized):
         """Stop any training, wait for it, and release the workspace (its one-writer lock)."""
         self._worker.cancel()  # not `cancel`: a read-only Session closes too
         self.wait(timeout)
+        self._drop_scale()
         self.workspace.close()
 
     def drain_live(self) -> list[dict]:

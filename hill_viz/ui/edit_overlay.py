@@ -33,8 +33,11 @@ class GroupPreview:
 
 
 def group_positions(frame: LatentFrame, ids: np.ndarray) -> np.ndarray:
-    """View positions (M, 2) of the given ids on the current frame."""
-    rows = frame.context().rows_of_ids(ids)
+    """View positions (M, 2) of those of the given ids the current frame holds (on Dask the
+    frame is the Session's sample, an edit's ids cover every row)."""
+    ctx = frame.context()
+    ids = np.asarray(ids)
+    rows = ctx.rows_of_ids(ids[ctx.id_index.contains(ids)])
     return np.column_stack([frame.column("x")[rows], frame.column("y")[rows]]).astype(np.float64)
 
 
@@ -63,6 +66,8 @@ def edit_previews(frame: LatentFrame, pending) -> list[GroupPreview]:
         r = item.resolved
         p = group_positions(frame, r.ids)
         q = None if r.other_ids is None else group_positions(frame, r.other_ids)
+        if not len(p) or (q is not None and not len(q)):
+            continue  # the frame holds none of the group
         tp, tq = edit_targets(r.edit, p, q)
         label = f"#{item.edit_id} {r.edit.op}"
         out.append(GroupPreview(item.edit_id, label, tuple(p.mean(0)), tuple(tp.mean(0)), _outline(tp)))

@@ -24,6 +24,7 @@ from hill_viz.core.frame import CONTINUOUS_COLUMNS, LatentFrame
 from hill_viz.core.geometry import box_mask
 from hill_viz.errors import ConfigError
 from hill_viz.render import ColorSpec, Viewport, color_spec, render_frame, to_rgba
+from hill_viz.scale.view import render_frame as render_dask_frame
 from hill_viz.ui.component import SessionComponent
 from hill_viz.ui.view_trust import ProjectionPanel
 
@@ -70,6 +71,7 @@ class LatentView(SessionComponent):
         self.clear_button.on_click(lambda event: self.clear_selection())
         self._build_plot()
         self.watch(("frame", "selection"), self._on_session_change)
+        self.watch(("engine_status", "latents_progress", "selection_count"), self._on_status)
         self.param.watch(self._on_color_by, "color_by")
         self.param.watch(lambda event: self._hover_state.event(limit=event.new), "hover_limit")
 
@@ -134,7 +136,11 @@ class LatentView(SessionComponent):
         if frame is None or not len(frame):
             return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
         alpha = DIM_ALPHA if len(self.selected_rows) else 255
-        img = render_frame(frame, vp, self._spec(frame), alpha=alpha)
+        big = self.session.big_frame  # on Dask: every row, aggregated on the cluster
+        if big is None:
+            img = render_frame(frame, vp, self._spec(frame), alpha=alpha)
+        else:
+            img = render_dask_frame(big, vp, self._spec(frame), alpha=alpha)
         return hv.RGB(to_rgba(img), bounds=vp.bounds, kdims=["x", "y"])
 
     def _highlight(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.RGB:
@@ -235,11 +241,20 @@ class LatentView(SessionComponent):
                                     selection=self._highlight_state.selection + int("selection" in names))
         self.status.object = self._status_text()
 
+    def _on_status(self, names: set[str]) -> None:
+        self.status.object = self._status_text()
+
     def _status_text(self) -> str:
-        frame = self.session.frame
-        if frame is None:
-            return "*No latent view yet: build a model first.*"
-        return f"**{len(frame):,}** points · **{len(self.selected_rows):,}** selected"
+        s = self.session
+        done, parts = s.latents_progress
+        latents = f" · latents {done}/{parts} partitions" if parts else ""
+        engine = f"  \n{s.engine_status}" if s.engine_status else ""
+        if s.frame is None:
+            return f"*No latent view yet: build a model first.*{latents}{engine}"
+        if s.big_frame is None:
+            return f"**{len(s.frame):,}** points · **{len(self.selected_rows):,}** selected{latents}{engine}"
+        return (f"**{len(s.big_frame):,}** points · **{s.selection_count:,}** selected "
+                f"({len(self.selected_rows):,} in the {len(s.frame):,}-row sample){latents}{engine}")
 
     # -- panel ----------------------------------------------------------------------------------------
     def __panel__(self) -> pn.viewable.Viewable:

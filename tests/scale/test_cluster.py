@@ -2,7 +2,7 @@
 import pytest
 
 from hill_viz.errors import ConfigError
-from hill_viz.scale.cluster import ClusterSpec, connect
+from hill_viz.scale.cluster import ClusterSpec, acquire, connect, release
 
 
 def test_connects_to_an_existing_scheduler_by_address():
@@ -32,3 +32,18 @@ def test_local_cluster_is_sized_and_closed():
     assert cluster.local.status.name == "closed"
     with pytest.raises(ConfigError, match="threads_per_worker"):
         ClusterSpec(threads_per_worker=0)
+
+
+def test_acquired_clusters_are_shared_until_the_last_release():
+    spec = ClusterSpec(n_workers=1, processes=False)
+    first, second = acquire(spec), acquire(spec)
+    assert first is second and first.client.status == "running"
+    release(first)
+    assert second.client.submit(lambda: 41 + 1).result() == 42  # still open for the other user
+    release(second)
+    assert second.local.status.name == "closed"
+    third = acquire(spec)
+    try:
+        assert third is not first and third.client.status == "running"
+    finally:
+        release(third)
