@@ -39,6 +39,13 @@ def finite_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 PROJECTIONS = ("umap", "pca")  # what --projection offers (2-D latents are shown as they are)
 
 

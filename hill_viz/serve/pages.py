@@ -6,42 +6,27 @@ its session ends, so `max_sessions` bounds the work the server holds at once.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from pathlib import Path
 
+from hill_viz.core.retention import DiskQuota
 from hill_viz.session.queue import TrainingQueue
 
-__all__ = ["PageRegistry", "folder_bytes"]
-
-DISK_CHECK_S = 30.0  # disk use is re-measured at most this often
-
-
-def folder_bytes(root: Path) -> int:
-    """Bytes of every file under `root` (links not followed)."""
-    total = 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                pass
-    return total
+__all__ = ["PageRegistry"]
 
 
 class PageRegistry:
     """Open pages (user, app), counted against `max_pages`; one training queue for all of them."""
 
-    def __init__(self, root: Path, max_pages: int | None, max_trainings: int, max_disk_bytes: int | None = None):
+    def __init__(self, root: Path, max_pages: int | None, max_trainings: int, quota: DiskQuota | None = None):
         self.root = Path(root)
         self.max_pages = max_pages
-        self.max_disk_bytes = max_disk_bytes
+        self.disk = quota or DiskQuota(root, None)  # without a quota: only measured, for the operator view
         self.queue = TrainingQueue(max_trainings)
         self._ids = itertools.count(1)
         self._pages: dict[int, dict] = {}
         self._lock = threading.Lock()
-        self._disk = (0.0, 0)  # (measured at, bytes)
         self.refused = 0
 
     def enter(self, user: str | None) -> int | None:
@@ -84,12 +69,16 @@ class PageRegistry:
                          "queue": session.queue_position if session else 0})
         return rows
 
+    def workspace_paths(self) -> list[Path]:
+        """The workspaces of the open pages (retention leaves them alone, read-only ones too)."""
+        return [Path(app.session.workspace.path) for app in self.apps() if getattr(app, "session", None)]
+
+    @property
+    def max_disk_bytes(self) -> int | None:
+        return self.disk.max_bytes
+
     def disk_bytes(self) -> int:
-        measured_at, used = self._disk
-        if time.monotonic() - measured_at > DISK_CHECK_S:
-            used = folder_bytes(self.root)
-            self._disk = (time.monotonic(), used)
-        return used
+        return self.disk.used()
 
     def disk_full(self) -> bool:
-        return self.max_disk_bytes is not None and self.disk_bytes() >= self.max_disk_bytes
+        return self.disk.full

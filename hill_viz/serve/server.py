@@ -23,7 +23,7 @@ def make_server(config: ServeConfig, auth: Auth = Auth(), port: int = 0, address
     `.registry` holds its pages. Process-wide settings (torch threads, the dataset cache)
     are the caller's: see `hill_viz.cli.serve`.
     """
-    registry = PageRegistry(config.root, config.max_sessions, config.max_trainings, config.max_disk_bytes)
+    registry = PageRegistry(config.root, config.max_sessions, config.max_trainings, config.limits.disk)
     apps = {"/": page_factory(config, registry, open_session)}
     if config.admins:
         apps["/admin"] = admin_factory(config, registry)

@@ -270,6 +270,7 @@ class Session(EditingVerbs, param.Parameterized):
             self._require_model()
             TrainConfig(epochs=epochs)  # validates the count
             self.limits.check_epochs(epochs)
+            self.limits.check_disk("training")
             self._worker.start(self._segment(epochs), wait)
 
     def apply_edits(self, epochs: int = 5, config: TeacherConfig | None = None, wait: bool = False) -> Teacher:
@@ -285,6 +286,7 @@ class Session(EditingVerbs, param.Parameterized):
                 raise StateError("there are no pending edits to apply; make an edit first")
             TrainConfig(epochs=epochs)
             self.limits.check_epochs(epochs)
+            self.limits.check_disk("training")
             config = config or self.teacher_config
             pending = self.pending
             teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
