@@ -1,10 +1,16 @@
 """PageRegistry: the pages a server has open, the session limit, the training queue, disk use.
 
 A page is counted once its websocket opens (a plain GET builds nothing) and forgotten when
-its session ends, so `max_sessions` bounds the work the server holds at once.
+its session ends, so `max_sessions` bounds the work the server holds at once. A while after
+a page leaves, the process collects its cycles and hands freed heap back to the system
+(`release_memory`): the page's arrays were freed in the malloc arenas of the threads that
+trained it, which glibc otherwise keeps.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import threading
 import time
@@ -13,7 +19,19 @@ from pathlib import Path
 from hill_viz.core.retention import DiskQuota
 from hill_viz.session.queue import TrainingQueue
 
-__all__ = ["PageRegistry"]
+__all__ = ["PageRegistry", "release_memory"]
+
+RELEASE_AFTER_S = 10.0  # after a page leaves: time for its close (training cancelled, workspace closed)
+
+
+def release_memory() -> None:
+    """Collect garbage and return free heap pages to the system (glibc's malloc_trim; elsewhere only gc)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
 
 
 class PageRegistry:
@@ -47,6 +65,9 @@ class PageRegistry:
     def leave(self, page: int) -> None:
         with self._lock:
             self._pages.pop(page, None)
+        timer = threading.Timer(RELEASE_AFTER_S, release_memory)
+        timer.daemon = True
+        timer.start()
 
     def __len__(self) -> int:
         return len(self._pages)
