@@ -25,7 +25,8 @@ def run(args) -> int:
 
     root = (args.root or DEFAULT_WORKSPACE_ROOT).expanduser()
     if not root.is_dir():
-        raise WorkspaceError(f"workspace folder {root} does not exist; give the folder `hill-viz serve --workspace` uses")
+        raise WorkspaceError(f"workspace folder {root} does not exist; give the folder that "
+                             "`hill-viz serve --workspace` uses")
     report = prune_workspaces(root, args.retain_days, dry_run=args.dry_run)
     if args.json:
         print_json({**report.to_dict(), "bytes_in_use": folder_bytes(root)})

@@ -4,6 +4,7 @@
     pages     PageRegistry: the open pages, the session limit, the training queue, disk use
     page      the page factory: an empty shell on GET, the app built once the websocket opens
     admin     the operator view (admins only)
+    housekeeping  retention: old workspaces pruned on start and every hour
     server    make_server: pn.serve with all of the above
 """
 from hill_viz.serve.config import Auth, ServeConfig
