@@ -61,6 +61,13 @@ def check_engine_options(args) -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # workers' shutdown chatter is no user's news
 
 
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 PROJECTIONS = ("umap", "pca")  # what --projection offers (2-D latents are shown as they are)
 
 

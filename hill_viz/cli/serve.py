@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from hill_viz.cli._common import (add_engine_options, add_projection_option, check_engine_options, non_negative_int,
-                                  port_number, positive_int)
+                                  port_number, positive_float, positive_int)
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
@@ -77,7 +77,11 @@ def _register_team_options(p) -> None:
     g.add_argument("--max-epochs", type=positive_int, default=50, help="epochs per Train/Apply click (default 50)")
     g.add_argument("--max-upload-mb", type=positive_int, default=100, help="largest upload in MB (default 100)")
     g.add_argument("--max-disk-gb", type=positive_int, default=None,
-                   help="no new workspace once the workspaces use this many GB (default: no quota)")
+                   help="disk quota of the workspace folder (workspaces and dataset cache): past it no new "
+                        "workspace, upload or training starts (default: no quota)")
+    g.add_argument("--retain-days", type=positive_float, default=None, metavar="DAYS",
+                   help="remove workspaces nobody opened or changed for DAYS days, on start and every hour; "
+                        "open ones are kept (default: keep everything; see also `hill-viz prune`)")
 
 
 def _json_object(text: str) -> dict:
@@ -148,17 +152,27 @@ def _auth(args):
 
 def _config(args, name, path, n, root):
     from hill_viz.core.access import DataRoots, Limits
+    from hill_viz.core.retention import DiskQuota
     from hill_viz.serve import ServeConfig
 
     roots = DataRoots(args.data_root, files=[path] if path else ())
+    quota = None if args.max_disk_gb is None else DiskQuota(root, args.max_disk_gb * 2**30)
     limits = Limits(max_n=args.max_n, max_epochs=args.max_epochs, upload_max_bytes=args.max_upload_mb * 2**20,
-                    data_roots=roots)
+                    data_roots=roots, disk=quota)
     limits.check_n(n, name or "--n")
     return ServeConfig(root=root, dataset=name, path=path, n=n, pretrain_epochs=args.pretrain_epochs,
                        limits=limits, admins=tuple(args.admin), max_sessions=args.max_sessions,
-                       max_trainings=args.max_trainings, open_id=args.open,
-                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample},
-                       max_disk_bytes=None if args.max_disk_gb is None else args.max_disk_gb * 2**30)
+                       max_trainings=args.max_trainings, retain_days=args.retain_days, open_id=args.open,
+                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample})
+
+
+def _start_pruning(server, config) -> None:
+    from hill_viz.serve.housekeeping import prune_now, schedule_pruning
+
+    report = prune_now(config, server.registry)
+    if report is not None:
+        print(f"hill-viz: {report.summary()}", flush=True)
+        schedule_pruning(server, config, server.registry)
 
 
 def run(args) -> int:
@@ -185,6 +199,7 @@ def run(args) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.address}:{port} ({exc.strerror}); "
                           "choose another --port or --address") from None
+    _start_pruning(server, config)
     host = "localhost" if args.address in (LOCAL, "0.0.0.0", "::") else args.address
     url = f"http://{host}:{port}/"
     if args.open:

@@ -9,7 +9,8 @@ them), and `hill-viz serve` builds them from its options.
 - `DataRoots`: the folders whose files a served session may read; every other path, and
   every `../` or symlink that leads out of them, gets one neutral message that does not
   say whether the path exists.
-- `Limits`: caps on generated `n`, on epochs per call and on uploads, and the data roots.
+- `Limits`: caps on generated `n`, on epochs per call and on uploads, the data roots, and
+  the disk quota of the server's workspaces (`hill_viz.core.retention.DiskQuota`).
 """
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hill_viz.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from hill_viz.core.retention import DiskQuota
 
 __all__ = ["DataRoots", "Limits", "edit_role", "editors_of", "may_edit", "owner_of", "share"]
 
@@ -137,6 +142,7 @@ class Limits:
     max_epochs: int | None = None       # epochs per train or apply call
     upload_max_bytes: int | None = None
     data_roots: DataRoots | None = field(default=None, compare=False)  # None: any path (local use)
+    disk: "DiskQuota | None" = field(default=None, compare=False)      # None: no quota (local use)
 
     def check_n(self, n: int | None, what: str = "the dataset") -> None:
         if self.max_n is not None and n is not None and n > self.max_n:
@@ -148,7 +154,13 @@ class Limits:
             raise ConfigError(f"{epochs} epochs is above this server's limit of {self.max_epochs} per click; "
                               "train in several steps")
 
+    def check_disk(self, what: str = "this") -> None:
+        """Refuse work that writes to the workspaces once their disk quota is used up."""
+        if self.disk is not None:
+            self.disk.check(what)
+
     def check_upload(self, size: int, name: str) -> None:
+        self.check_disk(f"the upload of {name}")
         if self.upload_max_bytes is not None and size > self.upload_max_bytes:
             raise DataError(f"{name} is too large to upload ({size / 2**20:.1f} MB); this server accepts up to "
                             f"{self.upload_max_bytes / 2**20:.0f} MB")

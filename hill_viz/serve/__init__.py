@@ -5,6 +5,7 @@
     page      the page factory: an empty shell on GET; the Site (workspace list, app, review)
               built into it once the websocket opens
     admin     the operator view (admins only)
+    housekeeping  retention: old workspaces pruned on start and every hour
     server    make_server: pn.serve with all of the above
 """
 from hill_viz.serve.config import Auth, ServeConfig

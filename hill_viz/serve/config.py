@@ -78,9 +78,14 @@ class ServeConfig:
     admins: tuple[str, ...] = ()
     max_sessions: int | None = None          # open pages at once
     max_trainings: int = 2                   # training segments at once; the others queue
-    max_disk_bytes: int | None = None        # new workspaces refused past this use of `root`
     open_id: str | None = None               # `/` opens this workspace instead of the list
     session_params: dict = field(default_factory=dict, compare=False)  # every page's Session settings (engine, scheduler, sample)
+    retain_days: float | None = None         # workspaces not opened or changed this long are removed
+
+    @property
+    def max_disk_bytes(self) -> int | None:
+        """The workspaces' disk quota (`limits.disk`): no new workspace and no training past it."""
+        return None if self.limits.disk is None else self.limits.disk.max_bytes
 
 
 def is_loopback(address: str) -> bool:

@@ -1,47 +1,50 @@
 """PageRegistry: the pages a server has open, the session limit, the training queue, disk use.
 
 A page is counted once its websocket opens (a plain GET builds nothing) and forgotten when
-its session ends, so `max_sessions` bounds the work the server holds at once.
+its session ends, so `max_sessions` bounds the work the server holds at once. A while after
+a page leaves, the process collects its cycles and hands freed heap back to the system
+(`release_memory`): the page's arrays were freed in the malloc arenas of the threads that
+trained it, which glibc otherwise keeps.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import itertools
-import os
 import threading
 import time
 from pathlib import Path
 
+from hill_viz.core.retention import DiskQuota
 from hill_viz.session.queue import TrainingQueue
 
-__all__ = ["PageRegistry", "folder_bytes"]
+__all__ = ["PageRegistry", "release_memory"]
 
-DISK_CHECK_S = 30.0  # disk use is re-measured at most this often
+RELEASE_AFTER_S = 10.0  # after a page leaves: time for its close (training cancelled, workspace closed)
 
 
-def folder_bytes(root: Path) -> int:
-    """Bytes of every file under `root` (links not followed)."""
-    total = 0
-    for folder, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                pass
-    return total
+def release_memory() -> None:
+    """Collect garbage and return free heap pages to the system (glibc's malloc_trim; elsewhere only gc)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
 
 
 class PageRegistry:
     """Open pages (user, app), counted against `max_pages`; one training queue for all of them."""
 
-    def __init__(self, root: Path, max_pages: int | None, max_trainings: int, max_disk_bytes: int | None = None):
+    def __init__(self, root: Path, max_pages: int | None, max_trainings: int, quota: DiskQuota | None = None):
         self.root = Path(root)
         self.max_pages = max_pages
-        self.max_disk_bytes = max_disk_bytes
+        self.disk = quota or DiskQuota(root, None)  # without a quota: only measured, for the operator view
         self.queue = TrainingQueue(max_trainings)
         self._ids = itertools.count(1)
         self._pages: dict[int, dict] = {}
         self._lock = threading.Lock()
-        self._disk = (0.0, 0)  # (measured at, bytes)
         self.refused = 0
 
     def enter(self, user: str | None) -> int | None:
@@ -62,6 +65,9 @@ class PageRegistry:
     def leave(self, page: int) -> None:
         with self._lock:
             self._pages.pop(page, None)
+        timer = threading.Timer(RELEASE_AFTER_S, release_memory)
+        timer.daemon = True
+        timer.start()
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -85,12 +91,16 @@ class PageRegistry:
                          "queue": session.queue_position if session else 0})
         return rows
 
+    def workspace_paths(self) -> list[Path]:
+        """The workspaces of the open pages (retention leaves them alone, read-only ones too)."""
+        return [Path(app.session.workspace.path) for app in self.apps() if getattr(app, "session", None)]
+
+    @property
+    def max_disk_bytes(self) -> int | None:
+        return self.disk.max_bytes
+
     def disk_bytes(self) -> int:
-        measured_at, used = self._disk
-        if time.monotonic() - measured_at > DISK_CHECK_S:
-            used = folder_bytes(self.root)
-            self._disk = (time.monotonic(), used)
-        return used
+        return self.disk.used()
 
     def disk_full(self) -> bool:
-        return self.max_disk_bytes is not None and self.disk_bytes() >= self.max_disk_bytes
+        return self.disk.full

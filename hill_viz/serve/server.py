@@ -23,7 +23,7 @@ def make_server(config: ServeConfig, auth: Auth = Auth(), port: int = 0, address
     review: `hill_viz.ui.site`). Process-wide settings (torch threads, the dataset cache)
     are the caller's: see `hill_viz.cli.serve`.
     """
-    registry = PageRegistry(config.root, config.max_sessions, config.max_trainings, config.max_disk_bytes)
+    registry = PageRegistry(config.root, config.max_sessions, config.max_trainings, config.limits.disk)
     page = page_factory(config, registry)
     apps = {"/": page}
     if config.admins:

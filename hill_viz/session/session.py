@@ -306,6 +306,7 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
             self._require_model()
             TrainConfig(epochs=epochs)  # validates the count
             self.limits.check_epochs(epochs)
+            self.limits.check_disk("training")
             self._worker.start(self._segment(epochs), wait)
 
     @mutating
@@ -322,6 +323,7 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
                 raise StateError("there are no pending edits to apply; make an edit first")
             TrainConfig(epochs=epochs)
             self.limits.check_epochs(epochs)
+            self.limits.check_disk("training")
             config = config or self.teacher_config
             pending = self._held(self.pending)  # on Dask: the ids the in-memory sample holds
             teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],

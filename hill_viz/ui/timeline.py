@@ -10,13 +10,15 @@ branch) and export the history (JSON) or the review arrays (NetCDF).
 
 All state is in the Session and its event store; the component only reads them and calls
 Session methods (`revert`, `annotate`). `poll()` refreshes when new events arrive; inside
-a served page it runs itself every `poll_ms`.
+a served page it runs itself every `poll_ms`, until the page closes or the Session's
+workspace is closed (then it stops itself rather than touch a closed log).
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -199,16 +201,27 @@ class Timeline(SessionComponent):
         if self._periodic is not None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
             return
         self._periodic = pn.state.add_periodic_callback(self.poll, period=self.poll_ms)
-        pn.state.on_session_destroyed(lambda context: self._periodic.stop())
+        pn.state.on_session_destroyed(lambda context: self.stop_polling())
+
+    def stop_polling(self) -> None:
+        """Stop the page's periodic refresh (the page closed, or the workspace did)."""
+        periodic, self._periodic = self._periodic, None
+        if periodic is not None:
+            periodic.stop()
 
     # -- refreshing --------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Refresh when the log changed (new events, or the head moved)."""
+        """Refresh when the log changed (new events, or the head moved); stop once the log is closed."""
         store = self.session.workspace.store
-        if store.closed:  # the page's session ended
-            return
-        if (store.count(), store.head) != self._key:
-            self.refresh()
+        try:
+            if not store.closed and (store.count(), store.head) == self._key:
+                return
+            if not store.closed:
+                self.refresh()
+                return
+        except sqlite3.ProgrammingError:  # closed by another thread between the check and the read
+            pass
+        self.stop_polling()
 
     def refresh(self) -> None:
         store = self.session.workspace.store

@@ -24,6 +24,7 @@ def run(capsys, *argv):
     (["--data", "missing.parquet"], "data file missing.parquet does not exist; check the path"),
     (["--port", "99999"], "argument --port: expected a number from 0 to 65535, got 99999"),
     (["--n", "0"], "argument --n: expected a number >= 1, got 0"),
+    (["--retain-days", "0"], "argument --retain-days: expected a number > 0, got '0'"),
 ])
 def test_bad_arguments_get_one_line(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -59,6 +60,51 @@ def test_serve_starts_the_app_on_localhost(tmp_path):
         page = urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/", timeout=60).read().decode()
         assert "hill-viz · Human in the Latent Loop" in page
         assert (tmp_path / "ws").is_dir() and list((tmp_path / "ws").iterdir()) == []  # built once a websocket opens
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_a_team_server_prunes_old_workspaces_and_asks_for_sign_in(tmp_path):
+    """The README's "Serving a team" example, on 127.0.0.1: retention runs on start; no credentials, no page."""
+    import os
+    import time
+    import urllib.error
+
+    from hill_viz.core.provenance import Workspace
+    from hill_viz.core.retention import DAY_S
+
+    root, data = tmp_path / "ws", tmp_path / "data"
+    data.mkdir()
+    with Workspace(root / "stale") as ws:
+        ws.store.append("annotation", {"text": "left behind"})
+    when = time.time() - 60 * DAY_S
+    for f in (root / "stale").rglob("*"):
+        os.utime(f, (when, when))
+    users = tmp_path / "users.json"
+    users.write_text('{"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}')
+    cmd = [sys.executable, "-m", "hill_viz.cli", "serve", "--port", "0", "--n", "500", "--pretrain-epochs", "0",
+           "--workspace", str(root), "--basic-auth", str(users), "--cookie-secret", "s3cret", "--admin", "carol",
+           "--data-root", str(data), "--max-sessions", "8", "--max-trainings", "2", "--max-disk-gb", "20",
+           "--retain-days", "30"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("hill-viz: serving"):
+                break
+        text = "".join(lines)
+        assert "removed 1 workspace(s) not opened or changed for 30 days" in text, text
+        assert not (root / "stale").exists()
+        port = re.search(r"on http://localhost:(\d+)/", lines[-1]).group(1)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.build_opener(NoRedirect).open(f"http://127.0.0.1:{port}/", timeout=60)
+        assert refused.value.code == 302 and "login" in refused.value.headers["Location"]
     finally:
         proc.terminate()
         proc.wait(30)
