@@ -20,6 +20,7 @@ import io
 import json
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 import holoviews as hv
@@ -54,10 +55,14 @@ class Timeline(SessionComponent):
     selected = param.Integer(default=None, allow_None=True, doc="The event whose details are shown")
     max_points = param.Integer(default=3000, bounds=(100, None), doc="Points per snapshot plot")
     poll_ms = param.Integer(default=1000, bounds=(100, None))
+    training_refresh_s = param.Number(default=3.0, bounds=(0, None), doc=(
+        "While training, redraw at most this often: each redraw reads the whole log and costs "
+        "the event loop time that every page of the server shares"))
 
     def __init__(self, **params):
         super().__init__(**params)
         self._key = None
+        self._refreshed_at = 0.0
         self._periodic = None
         self._tree_pipe = hv.streams.Pipe(data=None)
         self._acc_pipe = hv.streams.Pipe(data=None)
@@ -216,6 +221,8 @@ class Timeline(SessionComponent):
         try:
             if not store.closed and (store.count(), store.head) == self._key:
                 return
+            if self.session.is_busy and time.monotonic() - self._refreshed_at < self.training_refresh_s:
+                return
             if not store.closed:
                 self.refresh()
                 return
@@ -227,7 +234,7 @@ class Timeline(SessionComponent):
         store = self.session.workspace.store
         reverted = (self._key is not None and store.head != self._key[1]
                     and store.get(store.head).kind == "revert")
-        self._key = (store.count(), store.head)
+        self._key, self._refreshed_at = (store.count(), store.head), time.monotonic()
         self.table = timeline_table(store)
         self._tree_pipe.send(self._tree_data())
         self._acc_pipe.send(self._acc_data())

@@ -108,6 +108,22 @@ def test_poll_picks_up_new_events(session):
     assert len(t.table) > n and len(t._acc_pipe.data["head"]) == 3
 
 
+def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(session):
+    t = Timeline(session=session, training_refresh_s=3600)
+    n = len(t.table)
+    session.train(10_000)  # a long segment: its checkpoints arrive while the page polls
+    try:
+        while session.workspace.store.count() <= n + 1:
+            session.wait(0.05)
+        t.poll()
+        assert len(t.table) == n  # redrawn just before: the new events wait
+    finally:
+        session.cancel()
+        session.wait()
+    t.poll()  # training over: the next tick shows everything
+    assert len(t.table) > n
+
+
 def test_exports(session):
     t = Timeline(session=session)
     doc = json.loads(t._history_json().getvalue())
