@@ -94,6 +94,7 @@ def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_
                              "harm": {_key(i): i.harm for i in report.indicators if not i.context},
                              "p_value": {_key(i): i.details.get("p_value") for i in report.indicators
                                          if not i.context and "p_value" in i.details}})
+    rows.append({"benchmark": benchmark, "seed": seed, "phase": "cost", "seconds": cal.seconds})
     return rows
 
 
@@ -127,7 +128,7 @@ def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
     figures = []
     by = defaultdict(list)
     for r in rows:
-        if r["phase"] != "null":  # no edit: summarized by _null
+        if r["phase"] in PHASES[:2]:  # null (no edit) and cost rows: summarized apart
             by[(r["benchmark"], r["kind"], r["phase"])].append(r)
     for (benchmark, kind, phase), group in sorted(by.items(), key=lambda kv: (kv[0][0], KINDS.index(kv[0][1]),
                                                                                 PHASES.index(kv[0][2]))):
@@ -138,7 +139,7 @@ def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
                               cases=len(group), **shares,
                               flagged_by=_counts(k for r in group for k in r["flagged"])))
     for benchmark in sorted({r["benchmark"] for r in rows}):
-        figures += _null(rows, benchmark, n)
+        figures += _null(rows, benchmark, n) + _cost(rows, benchmark, n)
         for phase in PHASES[:2]:
             mine = [r for r in rows if r["benchmark"] == benchmark and r["phase"] == phase]
             bad, good = [r for r in mine if r["biased"]], [r for r in mine if not r["biased"]]
@@ -168,6 +169,20 @@ def _null(rows: list[dict], benchmark: str, n: int) -> list[dict]:
         out.append(figure("bias_null_harm", n, float(v.max()), "max harm", "p95", float(np.quantile(v, 0.95)),
                           benchmark=benchmark, indicator=key, cases=len(mine)))
     return out
+
+
+def _cost(rows: list[dict], benchmark: str, n: int) -> list[dict]:
+    """What a measured report costs: training its control against training the edit itself."""
+    spent: dict = defaultdict(list)
+    for r in rows:
+        if r["benchmark"] == benchmark and r["phase"] == "cost":
+            for what, values in r["seconds"].items():
+                spent[what] += values
+    if not spent.get("control_training") or not spent.get("edit_training"):
+        return []
+    return [figure("bias_measured_cost", n, float(np.median(spent["control_training"])), "s", "edit_training",
+                   float(np.median(spent["edit_training"])), benchmark=benchmark,
+                   measured_report_s=float(np.median(spent["measured_report"])), controls=len(spent["control_training"]))]
 
 
 def _aucs(bad: list[dict], good: list[dict], benchmark: str, phase: str, n: int) -> list[dict]:
@@ -210,6 +225,9 @@ def markdown(figures: list[dict]) -> str:
         if f["name"] == "bias_detection":
             lines.append(f"| {f['benchmark']} | {f['phase']} | {f['value']:.0%} of {f['biased_cases']} | "
                          f"{f['benign_not_ok']:.0%} of {f['benign_cases']} |")
+    lines += ["", "| benchmark | control training (s) | edit training (s) | measured report (s) |", "|---|---:|---:|---:|"]
+    lines += [f"| {f['benchmark']} | {f['value']:.1f} | {f['baseline_value']:.1f} | {f['measured_report_s']:.1f} |"
+              for f in figures if f["name"] == "bias_measured_cost"]
     lines += ["", "| benchmark | no-edit comparisons (control vs control) not ok |", "|---|---:|"]
     lines += [f"| {f['benchmark']} | {f['value']:.0%} of {f['cases']} |" for f in figures
               if f["name"] == "bias_null_not_ok"]

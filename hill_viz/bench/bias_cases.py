@@ -10,6 +10,7 @@ report of one edit and, when asked, the measured one after a short training with
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +126,8 @@ class Calibration:
     projection: object
     frame: object
     view: object
+    seconds: dict = field(default_factory=lambda: {"edit_training": [], "control_training": [],
+                                                   "measured_report": []})
     _controls: dict = field(default_factory=dict)  # (epochs, batch-order seed) -> control model
 
     @classmethod
@@ -170,8 +173,11 @@ class Calibration:
         control = self._control(job, edit_epochs, self.trainer_config.seed) if job.can_control else None
         teacher = Teacher(trainer.model, self.dataset, self.projection, [resolved], teacher_config,
                           seed=self.trainer_config.seed)
+        start = time.perf_counter()
         trainer.fit(self.dataset, edit_epochs, teachers=[teacher])
+        self.seconds["edit_training"].append(time.perf_counter() - start)
         out[1] = job.measure(trainer.model, control)
+        self.seconds["measured_report"].append(out[1].seconds)
         if null and control is not None:
             other = self._control(job, edit_epochs, self.trainer_config.seed + 1000)
             out[2] = replace(job.measure(other, control), phase="null")
@@ -184,5 +190,7 @@ class Calibration:
         key = (epochs, order_seed)
         if key not in self._controls:
             config = replace(self.trainer_config, seed=order_seed).to_dict()
+            start = time.perf_counter()
             self._controls[key] = replace(job, trainer_state={**job.trainer_state, "config": config}).train_control(epochs)
+            self.seconds["control_training"].append(time.perf_counter() - start)
         return self._controls[key]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -46,6 +47,7 @@ class EditBiasJob:
     config: BiasConfig = BiasConfig()
     trainer_state: dict | None = None  # Trainer.state_dict() at the capture; None: no control can be trained
     teachers: tuple[Teacher, ...] = ()  # the teachers in force besides the edits' own
+    control_seconds: float | None = field(default=None, init=False)  # the last train_control's time
     _targets: EditTargets | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -85,16 +87,22 @@ class EditBiasJob:
         without the edits (None when the job holds no trainer state or the config says no)."""
         if not self.can_control or epochs <= 0:
             return None
+        start = time.perf_counter()
         control = copy.deepcopy(self.model)
         trainer = Trainer(control, TrainConfig(**self.trainer_state["config"]))
         trainer.model.load_state_dict(self.trainer_state["model"])
         trainer.optimizer.load_state_dict(self.trainer_state["optimizer"])
         trainer.epoch, trainer.step = int(self.trainer_state["epoch"]), int(self.trainer_state["step"])
         trainer.fit(self.dataset, epochs, teachers=list(self.teachers))
+        self.control_seconds = time.perf_counter() - start
         return control
 
     def measure(self, model_after: LatentModel, control: LatentModel | None = None) -> BiasReport:
         """The measured report: `model_after` (trained with the edits) vs `control` (see
-        `train_control`), or vs the captured model when there is none."""
-        return measure_report(self.model, model_after, self.dataset, self.projection, self.targets, self.edit_ids,
-                              self.config, control)
+        `train_control`), or vs the captured model when there is none. sizes["control_seconds"]:
+        what training the control took (None: not trained here)."""
+        report = measure_report(self.model, model_after, self.dataset, self.projection, self.targets, self.edit_ids,
+                                self.config, control)
+        if control is not None:
+            report.sizes["control_seconds"] = self.control_seconds
+        return report
