@@ -8,7 +8,10 @@ sub-group onto its main group) and biased ones (the biased user's merge of a cue
 onto the class the cue names, grouping points by cue value across classes, moving a
 class's minority cue group away from the class). Each edit gets its predicted report and,
 for the first `--measured` cases of each kind, its measured one after `--edit-epochs` of
-training with it. Figures (JSON lines on stdout; a Markdown summary on stderr):
+training with it, against a control trained the same epochs without it; and a "null"
+report that compares the control with a control trained with another batch order (3
+orders per seed, in turn): no edit at all, so whatever lights up is training noise.
+Figures (JSON lines on stdout; a Markdown summary on stderr):
 
 - `bias_flag_rate` per benchmark, kind and phase: share of single edits whose report is
   not ok (warn or alert), with the ok / warn / alert shares; target >= 0.9 for biased
@@ -17,6 +20,10 @@ training with it. Figures (JSON lines on stdout; a Markdown summary on stderr):
 - `bias_indicator_auc` per benchmark, phase and indicator: ROC AUC of the indicator's
   change in its harmful direction, biased vs benign, with the benign 95th percentile and
   maximum and the biased median (what the thresholds are set against);
+- `bias_null_not_ok` and `bias_null_harm` per benchmark (and indicator): how often the
+  no-edit comparisons light up, and how far each indicator goes in them (the measured
+  thresholds sit above it);
+- `bias_measured_cost` per benchmark: seconds of training a control vs training the edit;
 - with `--big-n`, the time of a predicted report on that many samples.
 """
 from __future__ import annotations
@@ -33,6 +40,7 @@ from hill_viz.bench import best_time, figure
 from hill_viz.bench.bias_cases import BENCHMARKS, BENIGN, BIASED, KINDS, Calibration, make_cases
 
 PHASES = ("predicted", "measured", "null")
+NULL_ORDERS = 3  # other batch orders per seed the null comparisons cycle through
 
 
 def add_arguments(parser) -> None:
@@ -82,9 +90,12 @@ def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_
     cal = Calibration.prepare(benchmark, n, seed, pre_epochs)
     rng = np.random.default_rng([seed, 0xCA1])
     rows = []
+    n_measured = 0
     for kind in KINDS:
         for i, case in enumerate(make_cases(cal.view, kind, cases, rng)):
-            reports = cal.reports(case, config, teacher_config(), edit_epochs if i < measured else 0, null=True)
+            null = 1 + n_measured % NULL_ORDERS if i < measured else 0  # cycle through the other batch orders
+            n_measured += i < measured
+            reports = cal.reports(case, config, teacher_config(), edit_epochs if i < measured else 0, null=null)
             for report in reports:
                 if report is None:
                     continue

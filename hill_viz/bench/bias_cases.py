@@ -148,15 +148,15 @@ class Calibration:
         frame = LatentFrame.build(model, projection, ds)
         return cls(ds, model, config, projection, frame, View.of(frame, ATTRIBUTE))
 
-    def reports(self, case: Case, bias_config, teacher_config=None, edit_epochs: int = 0, null: bool = False):
+    def reports(self, case: Case, bias_config, teacher_config=None, edit_epochs: int = 0, null: int = 0):
         """[predicted, measured, null] BiasReports of one edit (the last two None unless asked).
 
         measured: after `edit_epochs` epochs with the edit's teacher (a fresh trainer from the
         pre-trained model), against the control: the same epochs without the edit (trained
         once: the training is deterministic, so every edit's control is the same model).
-        null: no edit at all, a second control trained with another batch order against the
-        first, graded as a measured report of the edit's rows: what training noise alone
-        makes the measured lights show (phase "null")."""
+        null (1, 2, ...; 0: none): no edit at all, a second control trained with another batch
+        order (the null-th) against the first, graded as a measured report of the edit's
+        rows: what training noise alone makes the measured lights show (phase "null")."""
         from dataclasses import replace
 
         from hill_viz.core.bias_job import EditBiasJob
@@ -179,7 +179,7 @@ class Calibration:
         out[1] = job.measure(trainer.model, control)
         self.seconds["measured_report"].append(out[1].seconds)
         if null and control is not None:
-            other = self._control(job, edit_epochs, self.trainer_config.seed + 1000)
+            other = self._control(job, edit_epochs, self.trainer_config.seed + 1000 * null)
             out[2] = replace(job.measure(other, control), phase="null")
         return out
 
