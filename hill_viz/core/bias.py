@@ -49,11 +49,12 @@ __all__ = [
 PHASES = ("predicted", "measured")
 # Measured phase, after vs a control trained the same epochs without the edit. Two models
 # trained from one state differ by more than the edit (any change of the loss sends the
-# trajectory elsewhere), so each level sits above what two controls trained with other
-# batch orders differ by (the `null` phase of `hill-viz bench bias`, docs/bias.md).
+# training elsewhere), so each warn level sits above both what two controls trained with
+# other batch orders differ by (no edit: the `null` rows of `hill-viz bench bias`) and what
+# benign single edits reach, on the calibration seeds 0-2 of both benchmarks (docs/bias.md).
 # conflict: fall of the moved samples' share of own-label neighbours (vs the control).
-MEASURED_THRESHOLDS = BiasThresholds(conflict=(0.10, 0.25), class_drop=(0.08, 0.15), eod=(0.05, 0.10),
-                                     worst_group_drop=(0.10, 0.15), leakage=(0.06, 0.10))
+MEASURED_THRESHOLDS = BiasThresholds(conflict=(0.10, 0.25), class_drop=(0.08, 0.15), eod=(0.06, 0.10),
+                                     worst_group_drop=(0.13, 0.20), leakage=(0.09, 0.15))
 MAX_PROBE_CATEGORIES = 64  # attributes with more values are not probed (the probe would not fit)
 
 

@@ -68,6 +68,9 @@ def test_the_control_is_the_same_training_without_the_edits_and_an_edit_free_run
     assert report.sizes["baseline"] == "control" and report.severity == "ok"
     graded = [i for i in report.indicators if not i.context and i.harm is not None]
     assert graded and all(abs(i.harm) < 1e-9 for i in graded)
+    conflict = report.get("label_conflict")  # graded against the control's own-label neighbour shares
+    assert conflict.details["own_share_control"] == conflict.details["own_share_after"]
+    assert "without it" in conflict.explanation
     # without a control, the same run is measured against the model before: the epoch's drift shows
     drift = job.measure(model)
     assert drift.sizes["baseline"] == "before"
