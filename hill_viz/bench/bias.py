@@ -193,7 +193,8 @@ def _cost(rows: list[dict], benchmark: str, n: int) -> list[dict]:
         return []
     return [figure("bias_measured_cost", n, float(np.median(spent["control_training"])), "s", "edit_training",
                    float(np.median(spent["edit_training"])), benchmark=benchmark,
-                   measured_report_s=float(np.median(spent["measured_report"])), controls=len(spent["control_training"]))]
+                   measured_report_s=float(np.median(spent["measured_report"])),
+                   controls=len(spent["control_training"]))]
 
 
 def _aucs(bad: list[dict], good: list[dict], benchmark: str, phase: str, n: int) -> list[dict]:
@@ -236,7 +237,8 @@ def markdown(figures: list[dict]) -> str:
         if f["name"] == "bias_detection":
             lines.append(f"| {f['benchmark']} | {f['phase']} | {f['value']:.0%} of {f['biased_cases']} | "
                          f"{f['benign_not_ok']:.0%} of {f['benign_cases']} |")
-    lines += ["", "| benchmark | control training (s) | edit training (s) | measured report (s) |", "|---|---:|---:|---:|"]
+    lines += ["", "| benchmark | control training (s) | edit training (s) | measured report (s) |",
+              "|---|---:|---:|---:|"]
     lines += [f"| {f['benchmark']} | {f['value']:.1f} | {f['baseline_value']:.1f} | {f['measured_report_s']:.1f} |"
               for f in figures if f["name"] == "bias_measured_cost"]
     lines += ["", "| benchmark | no-edit comparisons (control vs control) not ok |", "|---|---:|"]

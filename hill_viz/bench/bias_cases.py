@@ -191,6 +191,7 @@ class Calibration:
         if key not in self._controls:
             config = replace(self.trainer_config, seed=order_seed).to_dict()
             start = time.perf_counter()
-            self._controls[key] = replace(job, trainer_state={**job.trainer_state, "config": config}).train_control(epochs)
+            other = replace(job, trainer_state={**job.trainer_state, "config": config})
+            self._controls[key] = other.train_control(epochs)
             self.seconds["control_training"].append(time.perf_counter() - start)
         return self._controls[key]

@@ -42,7 +42,8 @@ from hill_viz.errors import ConfigError, StateError
 __all__ = [
     "FAMILIES", "PHASES", "SEVERITIES", "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator",
     "attribute_clustering", "attribute_leakage", "class_accuracy", "collateral_distortion", "fairness_differences", "generalization_gap",
-    "group_fairness", "knn_preservation", "label_conflict", "leakage_score", "majority", "measure_report",
+    "MEASURED_THRESHOLDS", "group_fairness", "knn_preservation", "label_conflict", "label_conflict_vs_control",
+    "leakage_score", "majority", "measure_report",
     "neighbours", "paired_change_p", "predict_report", "selection_skew", "worst_group_accuracy", "worst_severity",
 ]
 

@@ -37,7 +37,8 @@ from hill_viz.core.indicator import FAMILIES, SEVERITIES, BiasThresholds, Indica
 __all__ = [
     "FAMILIES", "SEVERITIES", "BiasThresholds", "Indicator", "attribute_clustering", "attribute_leakage",
     "class_accuracy", "clustering_excess", "collateral_distortion", "fairness_differences", "generalization_gap", "group_fairness", "knn_preservation",
-    "label_conflict", "label_conflict_vs_control", "leakage_score", "majority", "neighbours", "paired_change_p", "selection_skew",
+    "label_conflict", "label_conflict_vs_control", "leakage_score", "majority", "neighbours", "paired_change_p",
+    "selection_skew",
     "worst_group_accuracy", "worst_severity",
 ]
 
