@@ -231,10 +231,10 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
         out += group_fairness(y_held, before.pred_heldout, after.pred_heldout, codes[sample.heldout], name,
                               dataset.n_classes, th, config.min_group, dataset.attribute_categories[name])
     if phase == "measured":
-        out += _leakage(dataset, sample.heldout, before.z_heldout, after.z_heldout, config)
+        out += _leakage(dataset, sample.heldout, before.z_heldout, after.z_heldout, config, th)
         train = np.ones(len(y_ref), dtype=bool)
     else:
-        out += _leakage(dataset, sample.reference, before.z_reference, after.z_reference, config)
+        out += _leakage(dataset, sample.reference, before.z_reference, after.z_reference, config, th)
         train = np.ones(len(y_ref), dtype=bool)
         train[moved] = False
     out.append(generalization_gap(_accuracy(before.pred_reference[train], y_ref[train]),
@@ -260,7 +260,7 @@ def _skew(dataset: Dataset, covered: np.ndarray) -> list[Indicator]:
 
 
 def _leakage(dataset: Dataset, rows: np.ndarray, z_before: np.ndarray, z_after: np.ndarray,
-             config: BiasConfig) -> list[Indicator]:
+             config: BiasConfig, thresholds: BiasThresholds) -> list[Indicator]:
     """Attribute leakage of every attribute, probed on (at most n_probe of) `rows`."""
     probe = _first(len(rows), config.n_probe)
     labels = dataset.labels[rows][probe]
@@ -271,7 +271,7 @@ def _leakage(dataset: Dataset, rows: np.ndarray, z_before: np.ndarray, z_after: 
                                  f"{name} has too many values to probe", name))
             continue
         out.append(attribute_leakage(z_before[probe], z_after[probe], labels, codes[rows][probe], name,
-                                     config.thresholds, config.seed))
+                                     thresholds, config.seed))
     return out
 
 

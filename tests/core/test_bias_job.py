@@ -1,10 +1,11 @@
 """EditBiasJob: one capture, one predicted and one measured report, the same as the parts."""
 import copy
+from dataclasses import replace
 
 import numpy as np
 import torch
 
-from hill_viz.core.bias import BiasConfig, EditTargets, measure_report, predict_report
+from hill_viz.core.bias import BiasConfig, BiasThresholds, EditTargets, measure_report, predict_report
 from hill_viz.core.bias_job import EditBiasJob
 from hill_viz.core.data import load_dataset
 from hill_viz.core.edits import Edit, Selector
@@ -71,6 +72,9 @@ def test_the_control_is_the_same_training_without_the_edits_and_an_edit_free_run
     conflict = report.get("label_conflict")  # graded against the control's own-label neighbour shares
     assert conflict.details["own_share_control"] == conflict.details["own_share_after"]
     assert "without it" in conflict.explanation
+    # every measured indicator is graded with the measured levels (here: any leakage change warns)
+    strict = replace(SMALL, measured_thresholds=BiasThresholds(leakage=(-1.0, None)))
+    assert replace(job, config=strict).measure(model, control).get("attribute_leakage").severity == "warn"
     # without a control, the same run is measured against the model before: the epoch's drift shows
     drift = job.measure(model)
     assert drift.sizes["baseline"] == "before"
