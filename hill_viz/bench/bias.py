@@ -8,7 +8,10 @@ sub-group onto its main group) and biased ones (the biased user's merge of a cue
 onto the class the cue names, grouping points by cue value across classes, moving a
 class's minority cue group away from the class). Each edit gets its predicted report and,
 for the first `--measured` cases of each kind, its measured one after `--edit-epochs` of
-training with it. Figures (JSON lines on stdout; a Markdown summary on stderr):
+training with it, against a control trained the same epochs without it; and a "null"
+report that compares the control with a control trained with another batch order (3
+orders per seed, in turn): no edit at all, so whatever lights up is training noise.
+Figures (JSON lines on stdout; a Markdown summary on stderr):
 
 - `bias_flag_rate` per benchmark, kind and phase: share of single edits whose report is
   not ok (warn or alert), with the ok / warn / alert shares; target >= 0.9 for biased
@@ -17,10 +20,15 @@ training with it. Figures (JSON lines on stdout; a Markdown summary on stderr):
 - `bias_indicator_auc` per benchmark, phase and indicator: ROC AUC of the indicator's
   change in its harmful direction, biased vs benign, with the benign 95th percentile and
   maximum and the biased median (what the thresholds are set against);
+- `bias_null_not_ok` and `bias_null_harm` per benchmark (and indicator): how often the
+  no-edit comparisons light up, and how far each indicator goes in them (the measured
+  thresholds sit above it);
+- `bias_measured_cost` per benchmark: seconds of training a control vs training the edit;
 - with `--big-n`, the time of a predicted report on that many samples.
 """
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -31,7 +39,8 @@ import numpy as np
 from hill_viz.bench import best_time, figure
 from hill_viz.bench.bias_cases import BENCHMARKS, BENIGN, BIASED, KINDS, Calibration, make_cases
 
-PHASES = ("predicted", "measured")
+PHASES = ("predicted", "measured", "null")
+NULL_ORDERS = 3  # other batch orders per seed the null comparisons cycle through
 
 
 def add_arguments(parser) -> None:
@@ -44,6 +53,11 @@ def add_arguments(parser) -> None:
                         help="of those, how many also get a measured report after training (default 1; 0: none)")
     parser.add_argument("--pre-epochs", type=int, default=6, help="plain epochs before the edits (default 6)")
     parser.add_argument("--edit-epochs", type=int, default=2, help="epochs that apply one edit (default 2)")
+    parser.add_argument("--no-control", action="store_true",
+                        help="measure against the model before the edit instead of a control trained the same "
+                             "epochs without it (the behaviour before the control existed)")
+    parser.add_argument("--rows", default="", help="also write one JSON line per report (severity, harm and "
+                        "p-value per indicator) to this file, to re-grade them with other thresholds")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: tabular-shortcut, 2000 samples, seed 0, 1 case per kind, 1 measured")
     parser.add_argument("--big-n", type=int, default=0,
@@ -60,32 +74,38 @@ def teacher_config():
 def _settings(args) -> dict:
     if args.quick:
         return {"benchmarks": ["tabular-shortcut"], "n": 2000, "seeds": [0], "cases": 1, "measured": 1,
-                "pre_epochs": 3, "edit_epochs": 1}
+                "pre_epochs": 3, "edit_epochs": 1, "control": not args.no_control}
     return {"benchmarks": [b.strip() for b in str(args.benchmarks).split(",") if b.strip()], "n": args.n,
             "seeds": [int(s) for s in str(args.seeds).split(",") if s.strip()], "cases": args.cases,
             "measured": min(args.measured, args.cases), "pre_epochs": args.pre_epochs,
-            "edit_epochs": args.edit_epochs}
+            "edit_epochs": args.edit_epochs, "control": not args.no_control}
 
 
 def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_epochs: int, edit_epochs: int,
-              bias_config=None) -> list[dict]:
+              bias_config=None, control: bool = True) -> list[dict]:
     """One row per single edit: {benchmark, seed, kind, biased, phase, severity, harm: {key: value}}."""
     from hill_viz.core.bias import BiasConfig
 
-    config = bias_config or BiasConfig(seed=seed)
+    config = bias_config or BiasConfig(seed=seed, control=control)
     cal = Calibration.prepare(benchmark, n, seed, pre_epochs)
     rng = np.random.default_rng([seed, 0xCA1])
     rows = []
+    n_measured = 0
     for kind in KINDS:
         for i, case in enumerate(make_cases(cal.view, kind, cases, rng)):
-            reports = cal.reports(case, config, teacher_config(), edit_epochs if i < measured else 0)
+            null = 1 + n_measured % NULL_ORDERS if i < measured else 0  # cycle through the other batch orders
+            n_measured += i < measured
+            reports = cal.reports(case, config, teacher_config(), edit_epochs if i < measured else 0, null=null)
             for report in reports:
                 if report is None:
                     continue
                 rows.append({"benchmark": benchmark, "seed": seed, "kind": kind, "biased": case.biased,
                              "phase": report.phase, "severity": report.severity,
                              "flagged": sorted(i.key for i in report.indicators if i.severity != "ok"),
-                             "harm": {_key(i): i.harm for i in report.indicators if not i.context}})
+                             "harm": {_key(i): i.harm for i in report.indicators if not i.context},
+                             "p_value": {_key(i): i.details.get("p_value") for i in report.indicators
+                                         if not i.context and "p_value" in i.details}})
+    rows.append({"benchmark": benchmark, "seed": seed, "phase": "cost", "seconds": cal.seconds})
     return rows
 
 
@@ -100,9 +120,13 @@ def run(args) -> list[dict]:
     rows = []
     for benchmark in s["benchmarks"]:
         for seed in s["seeds"]:
-            rows += calibrate(benchmark, s["n"], seed, s["cases"], s["measured"], s["pre_epochs"], s["edit_epochs"])
+            rows += calibrate(benchmark, s["n"], seed, s["cases"], s["measured"], s["pre_epochs"], s["edit_epochs"],
+                              control=s["control"])
             print(f"{benchmark} seed {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
+    if args.rows:
+        with open(args.rows, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
     figures = summarize(rows, s["n"], seconds)
     print(markdown(figures), file=sys.stderr)
     if args.big_n:
@@ -115,7 +139,8 @@ def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
     figures = []
     by = defaultdict(list)
     for r in rows:
-        by[(r["benchmark"], r["kind"], r["phase"])].append(r)
+        if r["phase"] in PHASES[:2]:  # null (no edit) and cost rows: summarized apart
+            by[(r["benchmark"], r["kind"], r["phase"])].append(r)
     for (benchmark, kind, phase), group in sorted(by.items(), key=lambda kv: (kv[0][0], KINDS.index(kv[0][1]),
                                                                                 PHASES.index(kv[0][2]))):
         shares = {sev: float(np.mean([r["severity"] == sev for r in group])) for sev in ("ok", "warn", "alert")}
@@ -125,7 +150,8 @@ def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
                               cases=len(group), **shares,
                               flagged_by=_counts(k for r in group for k in r["flagged"])))
     for benchmark in sorted({r["benchmark"] for r in rows}):
-        for phase in PHASES:
+        figures += _null(rows, benchmark, n) + _cost(rows, benchmark, n)
+        for phase in PHASES[:2]:
             mine = [r for r in rows if r["benchmark"] == benchmark and r["phase"] == phase]
             bad, good = [r for r in mine if r["biased"]], [r for r in mine if not r["biased"]]
             if not bad or not good:
@@ -137,6 +163,38 @@ def summarize(rows: list[dict], n: int, seconds: float = 0.0) -> list[dict]:
                                   seconds_total=seconds))
             figures += _aucs(bad, good, benchmark, phase, n)
     return figures
+
+
+def _null(rows: list[dict], benchmark: str, n: int) -> list[dict]:
+    """Training noise alone: reports of a control against a control trained with another
+    batch order (no edit), graded as measured reports: how often they light up, and how
+    far each indicator goes (what the measured thresholds are set above)."""
+    mine = [r for r in rows if r["benchmark"] == benchmark and r["phase"] == "null"]
+    if not mine:
+        return []
+    out = [figure("bias_null_not_ok", n, float(np.mean([r["severity"] != "ok" for r in mine])),
+                  "share of no-edit comparisons not ok", "target", 0.1, benchmark=benchmark, cases=len(mine),
+                  flagged_by=_counts(k for r in mine for k in r["flagged"]))]
+    for key in sorted({k for r in mine for k in r["harm"]}):
+        v = np.array([_value(r, key) for r in mine])
+        out.append(figure("bias_null_harm", n, float(v.max()), "max harm", "p95", float(np.quantile(v, 0.95)),
+                          benchmark=benchmark, indicator=key, cases=len(mine)))
+    return out
+
+
+def _cost(rows: list[dict], benchmark: str, n: int) -> list[dict]:
+    """What a measured report costs: training its control against training the edit itself."""
+    spent: dict = defaultdict(list)
+    for r in rows:
+        if r["benchmark"] == benchmark and r["phase"] == "cost":
+            for what, values in r["seconds"].items():
+                spent[what] += values
+    if not spent.get("control_training") or not spent.get("edit_training"):
+        return []
+    return [figure("bias_measured_cost", n, float(np.median(spent["control_training"])), "s", "edit_training",
+                   float(np.median(spent["edit_training"])), benchmark=benchmark,
+                   measured_report_s=float(np.median(spent["measured_report"])),
+                   controls=len(spent["control_training"]))]
 
 
 def _aucs(bad: list[dict], good: list[dict], benchmark: str, phase: str, n: int) -> list[dict]:
@@ -179,12 +237,22 @@ def markdown(figures: list[dict]) -> str:
         if f["name"] == "bias_detection":
             lines.append(f"| {f['benchmark']} | {f['phase']} | {f['value']:.0%} of {f['biased_cases']} | "
                          f"{f['benign_not_ok']:.0%} of {f['benign_cases']} |")
-    lines += ["", "| benchmark | phase | indicator | AUC | benign p95 | benign max | biased median |",
-              "|---|---|---|---:|---:|---:|---:|"]
+    lines += ["", "| benchmark | control training (s) | edit training (s) | measured report (s) |",
+              "|---|---:|---:|---:|"]
+    lines += [f"| {f['benchmark']} | {f['value']:.1f} | {f['baseline_value']:.1f} | {f['measured_report_s']:.1f} |"
+              for f in figures if f["name"] == "bias_measured_cost"]
+    lines += ["", "| benchmark | no-edit comparisons (control vs control) not ok |", "|---|---:|"]
+    lines += [f"| {f['benchmark']} | {f['value']:.0%} of {f['cases']} |" for f in figures
+              if f["name"] == "bias_null_not_ok"]
+    null = {(f["benchmark"], f["indicator"]): f["value"] for f in figures if f["name"] == "bias_null_harm"}
+    lines += ["", "| benchmark | phase | indicator | AUC | benign p95 | benign max | biased median | null max |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]
     for f in figures:
         if f["name"] == "bias_indicator_auc":
+            nm = null.get((f["benchmark"], f["indicator"])) if f["phase"] == "measured" else None
             lines.append(f"| {f['benchmark']} | {f['phase']} | {f['indicator']} | {f['value']:.2f} | "
-                         f"{f['benign_p95']:+.3f} | {f['benign_max']:+.3f} | {f['biased_median']:+.3f} |")
+                         f"{f['benign_p95']:+.3f} | {f['benign_max']:+.3f} | {f['biased_median']:+.3f} | "
+                         f"{'' if nm is None else f'{nm:+.3f}'} |")
     return "\n".join(lines)
 
 

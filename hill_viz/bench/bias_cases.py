@@ -10,7 +10,8 @@ report of one edit and, when asked, the measured one after a short training with
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -125,6 +126,9 @@ class Calibration:
     projection: object
     frame: object
     view: object
+    seconds: dict = field(default_factory=lambda: {"edit_training": [], "control_training": [],
+                                                   "measured_report": []})
+    _controls: dict = field(default_factory=dict)  # (epochs, batch-order seed) -> control model
 
     @classmethod
     def prepare(cls, benchmark: str, n: int, seed: int, pre_epochs: int) -> "Calibration":
@@ -144,21 +148,50 @@ class Calibration:
         frame = LatentFrame.build(model, projection, ds)
         return cls(ds, model, config, projection, frame, View.of(frame, ATTRIBUTE))
 
-    def reports(self, case: Case, bias_config, teacher_config=None, edit_epochs: int = 0):
-        """(predicted, measured or None) BiasReport of one edit; measured after `edit_epochs`
-        epochs with the edit's teacher, against the pre-trained model."""
+    def reports(self, case: Case, bias_config, teacher_config=None, edit_epochs: int = 0, null: int = 0):
+        """[predicted, measured, null] BiasReports of one edit (the last two None unless asked).
+
+        measured: after `edit_epochs` epochs with the edit's teacher (a fresh trainer from the
+        pre-trained model), against the control: the same epochs without the edit (trained
+        once: the training is deterministic, so every edit's control is the same model).
+        null (1, 2, ...; 0: none): no edit at all, a second control trained with another batch
+        order (the null-th) against the first, graded as a measured report of the edit's
+        rows: what training noise alone makes the measured lights show (phase "null")."""
+        from dataclasses import replace
+
         from hill_viz.core.bias_job import EditBiasJob
         from hill_viz.core.teacher import Teacher
         from hill_viz.core.training import Trainer
 
         resolved = case.edit.resolve(self.frame.context())
-        job = EditBiasJob((resolved,), (1,), self.model, self.dataset, self.projection,
-                          np.c_[self.frame.column("x"), self.frame.column("y")], bias_config)
-        predicted = job.predict()
+        trainer = Trainer(copy.deepcopy(self.model), self.trainer_config)
+        job = EditBiasJob.capture((resolved,), (1,), self.model, self.dataset, self.projection, self.frame,
+                                  bias_config, trainer)
+        out = [job.predict(), None, None]
         if not edit_epochs:
-            return predicted, None
-        after = copy.deepcopy(self.model)
-        teacher = Teacher(after, self.dataset, self.projection, [resolved], teacher_config,
+            return out
+        control = self._control(job, edit_epochs, self.trainer_config.seed) if job.can_control else None
+        teacher = Teacher(trainer.model, self.dataset, self.projection, [resolved], teacher_config,
                           seed=self.trainer_config.seed)
-        Trainer(after, self.trainer_config).fit(self.dataset, edit_epochs, teachers=[teacher])
-        return predicted, job.measure(after)
+        start = time.perf_counter()
+        trainer.fit(self.dataset, edit_epochs, teachers=[teacher])
+        self.seconds["edit_training"].append(time.perf_counter() - start)
+        out[1] = job.measure(trainer.model, control)
+        self.seconds["measured_report"].append(out[1].seconds)
+        if null and control is not None:
+            other = self._control(job, edit_epochs, self.trainer_config.seed + 1000 * null)
+            out[2] = replace(job.measure(other, control), phase="null")
+        return out
+
+    def _control(self, job, epochs: int, order_seed: int):
+        """The pre-trained model trained `epochs` more epochs without edits, batches drawn with `order_seed`."""
+        from dataclasses import replace
+
+        key = (epochs, order_seed)
+        if key not in self._controls:
+            config = replace(self.trainer_config, seed=order_seed).to_dict()
+            start = time.perf_counter()
+            other = replace(job, trainer_state={**job.trainer_state, "config": config})
+            self._controls[key] = other.train_control(epochs)
+            self.seconds["control_training"].append(time.perf_counter() - start)
+        return self._controls[key]

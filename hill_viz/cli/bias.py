@@ -67,7 +67,8 @@ def _edit_list(ids, most: int = 8) -> str:
 def _print_report(report, source: str) -> None:
     lights = "  ".join(f"{family} {WORDS[sev]}" for family, sev in report.families().items())
     print(f"  {report.phase:9}  {WORDS[report.severity]:5}  {lights}   ({source})")
-    print(f"    {'indicator':40} {'value':>8} {'before':>8} {'delta':>8}  severity  explanation")
+    base = "control" if report.sizes.get("baseline") == "control" else "before"  # measured: vs a control run
+    print(f"    {'indicator':40} {'value':>8} {base:>8} {'delta':>8}  severity  explanation")
     for ind in report.indicators:
         print(f"    {ind.key:40} {_num(ind.value):>8} {_num(ind.baseline):>8} {_num(ind.delta, True):>8}  "
               f"{WORDS[ind.severity]:8}  {ind.explanation}")

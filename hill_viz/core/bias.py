@@ -27,7 +27,8 @@ import numpy as np
 
 from hill_viz.core.bias_indicators import (
     FAMILIES, SEVERITIES, BiasThresholds, Indicator, attribute_clustering, attribute_leakage, class_accuracy, collateral_distortion,
-    fairness_differences, generalization_gap, group_fairness, knn_preservation, label_conflict, leakage_score,
+    fairness_differences, generalization_gap, group_fairness, knn_preservation, label_conflict,
+    label_conflict_vs_control, leakage_score,
     majority, neighbours, paired_change_p, selection_skew, worst_group_accuracy, worst_severity,
 )
 from hill_viz.core.data import SPLITS, Dataset
@@ -41,11 +42,20 @@ from hill_viz.errors import ConfigError, StateError
 __all__ = [
     "FAMILIES", "PHASES", "SEVERITIES", "BiasConfig", "BiasReport", "BiasThresholds", "EditTargets", "Indicator",
     "attribute_clustering", "attribute_leakage", "class_accuracy", "collateral_distortion", "fairness_differences", "generalization_gap",
-    "group_fairness", "knn_preservation", "label_conflict", "leakage_score", "majority", "measure_report",
+    "MEASURED_THRESHOLDS", "group_fairness", "knn_preservation", "label_conflict", "label_conflict_vs_control",
+    "leakage_score", "majority", "measure_report",
     "neighbours", "paired_change_p", "predict_report", "selection_skew", "worst_group_accuracy", "worst_severity",
 ]
 
 PHASES = ("predicted", "measured")
+# Measured phase, after vs a control trained the same epochs without the edit. Two models
+# trained from one state differ by more than the edit (any change of the loss sends the
+# training elsewhere), so each warn level sits above both what two controls trained with
+# other batch orders differ by (no edit: the `null` rows of `hill-viz bench bias`) and what
+# benign single edits reach, on the calibration seeds 0-2 of both benchmarks (docs/bias.md).
+# conflict: fall of the moved samples' share of own-label neighbours (vs the control).
+MEASURED_THRESHOLDS = BiasThresholds(conflict=(0.10, 0.25), class_drop=(0.08, 0.15), eod=(0.06, 0.10),
+                                     worst_group_drop=(0.13, 0.20), leakage=(0.09, 0.15))
 MAX_PROBE_CATEGORIES = 64  # attributes with more values are not probed (the probe would not fit)
 
 
@@ -108,6 +118,9 @@ class BiasConfig:
     edit when it covers that many), n_eval held-out rows of `eval_split`, of which
     n_probe feed the leakage probe and n_distortion the trustworthiness. Groups smaller
     than min_group samples are pooled (worst-group accuracy) or skipped (fairness rates).
+    control: the measured report compares with a control trained the same epochs without
+    the edits (one more training segment) and grades with `measured_thresholds`; off, or
+    when no control can be trained, with the model before the edits and `thresholds`.
     """
 
     thresholds: BiasThresholds = BiasThresholds()
@@ -119,6 +132,8 @@ class BiasConfig:
     n_distortion: int = 600
     min_group: int = MIN_GROUP
     seed: int = 0
+    control: bool = True
+    measured_thresholds: BiasThresholds = MEASURED_THRESHOLDS
 
     def __post_init__(self):
         if self.eval_split not in SPLITS:
@@ -184,23 +199,28 @@ class _Space:
 
 
 def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: np.ndarray, before: _Space,
-                after: _Space, phase: str, config: BiasConfig) -> list[Indicator]:
+                after: _Space, phase: str, config: BiasConfig, counterfactual: bool = False) -> list[Indicator]:
     """All seven indicators from the two spaces (shared by both phases).
 
     moved: positions in the reference of the rows the edits move. Predicted phase: the
     leakage probe reads the reference rows (the target latents themselves), and the train
     side of the gap leaves the moved rows out (in the edited space they sit where the
     person put them by construction). Measured phase: the probe reads held-out rows, and
-    the gap is the model's plain train - held-out accuracy.
+    the gap is the model's plain train - held-out accuracy. counterfactual: `before` is a
+    control trained without the edit; label conflict then grades after vs the control.
     """
-    th = config.thresholds
+    th = config.measured_thresholds if counterfactual else config.thresholds
     y_ref, y_held = dataset.labels[sample.reference], dataset.labels[sample.heldout]
     out = _skew(dataset, covered)
-    still = np.ones(len(y_ref), dtype=bool)
-    still[moved] = False
-    background = float((after.majority_reference[still] != y_ref[still]).mean()) if still.any() else 0.0
-    out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved], th,
-                              background, dataset.class_names))
+    if counterfactual:
+        own = [(y_ref[s.nbr_reference[moved]] == y_ref[moved][:, None]).mean(1) for s in (before, after)]
+        out.append(label_conflict_vs_control(y_ref[moved], *own, th, dataset.class_names))
+    else:
+        still = np.ones(len(y_ref), dtype=bool)
+        still[moved] = False
+        background = float((after.majority_reference[still] != y_ref[still]).mean()) if still.any() else 0.0
+        out.append(label_conflict(y_ref[moved], before.majority_reference[moved], after.majority_reference[moved],
+                                  th, background, dataset.class_names))
     for name, codes in dataset.attributes.items():
         out.append(attribute_clustering(y_ref, codes[sample.reference], moved, before.nbr_reference[moved],
                                         after.nbr_reference[moved], name, th, dataset.attribute_categories[name],
@@ -211,10 +231,10 @@ def _indicators(dataset: Dataset, sample: _Sample, covered: np.ndarray, moved: n
         out += group_fairness(y_held, before.pred_heldout, after.pred_heldout, codes[sample.heldout], name,
                               dataset.n_classes, th, config.min_group, dataset.attribute_categories[name])
     if phase == "measured":
-        out += _leakage(dataset, sample.heldout, before.z_heldout, after.z_heldout, config)
+        out += _leakage(dataset, sample.heldout, before.z_heldout, after.z_heldout, config, th)
         train = np.ones(len(y_ref), dtype=bool)
     else:
-        out += _leakage(dataset, sample.reference, before.z_reference, after.z_reference, config)
+        out += _leakage(dataset, sample.reference, before.z_reference, after.z_reference, config, th)
         train = np.ones(len(y_ref), dtype=bool)
         train[moved] = False
     out.append(generalization_gap(_accuracy(before.pred_reference[train], y_ref[train]),
@@ -240,7 +260,7 @@ def _skew(dataset: Dataset, covered: np.ndarray) -> list[Indicator]:
 
 
 def _leakage(dataset: Dataset, rows: np.ndarray, z_before: np.ndarray, z_after: np.ndarray,
-             config: BiasConfig) -> list[Indicator]:
+             config: BiasConfig, thresholds: BiasThresholds) -> list[Indicator]:
     """Attribute leakage of every attribute, probed on (at most n_probe of) `rows`."""
     probe = _first(len(rows), config.n_probe)
     labels = dataset.labels[rows][probe]
@@ -251,7 +271,7 @@ def _leakage(dataset: Dataset, rows: np.ndarray, z_before: np.ndarray, z_after: 
                                  f"{name} has too many values to probe", name))
             continue
         out.append(attribute_leakage(z_before[probe], z_after[probe], labels, codes[rows][probe], name,
-                                     config.thresholds, config.seed))
+                                     thresholds, config.seed))
     return out
 
 
@@ -301,22 +321,34 @@ def predict_report(model: LatentModel, dataset: Dataset, projection: Projection 
 
 def measure_report(model_before: LatentModel, model_after: LatentModel, dataset: Dataset,
                    projection: Projection | None, targets: EditTargets, edit_ids: Sequence[int] = (),
-                   config: BiasConfig = BiasConfig()) -> BiasReport:
-    """Indicators of the model after the edit's training vs the checkpoint just before it,
-    from the models' own latents and predictions on the same sampled rows (the leakage
-    probe on held-out rows)."""
+                   config: BiasConfig = BiasConfig(), control: LatentModel | None = None) -> BiasReport:
+    """Indicators of the model after the edit's training, from the models' own latents and
+    predictions on the same sampled rows (the leakage probe on held-out rows).
+
+    With `control` (the model trained the same epochs from the same state, seed and
+    teachers but without these edits) every indicator compares the after-model with the
+    control, so what those epochs would have done anyway is not counted: the change is
+    the edits' own effect. Without it, the baseline is `model_before` (the checkpoint just
+    before the edits), and the training's own drift counts too. The rows the edits move
+    are always read from `model_before`, the model the edits were made on.
+    """
     start = time.perf_counter()
     sample = _Sample.draw(dataset, targets.rows, config)
-    spaces = []
     y_ref = dataset.labels[sample.reference]
-    for model in (model_before, model_after):
+
+    def space(model: LatentModel) -> _Space:
         z_ref, logits_ref = infer(model, dataset.features, sample.reference)
         z_held, logits_held = infer(model, dataset.features, sample.heldout)
         nbr = neighbours(z_ref, None, config.k)
-        spaces.append(_Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), nbr,
-                             majority(y_ref, nbr, dataset.n_classes)))
-    z_edited = spaces[0].z_reference[sample.edited]
+        return _Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), nbr,
+                      majority(y_ref, nbr, dataset.n_classes))
+
+    baseline = space(model_before if control is None else control)
+    z_edited = (baseline.z_reference[sample.edited] if control is None
+                else infer(model_before, dataset.features, sample.reference[sample.edited])[0])
     moved = sample.edited[targets.moved(sample.reference[sample.edited], z_edited, projection)]
-    indicators = _indicators(dataset, sample, targets.rows, moved, spaces[0], spaces[1], "measured", config)
-    return BiasReport("measured", tuple(int(i) for i in edit_ids), tuple(indicators),
-                      sample.sizes(targets.n_covered, len(moved)), time.perf_counter() - start)
+    indicators = _indicators(dataset, sample, targets.rows, moved, baseline, space(model_after), "measured", config,
+                             counterfactual=control is not None)
+    sizes = {**sample.sizes(targets.n_covered, len(moved)), "baseline": "before" if control is None else "control"}
+    return BiasReport("measured", tuple(int(i) for i in edit_ids), tuple(indicators), sizes,
+                      time.perf_counter() - start)

@@ -37,7 +37,8 @@ from hill_viz.core.indicator import FAMILIES, SEVERITIES, BiasThresholds, Indica
 __all__ = [
     "FAMILIES", "SEVERITIES", "BiasThresholds", "Indicator", "attribute_clustering", "attribute_leakage",
     "class_accuracy", "clustering_excess", "collateral_distortion", "fairness_differences", "generalization_gap", "group_fairness", "knn_preservation",
-    "label_conflict", "leakage_score", "majority", "neighbours", "paired_change_p", "selection_skew",
+    "label_conflict", "label_conflict_vs_control", "leakage_score", "majority", "neighbours", "paired_change_p",
+    "selection_skew",
     "worst_group_accuracy", "worst_severity",
 ]
 
@@ -161,13 +162,8 @@ def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_aft
     if len(labels) == 0:
         return Indicator("label_conflict", None, None, None, "ok", "the edit moves none of the sampled rows")
     fits_before, fits_after = np.asarray(majority_before) == labels, np.asarray(majority_after) == labels
-    main = int(np.bincount(labels).argmax())
-    name = class_names[main] if main < len(class_names) else str(main)
-    parts = [(f"label {name}", labels == main), (f"labels other than {name}", labels != main)]
-    parts = [(what, m) for what, m in parts if m.sum() >= min_part] if all(m.sum() >= min_part for _, m in parts) \
-        else [("", np.ones(len(labels), dtype=bool))]
     graded = []
-    for what, m in parts:
+    for what, m in _parts(labels, class_names, min_part):
         n, conflicts = int(m.sum()), int((~fits_after[m]).sum())
         p_value = float(stats.binomtest(conflicts, n, min(max(background, 1e-6), 1.0), alternative="greater").pvalue)
         after = conflicts / n
@@ -179,6 +175,55 @@ def label_conflict(labels: np.ndarray, majority_before: np.ndarray, majority_aft
                    f"(before: {before:.0%}; of the samples it does not move: {background:.0%}; p={p_value:.2g})")
     return Indicator("label_conflict", after, before, after - before, severity, explanation, details={
         "n": int(m.sum()), "p_value": p_value, "background": background, "harm": excess, "part": what})
+
+
+def _parts(labels: np.ndarray, class_names: Sequence[str], min_part: int) -> list[tuple[str, np.ndarray]]:
+    """The moved samples of the main label and of the other labels, when each has min_part; else all."""
+    main = int(np.bincount(labels).argmax())
+    name = class_names[main] if main < len(class_names) else str(main)
+    parts = [(f"label {name}", labels == main), (f"labels other than {name}", labels != main)]
+    if all(m.sum() >= min_part for _, m in parts):
+        return parts
+    return [("", np.ones(len(labels), dtype=bool))]
+
+
+def label_conflict_vs_control(labels: np.ndarray, own_control: np.ndarray, own_after: np.ndarray,
+                              thresholds: BiasThresholds, class_names: Sequence[str] = (),
+                              min_part: int = 5) -> Indicator:
+    """Measured label conflict: how far training with the edit takes the moved samples' neighbourhoods
+    from their own label, compared with a control trained the same epochs without the edit.
+
+    own_control, own_after: per moved sample, the share of its k nearest neighbours that
+    carry its own label, in the control and after. Graded is the fall of the mean share,
+    mean(own_control - own_after), the edit's own effect: a shortcut the model holds anyway
+    (which an expert merge has not undone yet after a few epochs) is not blamed on the
+    edit, while an edit that keeps samples among another label, where training alone
+    would have pulled them back, is. Wilcoxon's one-sided signed-rank test on the paired
+    changes (n samples that all fall: p = 2^-n, so 5 suffice); parts as `label_conflict`.
+    value / baseline: the share of the part's samples whose neighbours mostly carry
+    another label (own share < 1/2), after / in the control.
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return Indicator("label_conflict", None, None, None, "ok", "the edit moves none of the sampled rows")
+    own_control, own_after = np.asarray(own_control, dtype=float), np.asarray(own_after, dtype=float)
+    graded = []
+    for what, m in _parts(labels, class_names, min_part):
+        change = own_control[m] - own_after[m]
+        p_value = 1.0
+        if np.any(np.abs(change) > 1e-12):
+            p_value = float(stats.wilcoxon(change, alternative="greater", zero_method="zsplit").pvalue)
+        fall = float(change.mean())
+        graded.append((thresholds.grade("conflict", fall, p_value), fall, p_value, what, m))
+    severity, fall, p_value, what, m = max(graded, key=lambda g: (SEVERITIES.index(g[0]), g[1]))
+    before, after = float((own_control[m] < 0.5).mean()), float((own_after[m] < 0.5).mean())
+    who = f"the {int(m.sum())} moved samples{' of ' + what if what else ''}"
+    explanation = (f"{own_after[m].mean():.0%} of the neighbours of {who} carry their own label after training "
+                   f"with the edit, {own_control[m].mean():.0%} after the same training without it (p={p_value:.2g}); "
+                   f"{after:.0%} of them sit among another label's points (without the edit: {before:.0%})")
+    return Indicator("label_conflict", after, before, after - before, severity, explanation, details={
+        "n": int(m.sum()), "p_value": p_value, "harm": fall, "part": what,
+        "own_share_control": float(own_control[m].mean()), "own_share_after": float(own_after[m].mean())})
 
 
 # ---------------------------------------------------------------------------- indicator 3: class accuracy

@@ -64,6 +64,9 @@ def applications(workspace: Workspace, edit_id: int | None = None) -> list[Appli
 def compute_missing(workspace: Workspace, app: Application, config: BiasConfig = BiasConfig()) -> Application:
     """Compute the phases `app` has no recorded report for, from the log and its artifacts.
 
+    The measured one compares with a control trained from the checkpoint before the edits,
+    with the teachers in force then, for the segment's epochs (as the live session does).
+
     Nothing is recorded: the reports are marked as computed. WorkspaceError if an
     artifact is missing; a measured report needs the training segment to have finished.
     """
@@ -76,14 +79,15 @@ def compute_missing(workspace: Workspace, app: Application, config: BiasConfig =
     if before.model is None or before.projection is None or not before.pending:
         raise WorkspaceError(f"the state before event {app.event.id} has no model, view or edits to check")
     edits = [res for i, res in before.pending if i in app.edit_ids]
-    job = EditBiasJob(tuple(edits), tuple(app.edit_ids), before.model, before.dataset, before.projection,
-                      config=config)
+    job = EditBiasJob.capture(edits, app.edit_ids, before.model, before.dataset, before.projection, config=config,
+                              trainer=before.trainer, teachers=before.teachers)
     if "predicted" in missing:
         app.reports["predicted"] = job.predict()
         app.computed.add("predicted")
     if "measured" in missing and app.segment is not None:
         after = replay.restore(workspace, replay.state_at(workspace, app.segment.id), dataset=before.dataset)
-        app.reports["measured"] = job.measure(after.model)
+        control = job.train_control(int(app.segment.params.get("epochs", 0)))
+        app.reports["measured"] = job.measure(after.model, control)
         app.computed.add("measured")
     return app
 

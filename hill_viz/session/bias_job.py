@@ -4,7 +4,10 @@
 `RecordedBiasJob` belongs to one `apply_edits`: it holds what the reports need from when
 the edits are applied (the edits, the view they were drawn on, the projection), makes and
 records the predicted report in the training worker before training starts, and the
-measured one after the segment, both through the core `EditBiasJob`. A report that fails
+measured one after the segment, both through the core `EditBiasJob`. The measured report
+compares with a control: the same epochs trained from the same state and with the
+teachers already in force, without these edits (one more segment's training, in the
+worker after the segment; `BiasConfig(control=False)` skips it). A report that fails
 never stops the training it describes: the failure is reported and the training and its
 records go on.
 """
@@ -20,6 +23,8 @@ from hill_viz.core.frame import LatentFrame
 from hill_viz.core.model import LatentModel
 from hill_viz.core.projection import Projection
 from hill_viz.core.provenance import Event, EventStore
+from hill_viz.core.teacher import Teacher
+from hill_viz.core.training import Trainer
 from hill_viz.errors import HillError
 from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
@@ -49,8 +54,9 @@ class RecordedBiasJob:
     """The predicted and measured bias reports of one application of edits, recorded as events."""
 
     def __init__(self, pending: list[PendingEdit], frame: LatentFrame, projection: Projection, config: BiasConfig,
-                 recorder: Recorder, report_error: Callable[[str], None]):
+                 recorder: Recorder, report_error: Callable[[str], None], teachers: list[Teacher] = ()):
         self.edits = [p.resolved for p in pending]
+        self.teachers = list(teachers)            # the teachers in force besides these edits' (for the control)
         self.edit_ids = [p.edit_id for p in pending]
         self.frame = frame                        # the view the edits were drawn on
         self.projection = projection
@@ -59,11 +65,12 @@ class RecordedBiasJob:
         self._report_error = report_error
         self.job: EditBiasJob | None = None       # set once the predicted report is made
 
-    def predict(self, model: LatentModel, dataset: Dataset) -> Event | None:
-        """Make and record the predicted report (before training); None if it failed."""
+    def predict(self, model: LatentModel, dataset: Dataset, trainer: Trainer | None = None) -> Event | None:
+        """Make and record the predicted report (before training; `trainer`'s state then is
+        where the control starts); None if it failed."""
         try:
             self.job = EditBiasJob.capture(self.edits, self.edit_ids, model, dataset, self.projection, self.frame,
-                                           self.config)
+                                           self.config, trainer, self.teachers)
             return self._record(self.job.predict())
         except Exception as exc:  # a report must never stop the training it describes
             self.job = None
@@ -75,7 +82,8 @@ class RecordedBiasJob:
         if self.job is None or epochs_done == 0:
             return None
         try:
-            return self._record(self.job.measure(model), {"epochs": epochs_done})
+            control = self.job.train_control(epochs_done)
+            return self._record(self.job.measure(model, control), {"epochs": epochs_done})
         except Exception as exc:
             self._failed(exc)
             return None

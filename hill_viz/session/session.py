@@ -333,7 +333,7 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
                                                     "teacher_config": config.to_dict(), "epochs": epochs},
                                   {"n_covered": teacher.n_covered}, [artifact])
             job = (RecordedBiasJob(pending, self._require_frame(), self.projection, self.bias_config, self._recorder,
-                                     self._worker.report_error) if self.auto_bias else None)
+                                   self._worker.report_error, self.teachers) if self.auto_bias else None)
             self._set(teachers=self.teachers + [teacher], pending=[])
             self._worker.start(self._segment(epochs, job), wait)
             return teacher
@@ -411,7 +411,7 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
             if job is not None:
                 job.measure(self.model, dataset, done)
 
-        before = None if job is None else (lambda: job.predict(self.model, dataset))
+        before = None if job is None else (lambda: job.predict(self.model, dataset, trainer))
         return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
                        list(self.extra_callbacks))
 

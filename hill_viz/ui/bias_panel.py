@@ -194,13 +194,18 @@ class BiasPanel(SessionComponent):
                  f"({report.sizes.get('n_covered', '?')} samples covered, computed in {report.seconds:.2f} s)", "",
                  *[f"- {_dot(i.severity, i.severity)} **{html.escape(i.key)}** ({i.severity}): {_cell(i.explanation)}"
                    for i in _flagged(report)], "",
-                 "| indicator | value | before | change | severity | what it says |",
+                 f"| indicator | value | {_baseline_word(report)} | change | severity | what it says |",
                  "|---|---:|---:|---:|---|---|"]
         for ind in report.indicators:
             severity = "context" if ind.context else ind.severity
             lines.append(f"| {ind.key} | {_num(ind.value)} | {_num(ind.baseline)} | {_num(ind.delta, True)} | "
                          f"{_dot(severity, severity)} {severity} | {_cell(ind.explanation)} |")
         return "\n".join(lines)
+
+
+def _baseline_word(report: BiasReport) -> str:
+    """What a report's baseline is: the model before the edit, or (measured) the control without it."""
+    return "without the edit" if report.sizes.get("baseline") == "control" else "before"
 
 
 def edit_list(ids, most: int = 6) -> str:

@@ -8,8 +8,8 @@ from sklearn.manifold import trustworthiness
 
 from hill_viz.core.bias import (
     BiasConfig, BiasReport, BiasThresholds, EditTargets, Indicator, attribute_clustering, attribute_leakage, class_accuracy,
-    collateral_distortion, fairness_differences, generalization_gap, group_fairness, label_conflict, majority,
-    neighbours, selection_skew, worst_group_accuracy,
+    collateral_distortion, fairness_differences, generalization_gap, group_fairness, label_conflict,
+    label_conflict_vs_control, majority, neighbours, selection_skew, worst_group_accuracy,
 )
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.indicator import advise
@@ -20,6 +20,7 @@ from hill_viz.errors import ConfigError, EditError, StateError
 from hill_viz.session import Session
 
 TH = BiasThresholds()
+MEASURED = BiasConfig().measured_thresholds
 
 
 # -- 1. selection skew ----------------------------------------------------------------------------
@@ -109,6 +110,32 @@ def test_conflict_of_a_move_within_the_own_cluster_is_zero():
     after = majority(y, neighbours(z_after, None, 5), 2)
     ind = label_conflict(y[moved], majority(y, neighbours(z, None, 5), 2)[moved], after[moved], TH)
     assert ind.value == 0.0 and ind.severity == "ok"
+
+
+def test_measured_conflict_blames_the_edit_only_for_what_it_adds_to_the_control():
+    # eight class-0 samples sat among class 1 in a shortcut model. Trained on without the edit
+    # (the control) they come back to 9 in 10 class-0 neighbours; with a merge onto class 1
+    # they stay at 1 in 10: the edit keeps them among another label, a fall of 0.8
+    labels = np.zeros(8, int)
+    control, kept = np.full(8, 0.9), np.full(8, 0.1)
+    ind = label_conflict_vs_control(labels, control, kept, MEASURED)
+    assert ind.harm == pytest.approx(0.8) and ind.details["p_value"] == pytest.approx(2.0 ** -8)
+    assert ind.severity == "alert" and (ind.baseline, ind.value) == (0.0, 1.0)
+    assert "10% of the neighbours of the 8 moved samples" in ind.explanation and "90% after the same" in ind.explanation
+    # an expert merge that has not yet undone the shortcut: still in conflict after, but less than without it
+    slow = label_conflict_vs_control(labels, np.full(8, 0.1), np.full(8, 0.3), MEASURED)
+    assert slow.value == 1.0 and slow.harm == pytest.approx(-0.2) and slow.severity == "ok"
+    # four samples can never reach alpha = 0.05 (p = 1/16), however far they fall
+    assert label_conflict_vs_control(labels[:4], control[:4], kept[:4], MEASURED).severity == "ok"
+
+
+def test_measured_conflict_grades_the_few_swept_samples_of_other_labels_apart():
+    labels = np.r_[np.zeros(40, int), np.ones(6, int)]
+    control = np.r_[np.full(40, 0.9), np.full(6, 0.8)]
+    after = np.r_[np.full(40, 0.9), np.full(6, 0.2)]
+    ind = label_conflict_vs_control(labels, control, after, MEASURED, ("zero", "one"))
+    assert ind.details["part"] == "labels other than zero" and ind.harm == pytest.approx(0.6)
+    assert ind.severity == "alert"
 
 
 def test_neighbours_skip_the_point_itself():
@@ -382,4 +409,5 @@ def test_apply_records_a_predicted_then_a_measured_report(trained, tmp_path):
         assert a.key == b.key and a.severity == b.severity
         assert a.value == pytest.approx(b.value, abs=1e-6) if a.value is not None else b.value is None
     assert s.bias_reports(edit_id=99) == []
+    assert recorded[1].sizes["baseline"] == "control"  # measured against the same epoch trained without the edits
     assert s.last_error == ""

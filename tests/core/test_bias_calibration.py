@@ -72,6 +72,21 @@ def test_summary_counts_shares_and_aucs():
     assert "| b | **biased** minority_away | predicted | 1 | 0% | 100% | 0% |" in markdown(figures)
 
 
+def test_summary_reports_the_no_edit_comparisons_and_the_cost_of_the_control():
+    rows = [{"benchmark": "b", "seed": 0, "kind": k, "biased": k in BIASED, "phase": "null",
+             "severity": "warn" if k == "pin_class" else "ok", "flagged": ["x"] if k == "pin_class" else [],
+             "harm": {"x": 0.2 if k == "pin_class" else 0.01}} for k in KINDS]
+    rows.append({"benchmark": "b", "seed": 0, "phase": "cost",
+                 "seconds": {"edit_training": [2.0, 4.0], "control_training": [3.0], "measured_report": [1.0]}})
+    figures = summarize(rows, 100)
+    null = next(f for f in figures if f["name"] == "bias_null_not_ok")
+    assert null["value"] == pytest.approx(1 / len(KINDS)) and null["flagged_by"] == {"x": 1}
+    assert next(f for f in figures if f["name"] == "bias_null_harm")["value"] == 0.2
+    cost = next(f for f in figures if f["name"] == "bias_measured_cost")
+    assert (cost["value"], cost["baseline_value"], cost["ratio"]) == (3.0, 3.0, 1.0)
+    assert not [f for f in figures if f["name"] in ("bias_flag_rate", "bias_detection")]  # no edits measured
+
+
 def test_single_edits_on_tabular_shortcut_light_up_only_when_biased():
     rows = calibrate("tabular-shortcut", n=2000, seed=0, cases=2, measured=0, pre_epochs=4, edit_epochs=0)
     predicted = [r for r in rows if r["phase"] == "predicted"]
