@@ -32,6 +32,11 @@ class ViewingVerbs:
 
     _learned_owed: str | None = None  # a learned method to fit after the next whole training segment
 
+    @property
+    def learned_view_owed(self) -> str | None:
+        """The learned method this (PCA) view stands in for until the first training segment ends."""
+        return self._learned_owed
+
     def refit_projection(self, method: str | None = None, reason: str = "user asked",
                          progress=None) -> Projection:
         """Fit the view projection anew on the current latents (an explicit, logged action).
