@@ -61,6 +61,7 @@ class StateAt:
     checkpoint_event: Event | None = None  # the event that recorded it
     epoch: int = 0                       # epochs the model has trained
     projection: dict | None = None
+    learned_after: str | None = None     # a learned view owed after the next whole training segment
     teachers: list[TeacherRecord] = field(default_factory=list)
     pending: list[tuple[int, Event]] = field(default_factory=list)   # (edit id, edit_added/updated event)
     history: list[dict] = field(default_factory=list)
@@ -100,13 +101,13 @@ def _advance(s: StateAt, ev: Event, workspace: Workspace) -> None:
     elif ev.kind in VIEW_CHANGES:  # the view moved on: a selector drawn before would select other points
         s.selection = None
     if ev.kind == "dataset_loaded":
-        s.dataset, s.model, s.projection = p["dataset"], None, None
+        s.dataset, s.model, s.projection, s.learned_after = p["dataset"], None, None, None
         _reset_model_state(s)
     elif ev.kind == "model_built":
         s.model = {"spec": p["spec"], "seed": p["seed"], "train_config": p["train_config"]}
         _reset_model_state(s)
     elif ev.kind == "projection_fitted":
-        s.projection = projection_record(workspace, ev)
+        s.projection, s.learned_after = projection_record(workspace, ev), p.get("learned_after")
     elif ev.kind in EDIT_KINDS:
         s.max_edit_id = max(s.max_edit_id, int(p["edit_id"]))
         kept = [(i, e) for i, e in s.pending if i != p["edit_id"]]
@@ -301,6 +302,7 @@ def replay(source: Workspace, session: ReplayTarget, event_id: int | None = None
                                 weight_decay=cfg["weight_decay"], projection=_fitted_method(path, i))
             owed, last_checkpoint = 0, None
         elif ev.kind == "projection_fitted":
+            _catch_up(session, owed, say)  # a view fitted after training: on the model as it was then
             recorded = projection_record(source, ev)
             if session.projection is None or session.projection.to_dict() != recorded:
                 session.use_projection(Projection.from_dict(recorded), reason=f"replay of event {ev.id}")

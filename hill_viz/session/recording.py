@@ -81,10 +81,13 @@ class Recorder:
         teacher.save(self.workspace.resolve(name))
         return self.workspace.artifact(name, "teacher")
 
-    def projection(self, projection: Projection, reason: str, snapshot: dict) -> Event:
+    def projection(self, projection: Projection, reason: str, snapshot: dict,
+                   learned_after: str | None = None) -> Event:
         """A `projection_fitted` event. A linear map is inline; a learned one's weights go to a
-        JSON file the event names (its SHA-256 in the reference), the event keeps its settings."""
-        params = {"projection": projection.to_dict(), "reason": reason, "sha256": projection.sha256}
+        JSON file the event names (its SHA-256 in the reference), the event keeps its settings.
+        `learned_after`: the learned method this (first) view stands in for until the model has trained."""
+        params = {"projection": projection.to_dict(), "reason": reason, "sha256": projection.sha256,
+                  **({"learned_after": learned_after} if learned_after else {})}
         artifacts = [snapshot]
         if not projection.is_linear:
             name = self.workspace.reserve(f"artifacts/projection-{(self.workspace.store.head or 0) + 1:05d}.json")

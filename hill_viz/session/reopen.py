@@ -88,6 +88,7 @@ class ReopenVerbs:
             if state.teacher_config:
                 self.teacher_config = _replay.teacher_config(state.teacher_config)
             self.interrupted = state.interrupted
+            self._learned_owed = state.learned_after
             self._edit_ids = itertools.count(max(state.max_edit_id, self._recorder.max_edit_id()) + 1)
             self._clear_selection()
             self._set(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,

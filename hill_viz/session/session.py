@@ -30,10 +30,8 @@ import param
 from hill_viz.core.bias import BiasConfig
 from hill_viz.core.data import Dataset, builtin_default_n, load_dataset
 from hill_viz.core.edits import Selector
-from hill_viz.core.faithfulness import DEFAULT_K, Faithfulness, measure_faithfulness
 from hill_viz.core.frame import LatentFrame
-from hill_viz.core.ids import IdIndex
-from hill_viz.core.model import LatentModel, ModelSpec, build_model, infer
+from hill_viz.core.model import LatentModel, ModelSpec, build_model
 from hill_viz.core.access import Limits, may_edit
 from hill_viz.core.projection import LEARNED_METHODS, Projection, default_method
 from hill_viz.core.provenance import Workspace, default_actor
@@ -49,15 +47,15 @@ from hill_viz.session.pending import PendingEdit
 from hill_viz.session.recording import Recorder
 from hill_viz.session.reopen import ReopenVerbs
 from hill_viz.session.queue import TrainingQueue
+from hill_viz.session.viewing import FAITHFULNESS_SAMPLE, ViewingVerbs
 from hill_viz.session.worker import Segment, TrainingWorker
 
 __all__ = ["FAITHFULNESS_SAMPLE", "UPLOADS", "Session"]
 
-FAITHFULNESS_SAMPLE = 3_000  # points the on-screen faithfulness is measured on (about a second)
 UPLOADS = "uploads"  # workspace sub-folder for uploaded dataset files
 
 
-class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
+class Session(EditingVerbs, ViewingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
     """State of one person's work on one workspace; change it only through the methods."""
 
     # -- state (changed by the methods, on any thread) -----------------------------------------
@@ -188,6 +186,7 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
         dataset = load_dataset(name, path=path, **options)
         self._drop_scale()
         self._clear_selection()
+        self._learned_owed = None
         self._set(dataset=dataset, model=None, trainer=None, projection=None, frame=None,
                   teachers=[], history=[], pending=[], status="empty")
         self._recorder.record("dataset_loaded", {"dataset": dataset.params},
@@ -213,7 +212,8 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
                     projection: str | None = None) -> LatentModel:
         """A fresh model; batch_size None picks 64 for small datasets, 512 past 50,000 train rows.
 
-        projection: the view's method (default `projection_method`), fitted on the new model.
+        projection: the view's method (default `projection_method`). A learned one is fitted
+        after the first whole training segment; the new model is shown through PCA until then.
         """
         self._require_idle()
         ds = self._require_dataset()
@@ -226,72 +226,9 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
         self._set(model=model, trainer=Trainer(model, config), teachers=[], history=[], pending=[])
         self._recorder.record("model_built", {"spec": spec.to_dict(), "seed": seed,
                                               "train_config": config.to_dict()})
-        self.refit_projection(projection, reason="model built")
+        self._first_view(projection, latent_dim)
         self.status = "ready"
         return self.model
-
-    @mutating
-    def refit_projection(self, method: str | None = None, reason: str = "user asked",
-                         progress=None) -> Projection:
-        """Fit the view projection anew on the current latents (an explicit, logged action).
-
-        method: "umap" (learned) or "pca"; default and remembered: `projection_method`.
-        progress(fraction): called during a learned fit (it may raise to cancel).
-        """
-        self._require_idle()
-        ds, model = self._require_dataset(), self._require_model()
-        if method is not None:
-            self.projection_method = method  # validated by the parameter
-        options = self.projection_options if self.projection_method in LEARNED_METHODS else {}
-        proj = Projection(self.projection_method, seed=self.model_seed, **options)
-        rows = ds.indices("train")
-        if len(rows) > proj.sample_size:
-            rows = np.sort(np.random.default_rng(self.model_seed).choice(rows, proj.sample_size, replace=False))
-        z, _ = infer(model, ds.features, rows)
-        return self._view_through(proj.fit(z, progress), reason)
-
-    @mutating
-    def use_projection(self, projection: Projection, reason: str = "restored") -> Projection:
-        """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
-        self._require_idle()
-        self._require_model()
-        return self._view_through(projection, reason)
-
-    def _view_through(self, projection: Projection, reason: str) -> Projection:
-        self.projection = projection
-        self._refresh_frame()
-        self._recorder.projection(projection, reason, self._recorder.snapshot(self.frame, "projection"))
-        return projection
-
-    @mutating
-    def show_frame(self, frame: LatentFrame) -> None:
-        """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
-
-        The next epoch or projection refit replaces it with the model's own frame.
-        """
-        self.frame = frame
-
-    def _refresh_frame(self) -> None:
-        """Show the model as it is now."""
-        step = self.trainer.step if self.trainer else None
-        frame = self._frames.build(self.model, self.projection, self.dataset, step)
-        self._refresh_big_frame()  # on Dask, before `frame` changes: the views redraw from both
-        self.frame = frame
-
-    def view_faithfulness(self, sample_size: int = FAITHFULNESS_SAMPLE, seed: int = 0) -> Faithfulness | None:
-        """How far the current view can be trusted: trustworthiness@10 and 10-NN label
-        accuracy in the view and in the latent space, on a seeded sample of the frame's
-        points (their latents inferred again). None while training (the model is moving and
-        the worker owns it) or when the frame has no model behind it."""
-        frame, model, ds = self.frame, self.model, self.dataset
-        if frame is None or model is None or ds is None or self.is_busy or len(frame) < 2 * DEFAULT_K + 2:
-            return None
-        rows = np.arange(len(frame))
-        if len(rows) > sample_size:
-            rows = np.sort(np.random.default_rng(seed).choice(len(frame), sample_size, replace=False))
-        z, _ = infer(model, ds.features, IdIndex.of(ds).rows(frame.column("id")[rows]))
-        xy = np.column_stack([frame.column("x")[rows], frame.column("y")[rows]])
-        return measure_faithfulness(z, xy, frame.column("label")[rows], sample_size=len(rows), seed=seed)
 
     def metrics(self) -> dict:
         """Accuracy per split, per class and per attribute group of the current model."""
@@ -399,6 +336,8 @@ class Session(EditingVerbs, ReopenVerbs, EngineVerbs, param.Parameterized):
             self.history = self.history + [dict(metrics)]
 
         def finish(done: int, stopped: str | None = None) -> None:
+            if self._learned_owed and done == epochs and not stopped:
+                self._fit_owed_view(trainer)  # shows the new view: the refresh below is then skipped
             result = evaluate(self.model, dataset)
             if not self._frames.shows(self.frame, trainer.step):  # the last epoch may show already
                 self._refresh_frame()

@@ -24,9 +24,9 @@ def class_session(tmp_path_factory):
     path = write_embeddings(folder / "embeddings.parquet", n=20_000, n_classes=20, dim=64)
     session = Session(folder / "ws", projection_method="umap", projection_options={"steps": 400})
     session.load_dataset(path=str(path))
-    session.build_model(latent_dim=16, seed=0, projection="pca")
-    session.train(1, wait=True)
-    session.refit_projection("umap")  # the learned view of the trained model
+    session.build_model(latent_dim=16, seed=0)
+    session.train(1, wait=True)  # the learned view is fitted on the trained model when the epoch ends
+    assert session.projection.method == "umap"
     yield session
     session.close()
 

@@ -1,13 +1,16 @@
-"""A session with the learned view: the fit is recorded with its weights as a checked file,
-the log restores the same map, lift/off_plane go through it, and PCA stays an option."""
+"""A session with the learned view: a new model shows PCA and the learned view follows its first
+training segment; the fit is recorded with its weights as a checked file, the log restores and
+replays the same map, lift/off_plane go through it, and PCA stays an option."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from hill_viz.core import replay
+from hill_viz.core.provenance import Workspace
 from hill_viz.core.targets import lift, off_plane
 from hill_viz.session import Session
+from hill_viz.session.viewing import LEARNED_AFTER_TRAINING
 
 FAST = {"steps": 60, "init_steps": 10, "hidden": 16}
 
@@ -17,6 +20,7 @@ def learned(tmp_path):
     s = Session(tmp_path / "ws", projection_method="umap", projection_options=FAST)
     s.load_dataset("blobs", n=1500)
     s.build_model(latent_dim=8)
+    s.train(1, wait=True)  # the learned view is fitted when the first segment ends
     yield s
     s.close()
 
@@ -62,3 +66,39 @@ def test_refit_switches_method_and_is_recorded(learned):
     ev = _fitted_events(learned)[-1]
     assert len(_fitted_events(learned)) == before + 1 and ev.params["projection"]["method"] == "pca"
     assert ev.artifact(replay.PROJECTION_FILE) is None and "components" in ev.params["projection"]
+
+
+def test_first_view_is_pca_and_the_learned_view_follows_the_first_segment_and_replays(tmp_path):
+    s = Session(tmp_path / "ws", projection_method="umap", projection_options=FAST, live_frame=False)
+    s.load_dataset("blobs", n=1500)
+    s.build_model(latent_dim=8)
+    first = _fitted_events(s)
+    assert s.projection.is_linear and s.projection.method == "pca" and s.projection_method == "umap"
+    assert len(first) == 1 and first[0].params["learned_after"] == "umap"
+    s.close()
+    s = Session.open(tmp_path / "ws", projection_options=FAST, live_frame=False)  # the owed view survives a reopen
+    s.train(2, wait=True)
+    assert not s.projection.is_linear and s.projection.method == "umap"
+    kinds = [e.kind for e in s.workspace.store.path_to(None)]
+    fitted = _fitted_events(s)[-1]
+    assert kinds[-2:] == ["projection_fitted", "training_segment"]  # fitted on the trained model, then recorded
+    assert fitted.params["reason"] == LEARNED_AFTER_TRAINING and "learned_after" not in fitted.params
+    assert fitted.artifact(replay.PROJECTION_FILE)["sha256"] == s.projection.sha256
+    s.train(1, wait=True)  # fitted once: later segments keep the view frozen
+    assert len(_fitted_events(s)) == 2
+    frame = s.frame
+    s.close()
+    source = Workspace(tmp_path / "ws", read_only=True)
+    again = Session(tmp_path / "replay", live_frame=False, auto_bias=False)
+    report = replay.replay(source, again)
+    assert report.exact and report.final_epoch == 3
+    assert again.projection.sha256 == fitted.params["sha256"]
+    np.testing.assert_array_equal(again.frame.column("x"), frame.column("x"))
+    np.testing.assert_array_equal(again.frame.column("y"), frame.column("y"))
+    again.close()
+
+
+def test_pca_chosen_explicitly_is_the_only_fit(session):
+    session.train(1, wait=True)   # tests' sessions default to pca (tests/conftest.py)
+    fitted = _fitted_events(session)
+    assert len(fitted) == 1 and "learned_after" not in fitted[0].params and session.projection.method == "pca"

@@ -37,6 +37,16 @@ def test_panel_shows_the_readout_and_refit_is_recorded(blobs):
     assert not blobs.projection.is_linear and blobs.projection_method == "umap"
     assert sum(e.kind == "projection_fitted" for e in blobs.workspace.store.path_to(None)) == n_fits + 1
     assert panel._measured is blobs.frame and "trustworthiness@10" in panel.readout.object
+    assert "hill-view-owed" not in panel.readout.object
+
+
+def test_panel_says_the_learned_view_follows_training(tmp_path):
+    s = Session(tmp_path / "ws", projection_method="umap", projection_options={"steps": 40, "init_steps": 5})
+    s.load_dataset("blobs", n=1200, dim=8)
+    s.build_model(latent_dim=4, hidden=32)
+    panel = ProjectionPanel(session=s)
+    assert s.projection.method == "pca" and "hill-view-owed" in panel.readout.object
+    s.close()
 
 
 def test_warning_only_below_the_threshold():
