@@ -29,6 +29,7 @@ from hill_viz.core.data import Dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
 from hill_viz.core.ids import IdIndex
 from hill_viz.errors import ConfigError
+from hill_viz.session.access import mutating
 from hill_viz.session.pending import PendingEdit
 
 __all__ = ["DEFAULT_SAMPLE", "ENGINES", "EngineChoice", "EngineVerbs", "MEMORY_FACTOR", "ScaleState",
@@ -171,6 +172,7 @@ class EngineVerbs(param.Parameterized):
     _scale: ScaleState | None = None  # while the data runs on Dask
     _latents_told = None              # load_data's progress callback
 
+    @mutating
     def load_data(self, folder: str | Path, *, engine: str | None = None, scheduler: str | None = None,
                   sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
                   processes: bool = True, progress=None, n: int | None = None, seed: int = 0,

@@ -97,6 +97,7 @@ class ViewingVerbs:
                                   learned_after)
         return projection
 
+    @mutating
     def show_frame(self, frame: LatentFrame) -> None:
         """Show a prebuilt latent frame (benchmarks, latents computed elsewhere); no model needed.
 

@@ -14,6 +14,7 @@ from hill_viz.session.registry import REVIEW_REASON, OpenWorkspaces
 # every Session method that changes the work, with arguments that would succeed on an editing Session
 MUTATING = {
     "load_dataset": lambda s: s.load_dataset("blobs", n=300),
+    "load_data": lambda s: s.load_data("a-parquet-folder"),
     "build_model": lambda s: s.build_model(latent_dim=4),
     "refit_projection": lambda s: s.refit_projection(),
     "use_projection": lambda s: s.use_projection(s.projection),
