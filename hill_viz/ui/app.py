@@ -43,6 +43,8 @@ HEADER_CSS = """
 :host { color: white; } .bk-input { color: #222; } .hill-status p, .hill-status { color: white; margin: 0; }
 """
 TITLE = "hill-viz · Human in the Latent Loop"
+# back to the list from any page; "?" keeps the path, so a page served under /hill_app stays there
+ALL_WORKSPACES = "<a href='?' style='color:white'>All workspaces</a>"
 
 # The panels around the edit tools, by slot; one that fails to build leaves a note in its slot.
 COMPONENTS = {
@@ -161,7 +163,7 @@ class HillApp(SessionComponent):
         t = self.training
         t.epochs_input.name = ""  # labelled beside it: the header is one line high
         t.progress.param.update(width=110, sizing_mode="fixed", height=10, align="center")
-        return pn.Row(pn.pane.HTML("<a href='./' style='color:white'>All workspaces</a>", margin=(12, 14)),
+        return pn.Row(pn.pane.HTML(ALL_WORKSPACES, margin=(12, 14)),
                       pn.pane.HTML("Epochs", margin=(12, 4)), t.epochs_input, t.train_button, t.pause_button,
                       t.resume_button, t.cancel_button, t.progress, t.status_line,
                       stylesheets=[HEADER_CSS], css_classes=["hill-training-strip"], margin=0)

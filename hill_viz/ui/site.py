@@ -27,14 +27,13 @@ from hill_viz.core.workspaces import WorkspaceIndex, workspace_folder
 from hill_viz.errors import HillError
 from hill_viz.session import Session
 from hill_viz.session.registry import OpenWorkspaces
-from hill_viz.ui.app import DEFAULT_DATASET, DEFAULT_N, DEFAULT_PRETRAIN_EPOCHS, TITLE, HillApp
+from hill_viz.ui.app import ALL_WORKSPACES, DEFAULT_DATASET, DEFAULT_N, DEFAULT_PRETRAIN_EPOCHS, TITLE, HillApp
 from hill_viz.ui.review import ReviewPage
 from hill_viz.ui.workspace_list import WorkspaceList
 
 __all__ = ["Shell", "Site"]
 
 log = logging.getLogger(__name__)
-ALL_WORKSPACES = "<a href='./' style='color:white'>All workspaces</a>"
 
 
 class Shell:
