@@ -178,7 +178,7 @@ class HillApp(SessionComponent):
         if timeline is not None:
             parts.append(pn.Column(
                 pn.pane.Markdown("**Timeline** (details: Timeline tab)", margin=(0, 10)),
-                pn.pane.HoloViews(_strip(timeline.plots()), sizing_mode="stretch_width", linked_axes=False),
+                timeline.strip(),
                 css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
         return pn.Column(*parts, width=SIDE_WIDTH)
 
@@ -300,13 +300,6 @@ def _connected(context) -> bool:
         return context.session.connection_count > 0
     except Exception:  # not a served session
         return True
-
-
-def _strip(layout: hv.Layout) -> hv.Layout:
-    """The timeline's plots, low: accuracy, bias lights and events at a glance beside the cloud."""
-    return layout.opts(hv.opts.Layout(toolbar=None), hv.opts.Overlay(height=58, toolbar=None, title="", xlabel=""),
-                       hv.opts.Scatter(height=40, toolbar=None, title="", xlabel="", yaxis=None),
-                       hv.opts.Points(toolbar=None), hv.opts.Curve(toolbar=None))
 
 
 def build_app(session: Session, **options) -> pn.template.BootstrapTemplate:

@@ -16,6 +16,7 @@ workspace is closed (then it stops itself rather than touch a closed log).
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import sqlite3
@@ -32,6 +33,7 @@ import param
 from hill_viz.core.provenance import read_snapshot, snapshot_rows
 from hill_viz.core.review import (SEVERITIES, bias_indicators, bias_reports_for, export_review, head_path_curve,
                                   moved_by_class, paired_points, snapshot_event, timeline_table)
+from hill_viz.ui.bias_panel import LIGHT_COLOURS
 from hill_viz.ui.component import FAILED, SessionComponent
 
 KIND_COLORS = {  # Okabe-Ito: colour-blind safe
@@ -40,9 +42,30 @@ KIND_COLORS = {  # Okabe-Ito: colour-blind safe
     "edits_applied": "#D55E00", "training_segment": "#0072B2", "checkpoint": "#BBBBBB",
     "bias_report": "#CC79A7", "revert": "#009E73", "annotation": "#F0E442",
 }
-SEVERITY_COLORS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00"}
 HEADLINE_MAX = 4
 TABLE_COLUMNS = ["id", "seq", "lane", "kind", "actor", "ts", "summary"]
+
+
+STRIP_EVENTS = 6                               # newest events in the strip beside the cloud
+STRIP_SKIP = ("checkpoint", "selection")       # too many to be news at a glance
+
+
+def strip_html(table: pd.DataFrame, n: int = STRIP_EVENTS) -> str:
+    """Validation accuracy (and its last change) and the newest `n` events of the current branch."""
+    on_head = table[table["on_head"]] if len(table) else table
+    acc = on_head["val_acc"].dropna() if len(on_head) else pd.Series(dtype=float)
+    if len(acc) == 0:
+        lines = ["<b>val accuracy</b>: not trained yet"]
+    else:
+        change = f" ({acc.iloc[-1] - acc.iloc[-2]:+.3f} since the segment before)" if len(acc) > 1 else ""
+        lines = [f"<b>val accuracy</b> {acc.iloc[-1]:.3f}{change}"]
+    shown = on_head[~on_head["kind"].isin(STRIP_SKIP)].tail(n).iloc[::-1] if len(on_head) else on_head
+    for row in shown.itertuples():
+        light = (f"<span style='color:{LIGHT_COLOURS[SEVERITIES[row.severity]]}'>&#9679;</span> "
+                 if row.severity >= 0 else "")
+        summary = row.summary if len(row.summary) <= 70 else row.summary[:69] + "…"
+        lines.append(f"{light}<b>#{row.seq}</b> {html.escape(row.kind)}: {html.escape(summary)}")
+    return "<div class='hill-strip-events' style='font-size:12px; line-height:1.5'>" + "<br>".join(lines) + "</div>"
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -63,6 +86,7 @@ class Timeline(SessionComponent):
         super().__init__(**params)
         self._key = None
         self._refreshed_at = 0.0
+        self._strip = None
         self._periodic = None
         self._tree_pipe = hv.streams.Pipe(data=None)
         self._acc_pipe = hv.streams.Pipe(data=None)
@@ -107,13 +131,15 @@ class Timeline(SessionComponent):
         return df
 
     # -- plots -----------------------------------------------------------------------------------
-    def plots(self) -> hv.Layout:
+    def plots(self, tap: bool = True) -> hv.Layout:
+        """Accuracy, bias lights and the event tree; `tap`: clicking an event selects it."""
         common = dict(responsive=True, show_grid=True, framewise=True, xlabel="event sequence")
         acc = hv.DynamicMap(self._acc_plot, streams=[self._acc_pipe])
         bias = hv.DynamicMap(self._bias_plot, streams=[self._bias_pipe])
         tree = hv.DynamicMap(self._tree_nodes, streams=[self._tree_pipe])
-        self._tap = hv.streams.Selection1D(source=tree)
-        self._tap.param.watch(self._on_tap, "index")
+        if tap:
+            self._tap = hv.streams.Selection1D(source=tree)
+            self._tap.param.watch(self._on_tap, "index")
         edges = hv.DynamicMap(self._tree_edges, streams=[self._tree_pipe])
         head = hv.DynamicMap(self._tree_head, streams=[self._tree_pipe])
         edits = hv.DynamicMap(self._tree_edits, streams=[self._tree_pipe])
@@ -121,6 +147,13 @@ class Timeline(SessionComponent):
                 + bias.opts(height=130, title="Bias indicators (headline)", **common)
                 + (edges * tree * edits * head).opts(hv.opts.Overlay(height=200, title="Events and branches (lanes)",
                                                              **common))).cols(1)
+
+    def strip(self) -> pn.pane.HTML:
+        """A few lines for beside the cloud: validation accuracy and the newest events of the
+        current branch, bias reports with their light; kept current by `refresh`."""
+        if self._strip is None:
+            self._strip = pn.pane.HTML(strip_html(self.table), sizing_mode="stretch_width", margin=(0, 10))
+        return self._strip
 
     def _acc_plot(self, data):
         acc = hv.Dimension("val_acc", label="val accuracy", range=(0, 1))
@@ -133,7 +166,7 @@ class Timeline(SessionComponent):
 
     def _bias_plot(self, data):
         return hv.Scatter(data, "seq", ["indicator", "value", "severity", "id"]).opts(
-            color="severity", cmap=SEVERITY_COLORS, size=10, tools=["hover"], show_legend=False)
+            color="severity", cmap=LIGHT_COLOURS, size=10, tools=["hover"], show_legend=False)
 
     def _tree_nodes(self, data):
         return hv.Points(data["nodes"], ["seq", "lane"], ["id", "kind", "size"]).opts(
@@ -236,6 +269,8 @@ class Timeline(SessionComponent):
                     and store.get(store.head).kind == "revert")
         self._key, self._refreshed_at = (store.count(), store.head), time.monotonic()
         self.table = timeline_table(store)
+        if self._strip is not None:
+            self._strip.object = strip_html(self.table)
         self._tree_pipe.send(self._tree_data())
         self._acc_pipe.send(self._acc_data())
         self._bias_pipe.send(self._bias_data())

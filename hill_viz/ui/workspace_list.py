@@ -32,7 +32,6 @@ COLUMNS = {"id": "Workspace", "title": "Title", "owner": "Owner", "dataset": "Da
            "open": "Open"}
 ACCESS = {"owner": "edit (yours)", "editor": "edit (shared)", "admin": "edit (admin)", "anyone": "edit",
           "": "review"}
-SEVERITY_COLORS = {"ok": "#009E73", "warn": "#B86E00", "alert": "#D55E00"}
 
 
 def _links(ws_id: str, editable: bool = True) -> str:

@@ -124,6 +124,18 @@ def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(sessio
     assert len(t.table) > n
 
 
+def test_the_strip_beside_the_cloud_shows_accuracy_and_the_newest_events(session):
+    t = Timeline(session=session)
+    strip = t.strip()
+    acc = t.table[t.table["on_head"]]["val_acc"].dropna()
+    assert f"val accuracy</b> {acc.iloc[-1]:.3f}" in strip.object
+    assert "edits_applied" in strip.object and "checkpoint" not in strip.object
+    assert strip.object.count("&#9679;") >= 1  # the bias reports' lights
+    session.annotate(session.head, "a reviewer's note")
+    t.poll()
+    assert strip.object.index("annotation") < strip.object.index("edits_applied")  # newest first
+
+
 def test_exports(session):
     t = Timeline(session=session)
     doc = json.loads(t._history_json().getvalue())
