@@ -355,7 +355,8 @@ def measure_report(model_before: LatentModel, model_after: LatentModel, dataset:
     if control is not None:  # did the training carry out what the predicted phase flagged?
         z_target = targets.latents(sample.reference[moved], z_edited[is_moved], projection)
         realization = edit_realization(z_edited[is_moved], z_target, baseline.z_reference[moved],
-                                       after.z_reference[moved])
+                                       after.z_reference[moved],
+                                       float(np.sqrt(baseline.z_reference.var(0).sum())) or 1.0)
         predicted = predict_report(model_before, dataset, projection, targets, edit_ids, config)
         indicators = carry_realized(indicators, predicted.indicators, realization, config.measured_thresholds)
         sizes["realization"] = realization

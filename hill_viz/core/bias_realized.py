@@ -29,19 +29,23 @@ __all__ = ["carry_realized", "edit_realization"]
 
 
 def edit_realization(z_before: np.ndarray, z_target: np.ndarray, z_control: np.ndarray,
-                     z_after: np.ndarray) -> dict:
-    """{n, share (median r_i), mean, p_value} of the moved samples' realized share (module doc)."""
+                     z_after: np.ndarray, scale: float = 1.0) -> dict:
+    """{n, share (median r_i), mean, p_value} of the moved samples' realized share (module doc);
+    asked / toward: the median asked displacement and the median realized move along it, in
+    units of `scale` (the cloud's spread)."""
     asked = np.asarray(z_target, dtype=float) - np.asarray(z_before, dtype=float)
     done = np.asarray(z_after, dtype=float) - np.asarray(z_control, dtype=float)
     norm2 = (asked ** 2).sum(1)
     keep = norm2 > 1e-12
     if keep.sum() == 0:
-        return {"n": 0, "share": 0.0, "mean": 0.0, "p_value": 1.0}
+        return {"n": 0, "share": 0.0, "mean": 0.0, "p_value": 1.0, "asked": 0.0, "toward": 0.0}
     r = (done[keep] * asked[keep]).sum(1) / norm2[keep]
     p_value = 1.0
     if np.any(np.abs(r) > 1e-12):
         p_value = float(stats.wilcoxon(r, alternative="greater", zero_method="zsplit").pvalue)
-    return {"n": int(keep.sum()), "share": float(np.median(r)), "mean": float(r.mean()), "p_value": p_value}
+    length = np.sqrt(norm2[keep])
+    return {"n": int(keep.sum()), "share": float(np.median(r)), "mean": float(r.mean()), "p_value": p_value,
+            "asked": float(np.median(length) / scale), "toward": float(np.median(r * length) / scale)}
 
 
 def _carried(realization: dict, thresholds: BiasThresholds) -> str:

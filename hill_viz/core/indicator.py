@@ -148,7 +148,7 @@ class BiasThresholds:
     clustering: tuple[float, float | None] = (0.10, 0.25)
     gap: tuple[float, float | None] = (0.03, 0.08)
     distortion: tuple[float, float | None] = (0.10, 0.20)
-    realized: tuple[float, float | None] = (0.25, 0.50)
+    realized: tuple[float, float | None] = (0.40, 0.50)
     alpha: float = 0.05
 
     def __post_init__(self):

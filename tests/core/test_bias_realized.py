@@ -36,7 +36,7 @@ def test_four_samples_never_reach_alpha_and_unmoved_samples_count_for_nothing():
     r = edit_realization(z_before, z_target, z_control, z_control + (z_target - z_before))
     assert r["share"] == pytest.approx(1.0) and r["p_value"] == pytest.approx(1 / 16)
     still = edit_realization(z_before, z_before, z_control, z_control + 1.0)
-    assert still == {"n": 0, "share": 0.0, "mean": 0.0, "p_value": 1.0}
+    assert still == {"n": 0, "share": 0.0, "mean": 0.0, "p_value": 1.0, "asked": 0.0, "toward": 0.0}
 
 
 def _conflict(severity, text):
