@@ -14,8 +14,10 @@ samples, so a report costs about the same on 10^4 or 10^7 rows):
   classifier on the training rows plays the model. The attribute probe reads the training
   rows, i.e. the target latents themselves.
 - **measured** (`measure_report`), after the distillation training that applied the
-  edits: the model's own latents and predictions, against the model just before the edit
-  (the checkpoint the edits_applied event follows). The probe reads held-out rows.
+  edits: the model's own latents and predictions, against a control trained the same
+  epochs without the edits (or the model just before them). The probe reads held-out rows.
+  With the control, a predicted warning or alert is kept when training realized the edit
+  (`bias_realized`: the moved samples went toward their targets beyond the control).
 """
 from __future__ import annotations
 
