@@ -84,7 +84,7 @@ def _settings(args) -> dict:
 def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_epochs: int, edit_epochs: int,
               bias_config=None, control: bool = True) -> list[dict]:
     """One row per single edit: {benchmark, seed, kind, biased, phase, severity, harm: {key: value}}."""
-    from hill_viz.core.bias import BiasConfig
+    from hill_viz.core.bias import BiasConfig, worst_severity
 
     config = bias_config or BiasConfig(seed=seed, control=control)
     cal = Calibration.prepare(benchmark, n, seed, pre_epochs)
@@ -102,6 +102,10 @@ def calibrate(benchmark: str, n: int, seed: int, cases: int, measured: int, pre_
                 rows.append({"benchmark": benchmark, "seed": seed, "kind": kind, "biased": case.biased,
                              "phase": report.phase, "severity": report.severity,
                              "flagged": sorted(i.key for i in report.indicators if i.severity != "ok"),
+                             "severities": {i.key: i.severity for i in report.indicators if not i.context},
+                             "uncarried": worst_severity(i.details.get("measured_severity", i.severity)
+                                                         for i in report.indicators),
+                             "realization": report.sizes.get("realization"),
                              "harm": {_key(i): i.harm for i in report.indicators if not i.context},
                              "p_value": {_key(i): i.details.get("p_value") for i in report.indicators
                                          if not i.context and "p_value" in i.details}})

@@ -14,8 +14,10 @@ samples, so a report costs about the same on 10^4 or 10^7 rows):
   classifier on the training rows plays the model. The attribute probe reads the training
   rows, i.e. the target latents themselves.
 - **measured** (`measure_report`), after the distillation training that applied the
-  edits: the model's own latents and predictions, against the model just before the edit
-  (the checkpoint the edits_applied event follows). The probe reads held-out rows.
+  edits: the model's own latents and predictions, against a control trained the same
+  epochs without the edits (or the model just before them). The probe reads held-out rows.
+  With the control, a predicted warning or alert is kept when training realized the edit
+  (`bias_realized`: the moved samples went toward their targets beyond the control).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from hill_viz.core.bias_indicators import (
     label_conflict_vs_control, leakage_score,
     majority, neighbours, paired_change_p, selection_skew, worst_group_accuracy, worst_severity,
 )
+from hill_viz.core.bias_realized import carry_realized, edit_realization
 from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.core.group_metrics import MIN_GROUP
 from hill_viz.core.indicator import advise
@@ -343,12 +346,22 @@ def measure_report(model_before: LatentModel, model_after: LatentModel, dataset:
         return _Space(z_ref, z_held, logits_ref.argmax(1), logits_held.argmax(1), nbr,
                       majority(y_ref, nbr, dataset.n_classes))
 
-    baseline = space(model_before if control is None else control)
+    baseline, after = space(model_before if control is None else control), space(model_after)
     z_edited = (baseline.z_reference[sample.edited] if control is None
                 else infer(model_before, dataset.features, sample.reference[sample.edited])[0])
-    moved = sample.edited[targets.moved(sample.reference[sample.edited], z_edited, projection)]
-    indicators = _indicators(dataset, sample, targets.rows, moved, baseline, space(model_after), "measured", config,
+    is_moved = targets.moved(sample.reference[sample.edited], z_edited, projection)
+    moved = sample.edited[is_moved]
+    indicators = _indicators(dataset, sample, targets.rows, moved, baseline, after, "measured", config,
                              counterfactual=control is not None)
     sizes = {**sample.sizes(targets.n_covered, len(moved)), "baseline": "before" if control is None else "control"}
+    if control is not None:  # did the training carry out what the predicted phase flagged?
+        z_target = targets.latents(sample.reference[moved], z_edited[is_moved], projection)
+        realization = edit_realization(z_edited[is_moved], z_target, baseline.z_reference[moved],
+                                       after.z_reference[moved],
+                                       float(np.sqrt(baseline.z_reference.var(0).sum())) or 1.0)
+        predicted = predict_report(model_before, dataset, projection, targets, edit_ids, config)
+        indicators = carry_realized(indicators, predicted.indicators, realization, config.measured_thresholds)
+        sizes["realization"] = realization
+        sizes["predicted_severity"] = predicted.severity
     return BiasReport("measured", tuple(int(i) for i in edit_ids), tuple(indicators), sizes,
                       time.perf_counter() - start)

@@ -129,6 +129,9 @@ class BiasThresholds:
         label that a linear probe on the latent explains).
     gap: rise of the train - held-out accuracy gap.
     distortion: 1 - trustworthiness (k = 10) of the uncovered samples' neighbourhoods.
+    realized: measured phase only, the median share of the displacement the edit asks for
+        that its training realized beyond the control (`bias_realized`): a predicted warn
+        (alert) is carried into the measured record from the first (second) level on.
     alpha: where a test applies (conflict, class and worst-group accuracy: McNemar's exact
         test on the paired before/after outcomes; clustering: Wilcoxon's signed-rank test),
         a change only counts when its p-value is below alpha; small samples then stay "ok".
@@ -145,6 +148,7 @@ class BiasThresholds:
     clustering: tuple[float, float | None] = (0.10, 0.25)
     gap: tuple[float, float | None] = (0.03, 0.08)
     distortion: tuple[float, float | None] = (0.10, 0.20)
+    realized: tuple[float, float | None] = (0.40, 0.50)
     alpha: float = 0.05
 
     def __post_init__(self):
