@@ -80,6 +80,7 @@ def test_a_biased_merge_is_not_green_and_says_what_to_do(page, app_server, artif
     sizes = [len(s.select(m.selector)) for m in merges]
     merge = merges[int(np.argmax(sizes))]  # the biggest cue group of a class onto the cue's class
     s.select(merge.selector)
+    page.locator(".hill-edit-groups .bk-tab", has_text="Group").first.click()  # merge tools live under Group
     page.get_by_role("button", name="Remember as A").click()
     wait_until(lambda: "A" in app.edit_tools.memory, 30, "A remembered", page)
     s.select(merge.partner)
