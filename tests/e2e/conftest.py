@@ -6,12 +6,13 @@ append the Session to a list) and assert on those objects directly.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, served
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -51,3 +52,28 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def serve_apps():
+    """`serve_apps(new_session, **app_options)`: a context manager serving the app (see `served_apps`)."""
+    return served_apps
+
+
+@contextlib.contextmanager
+def served_apps(new_session, **app_options):
+    """Serve `build_app(new_session(k), **app_options)` for the k-th page; yields (url, apps),
+    apps being each page's HillApp, closed afterwards."""
+    from hill_viz.ui.app import build_app
+
+    apps = []
+
+    def factory():
+        template = build_app(new_session(len(apps)), **app_options)
+        apps.append(template.hill_app)
+        return template
+
+    with served(factory) as url:
+        yield url, apps
+    for app in apps:
+        app.close()

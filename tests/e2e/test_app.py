@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hill_viz.bench.browser import served, wait_until
+from hill_viz.bench.browser import wait_until
 from hill_viz.session import Session
-from hill_viz.ui.app import build_app
 
 N = 3000  # digits-shortcut samples: an epoch in about a second
 VIEW = ".hill-latent-view"
@@ -19,20 +18,11 @@ VIEW = ".hill-latent-view"
 
 
 @pytest.fixture
-def app_server(tmp_path):
+def app_server(tmp_path, serve_apps):
     """Serve the app; yields (url, apps) where apps collects the HillApp of each page."""
-    apps = []
-
-    def factory():
-        template = build_app(Session(tmp_path / f"ws-{len(apps)}"), dataset="digits-shortcut", n=N,
-                             pretrain_epochs=0)
-        apps.append(template.hill_app)
-        return template
-
-    with served(factory) as url:
-        yield url, apps
-    for app in apps:
-        app.close()
+    with serve_apps(lambda k: Session(tmp_path / f"ws-{k}"), dataset="digits-shortcut", n=N,
+                     pretrain_epochs=0) as served_pages:
+        yield served_pages
 
 
 def open_app(page, url, apps):

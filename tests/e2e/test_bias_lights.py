@@ -7,10 +7,9 @@ Session the page drives (what a click on a class's bar in the breakdown selects)
 import numpy as np
 import pytest
 
-from hill_viz.bench.browser import served, wait_until
+from hill_viz.bench.browser import wait_until
 from hill_viz.session import Session
 from hill_viz.sim.strategies import Biased, View
-from hill_viz.ui.app import build_app
 
 N = 3000
 PRETRAIN = 4
@@ -18,19 +17,10 @@ SUMMARY = ".hill-bias-summary"
 
 
 @pytest.fixture
-def app_server(tmp_path):
-    apps = []
-
-    def factory():
-        template = build_app(Session(tmp_path / f"ws-{len(apps)}"), dataset="digits-shortcut", n=N,
-                             pretrain_epochs=PRETRAIN)
-        apps.append(template.hill_app)
-        return template
-
-    with served(factory) as url:
-        yield url, apps
-    for app in apps:
-        app.close()
+def app_server(tmp_path, serve_apps):
+    with serve_apps(lambda k: Session(tmp_path / f"ws-{k}"), dataset="digits-shortcut", n=N,
+                     pretrain_epochs=PRETRAIN) as served_pages:
+        yield served_pages
 
 
 def open_trained(page, url, apps):

@@ -44,6 +44,7 @@ def test_the_experts_round_on_the_page_builds_the_studys_teacher(page, tmp_path,
         resolved = [e.resolve(session.frame.context()) for e in edits]
         expected = Teacher(session.model, session.dataset, session.projection, resolved, TeacherConfig())
 
+        page.locator(".hill-edit-groups .bk-tab", has_text="Group").first.click()  # the merge tools
         for k, edit in enumerate(edits):
             for side, selector in (("A", edit.selector), ("B", edit.partner)):
                 session.select(selector)
