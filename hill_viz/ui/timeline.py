@@ -131,15 +131,14 @@ class Timeline(SessionComponent):
         return df
 
     # -- plots -----------------------------------------------------------------------------------
-    def plots(self, tap: bool = True) -> hv.Layout:
-        """Accuracy, bias lights and the event tree; `tap`: clicking an event selects it."""
+    def plots(self) -> hv.Layout:
+        """Accuracy, bias lights and the event tree (clicking an event selects it)."""
         common = dict(responsive=True, show_grid=True, framewise=True, xlabel="event sequence")
         acc = hv.DynamicMap(self._acc_plot, streams=[self._acc_pipe])
         bias = hv.DynamicMap(self._bias_plot, streams=[self._bias_pipe])
         tree = hv.DynamicMap(self._tree_nodes, streams=[self._tree_pipe])
-        if tap:
-            self._tap = hv.streams.Selection1D(source=tree)
-            self._tap.param.watch(self._on_tap, "index")
+        self._tap = hv.streams.Selection1D(source=tree)
+        self._tap.param.watch(self._on_tap, "index")
         edges = hv.DynamicMap(self._tree_edges, streams=[self._tree_pipe])
         head = hv.DynamicMap(self._tree_head, streams=[self._tree_pipe])
         edits = hv.DynamicMap(self._tree_edits, streams=[self._tree_pipe])
