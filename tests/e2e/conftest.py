@@ -55,9 +55,28 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
+def serve_pages():
+    """`serve_pages(build)`: a context manager serving `build(k)` as the k-th page (see `served_pages`)."""
+    return served_pages
+
+
+@pytest.fixture
 def serve_apps():
     """`serve_apps(new_session, **app_options)`: a context manager serving the app (see `served_apps`)."""
     return served_apps
+
+
+@contextlib.contextmanager
+def served_pages(build):
+    """Serve `build(k)` for the k-th page opened; yields (url, pages), each what `build` returned."""
+    pages = []
+
+    def factory():
+        pages.append(build(len(pages)))
+        return pages[-1]
+
+    with served(factory) as url:
+        yield url, pages
 
 
 @contextlib.contextmanager
@@ -68,12 +87,12 @@ def served_apps(new_session, **app_options):
 
     apps = []
 
-    def factory():
-        template = build_app(new_session(len(apps)), **app_options)
+    def build(k):
+        template = build_app(new_session(k), **app_options)
         apps.append(template.hill_app)
         return template
 
-    with served(factory) as url:
+    with served_pages(build) as (url, _):
         yield url, apps
     for app in apps:
         app.close()

@@ -8,7 +8,7 @@ server received, and the breakdown chart must have been redrawn for that selecti
 import numpy as np
 import pytest
 
-from hill_viz.bench.browser import served, wait_until
+from hill_viz.bench.browser import wait_until
 from hill_viz.core.geometry import box_mask
 from hill_viz.session import Session
 from hill_viz.ui.explore import explore_app
@@ -41,15 +41,9 @@ def big_session(tmp_path_factory):
     return session
 
 
-def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, artifacts, big_session):
+def test_box_drag_on_a_million_points_selects_the_numpy_truth(page, artifacts, big_session, serve_pages):
     session = big_session
-    pages = []
-
-    def factory():
-        pages.append(explore_app(session))
-        return pages[-1]
-
-    with served(factory) as url:
+    with serve_pages(lambda k: explore_app(session)) as (url, pages):
         page.goto(url)
         events = page.locator(f"{VIEW} .bk-events").first
         events.wait_for(state="visible", timeout=60_000)

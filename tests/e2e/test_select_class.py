@@ -10,7 +10,7 @@ points the server selects must be that class.
 import numpy as np
 import pytest
 
-from hill_viz.bench.browser import served, wait_until
+from hill_viz.bench.browser import wait_until
 from hill_viz.bench.embeddings import write_embeddings
 from hill_viz.session import Session
 from hill_viz.ui.explore import explore_app
@@ -58,15 +58,9 @@ def _loneliest_class_box(frame) -> tuple[int, tuple[float, float, float, float]]
     return best[1], best[2]
 
 
-def test_box_select_one_class_in_the_learned_view(page, artifacts, class_session):
+def test_box_select_one_class_in_the_learned_view(page, artifacts, class_session, serve_pages):
     session = class_session
-    pages = []
-
-    def factory():
-        pages.append(explore_app(session))
-        return pages[-1]
-
-    with served(factory) as url:
+    with serve_pages(lambda k: explore_app(session)) as (url, pages):
         page.goto(url, timeout=180_000)  # a shared CPU: the page may take long to load
         events = page.locator(f"{VIEW} .bk-events").first
         events.wait_for(state="visible", timeout=180_000)
