@@ -53,7 +53,7 @@ STRIP_SKIP = ("checkpoint", "selection")       # too many to be news at a glance
 def strip_html(table: pd.DataFrame, n: int = STRIP_EVENTS) -> str:
     """Validation accuracy (and its last change) and the newest `n` events of the current branch."""
     on_head = table[table["on_head"]] if len(table) else table
-    acc = on_head["val_acc"].dropna() if len(on_head) else pd.Series(dtype=float)
+    acc = head_path_curve(table, "val_acc")["val_acc"] if len(table) else pd.Series(dtype=float)
     if len(acc) == 0:
         lines = ["<b>val accuracy</b>: not trained yet"]
     else:
