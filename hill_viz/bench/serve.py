@@ -5,7 +5,7 @@ memory is measured alone. N chromium pages (one browser, a context per user, dri
 concurrently by Playwright's async API) each run the script: sign in, load the page (first
 model and its pretraining), train, three box selections, add a contract edit, apply it.
 Reported: page load and selection round trip (p50/p90; a round trip is timed inside the
-page from the mouse-up to the breakdown chart holding the new count), errors, error
+page from the mouse-up to the latent view's status line holding the new count), errors, error
 notifications left on the pages, server RSS before / at peak / after all pages closed, and
 per page whether every action it took is in its workspace log and `verify` passes. A
 warm-up user opens and closes a page first, so "before" holds what every server keeps
@@ -160,6 +160,7 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     for k in range(SELECTIONS):
         lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
         result["round_trips_ms"].append(await _box(page, area, lo, hi))
+    await page.locator(".hill-edit-groups").get_by_text("Shape", exact=True).click(timeout=60_000)
     await page.get_by_role("button", name="Contract / expand").click(timeout=60_000)
     await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=60_000)
     await page.get_by_role("button", name="Apply edits").click(timeout=60_000)

@@ -2,8 +2,9 @@
 
 The app is served in this process and opened in headless chromium. One round trip is
 timed inside the page: from the mouse-up that ends a box drag on the latent view, through
-the server resolving the box to ids, to the moment the breakdown chart's model holds the
-new selection count (it is painted on the next animation frame). The baseline is the same
+the server resolving the box to ids, to the moment the latent view's status line holds the
+new selection count (sent in the same update as the highlight layer; painted on the next
+animation frame). The baseline is the same
 round trip with training idle, measured in the same run.
 """
 from __future__ import annotations
@@ -14,16 +15,16 @@ from pathlib import Path
 
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, served, wait_until
+from hill_viz.ui.latent_view import STATUS_CLASS
 
 TARGET_MS = 500.0
-BREAKDOWN_TITLE = "label — bars"
 
-# Runs in the page: stamps the mouse-up, then watches the breakdown title on every frame.
+# Runs in the page: stamps the mouse-up, then watches the latent view's status line on every frame.
 PROBE_JS = """() => {
   const title = () => {
     for (const doc of Bokeh.documents)
       for (const m of doc.all_models)
-        if (m.type === 'Title' && m.text.startsWith('%s')) return m.text;
+        if (m.css_classes && m.css_classes.includes('%s') && typeof m.text === 'string') return m.text;
     return null;
   };
   const h = window.__hill = {up: null, done: null, before: null, title,
@@ -34,7 +35,7 @@ PROBE_JS = """() => {
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-}""" % BREAKDOWN_TITLE
+}""" % STATUS_CLASS
 
 
 def add_arguments(parser) -> None:
@@ -113,7 +114,7 @@ def _boxes(page) -> list[tuple[tuple[float, float], tuple[float, float]]]:
 
 
 def _round_trip(page, session, box) -> float:
-    """Milliseconds from mouse-up to the breakdown holding the new selection."""
+    """Milliseconds from mouse-up to the status line holding the new selection."""
     (x0, y0), (x1, y1) = box
     before = session.selection  # every selection is a new array
     for _ in range(3):  # a redraw of the cloud (new frame) resets the active tool: try again

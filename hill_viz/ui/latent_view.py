@@ -35,6 +35,7 @@ HOVER_COLUMNS = ("id", "label", "pred", "confidence", "attributes")
 DIM_ALPHA = 90          # alpha of the cloud behind a selection (of 255)
 HIGHLIGHT_SPREAD = 2    # pixels the selected points may grow so small selections stand out
 DEFAULT_WIDTH = 800     # pixels until the browser reports the plot's size
+STATUS_CLASS = "hill-selection-status"  # the status line above the cloud: points and selected counts
 _UNIT = Viewport((0.0, 1.0), (0.0, 1.0))
 _EMPTY_RGBA = np.zeros((1, 1, 4), dtype=np.uint8)
 
@@ -65,7 +66,7 @@ class LatentView(SessionComponent):
         self._sync_selection()
         self._home = self._home_viewport()
         self.legend = pn.pane.HTML(legend_html(self._spec()), width=170, margin=(10, 5))
-        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10))
+        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10), css_classes=[STATUS_CLASS])
         self.projection_panel = ProjectionPanel(session=self.session, actions=self.actions)
         self.clear_button = pn.widgets.Button(label="Clear selection", width=130)
         self.clear_button.on_click(lambda event: self.clear_selection())
@@ -161,6 +162,23 @@ class LatentView(SessionComponent):
                 rows = np.flatnonzero(inside)
         return hv.Points(hover_table(frame, rows), kdims=["x", "y"], vdims=list(HOVER_COLUMNS))
 
+    def _move_axes(self, home: Viewport) -> bool:
+        """Point the page's axes at `home`, which reset returns to from now on (no new plot:
+        rebuilding one costs the event loop seconds); False if no page shows the plot yet."""
+        plots = [plot for plot, _ in getattr(self._pane, "_plots", {}).values()]
+        ranges = [(plot.handles.get("x_range"), plot.handles.get("y_range")) for plot in plots]
+        ranges = [(xr, yr) for xr, yr in ranges if xr is not None and yr is not None]
+        for x_range, y_range in ranges:
+            (x0, x1), (y0, y1) = home.x_range, home.y_range
+            x_range.update(start=x0, end=x1, reset_start=x0, reset_end=x1)
+            y_range.update(start=y0, end=y1, reset_start=y0, reset_end=y1)
+        if ranges:
+            for dmap in (self.cloud, self.highlight, self.hover):
+                for stream in dmap.streams:
+                    if isinstance(stream, hv.streams.RangeXY):
+                        stream.update(x_range=home.x_range, y_range=home.y_range)
+        return bool(ranges)
+
     # -- colour -------------------------------------------------------------------------------------
     def _spec(self, frame: LatentFrame | None = None) -> ColorSpec | None:
         frame = frame if frame is not None else self.session.frame
@@ -228,10 +246,11 @@ class LatentView(SessionComponent):
             self.legend.object = legend_html(self._spec())
             home = self._home_viewport()
             if _far_apart(self._home, home):
-                self._home = home  # the axes start from the first render: build them anew
-                self._build_plot()
-                self.status.object = self._status_text()
-                return
+                self._home = home
+                if not self._move_axes(home):  # not on a page yet: the next render starts from home
+                    self._build_plot()
+                    self.status.object = self._status_text()
+                    return
             self._home = home
             self._cloud_state.event(frame=self._cloud_state.frame + 1, dimmed=bool(len(self.selected_rows)))
             self._hover_state.event(frame=self._hover_state.frame + 1)

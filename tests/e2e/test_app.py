@@ -202,3 +202,28 @@ def test_apply_without_edits_shows_what_to_do(page, app_server, artifacts):
     # the page goes on working after the mistake
     page.get_by_role("button", name="Train", exact=True).click()
     wait_until(lambda: app.session.trainer.epoch == 2 and app.session.status == "ready", 90, "2 epochs", page)
+
+
+def test_axes_follow_the_first_cloud_without_a_new_plot(page, app_server):
+    """The first model's cloud lies far from the empty view's unit axes: the page's axes move
+    to it (and reset returns there) while the plot stays the one the page drew first."""
+    url, apps = app_server
+    page.goto(url)
+    wait_until(lambda: bool(apps), 60, "the page to be built", page)
+    view = apps[0].latent_view
+    first_plot = view.plot
+    wait_until(apps[0].ready.is_set, 120, "the first model", page)
+    home = view._home_viewport()
+    assert home.x_range != (0.0, 1.0)
+
+    def browser_ranges():
+        return page.evaluate("""() => Bokeh.documents.flatMap(doc => [...doc.all_models])
+            .filter(m => m.type === 'Range1d').map(m => [m.start, m.end, m.reset_start, m.reset_end])""")
+
+    def shows(span):
+        return any(None not in r and np.allclose(r, [*span, *span], rtol=1e-6, atol=1e-9)
+                   for r in browser_ranges())
+    wait_until(lambda: shows(home.x_range) and shows(home.y_range), 60, "the axes to move to the cloud", page)
+    assert view.plot is first_plot
+    (x0, y0, x1, y1) = view.cloud.last.bounds.lbrt()  # the cloud drawn for the axes shown
+    assert np.allclose([x0, x1, y0, y1], [*home.x_range, *home.y_range])
