@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from hill_viz.cli._common import (add_engine_options, add_projection_option, check_engine_options, non_negative_int,
@@ -178,6 +179,7 @@ def _start_pruning(server, config) -> None:
 def run(args) -> int:
     from hill_viz.core.model import fix_threads
     from hill_viz.core.workspaces import workspace_folder
+    from hill_viz.render import warm_up
     from hill_viz.serve import make_server
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
@@ -200,6 +202,7 @@ def run(args) -> int:
         raise ConfigError(f"cannot listen on {args.address}:{port} ({exc.strerror}); "
                           "choose another --port or --address") from None
     _start_pruning(server, config)
+    threading.Thread(target=warm_up, name="hill-warm-up", daemon=True).start()  # before the first page asks
     host = "localhost" if args.address in (LOCAL, "0.0.0.0", "::") else args.address
     url = f"http://{host}:{port}/"
     if args.open:

@@ -195,6 +195,18 @@ def render_frame(frame: LatentFrame, viewport: Viewport, color_by: str | ColorSp
     return shade(aggregate(frame, viewport, spec, rows), spec, alpha=alpha, spread=spread)
 
 
+def warm_up() -> None:
+    """Render a tiny frame as the latent view does (cloud, highlighted rows, a continuous colour),
+    so numba compiles the kernels now: a first render pays tens of seconds on a busy machine."""
+    rng = np.random.default_rng(0)
+    frame = LatentFrame.from_arrays(rng.random(64), rng.random(64), label=np.arange(64) % 3,
+                                    confidence=rng.random(64))
+    viewport = Viewport.of_frame(frame, 32, 32)
+    render_frame(frame, viewport, "label")
+    render_frame(frame, viewport, "label", rows=np.arange(8))
+    render_frame(frame, viewport, "confidence")
+
+
 def to_rgba(img: tf.Image) -> np.ndarray:
     """(H, W, 4) uint8, first row at the top (datashader's first row is the bottom)."""
     data = np.ascontiguousarray(img.data, dtype=np.uint32)
