@@ -149,12 +149,16 @@ class HillApp(SessionComponent):
         settings = pn.Row(pn.Column(self.training.dataset_widgets, self.training.model_widgets,
                                     self.training.build_button, width=360),
                           self.training.curves(), sizing_mode="stretch_width")
+        tabs = pn.Tabs(("Timeline", self._slot("timeline", "Timeline")), ("Selection", selection),
+                       ("Bias", self._slot("bias", "Bias indicators")), ("Data, model and curves", settings),
+                       dynamic=True, sizing_mode="stretch_width", css_classes=["hill-tabs"])
+        timeline = self.components["timeline"]
+        if timeline is not None:  # redrawn only while its tab is open (the strip beside the cloud always)
+            tabs.param.watch(lambda event: setattr(timeline, "shown", event.new == 0), "active")
         return pn.Column(
             self.banner,
             pn.Row(self._slot("latent_view", "Latent view"), self._side_column(), sizing_mode="stretch_width"),
-            pn.Tabs(("Timeline", self._slot("timeline", "Timeline")), ("Selection", selection),
-                    ("Bias", self._slot("bias", "Bias indicators")), ("Data, model and curves", settings),
-                    dynamic=True, sizing_mode="stretch_width", css_classes=["hill-tabs"]),
+            tabs,
             sizing_mode="stretch_width",
         )
 

@@ -78,6 +78,9 @@ class Timeline(SessionComponent):
     selected = param.Integer(default=None, allow_None=True, doc="The event whose details are shown")
     max_points = param.Integer(default=3000, bounds=(100, None), doc="Points per snapshot plot")
     poll_ms = param.Integer(default=1000, bounds=(100, None))
+    shown = param.Boolean(default=True, doc=(
+        "The plots and table are on screen; while not, a refresh only updates the strip and the "
+        "rest is redrawn when they are shown again"))
     training_refresh_s = param.Number(default=3.0, bounds=(0, None), doc=(
         "While training, redraw at most this often: each redraw reads the whole log and costs "
         "the event loop time that every page of the server shares"))
@@ -92,7 +95,10 @@ class Timeline(SessionComponent):
         self._acc_pipe = hv.streams.Pipe(data=None)
         self._bias_pipe = hv.streams.Pipe(data=None)
         self._build_widgets()
+        self._drawn_key = None  # the log's (count, head) the plots and table show
         self.refresh()
+        self.param.watch(lambda event: self._draw() if event.new and self._drawn_key != self._key else None,
+                         "shown")
 
     # -- data ------------------------------------------------------------------------------------
     def _tree_data(self) -> dict:
@@ -270,6 +276,12 @@ class Timeline(SessionComponent):
         self.table = timeline_table(store)
         if self._strip is not None:
             self._strip.object = strip_html(self.table)
+        if self.shown:
+            self._draw(reverted)
+
+    def _draw(self, reverted: bool = False) -> None:
+        """Plots and table from `self.table`."""
+        self._drawn_key = self._key
         self._tree_pipe.send(self._tree_data())
         self._acc_pipe.send(self._acc_data())
         self._bias_pipe.send(self._bias_data())

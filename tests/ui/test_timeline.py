@@ -124,6 +124,19 @@ def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(sessio
     assert len(t.table) > n
 
 
+def test_while_its_tab_is_hidden_only_the_strip_follows_the_log(session):
+    t = Timeline(session=session)
+    strip = t.strip()
+    drawn = len(t.events.value)
+    t.shown = False
+    session.annotate(session.head, "while the timeline tab is closed")
+    t.poll()
+    assert "annotation" in strip.object  # the strip beside the cloud is always current
+    assert len(t.events.value) == drawn and "annotation" not in t._tree_pipe.data["nodes"]["kind"].tolist()
+    t.shown = True  # the tab opens: plots and table catch up at once
+    assert len(t.events.value) == drawn + 1 and "annotation" in t._tree_pipe.data["nodes"]["kind"].tolist()
+
+
 def test_the_strip_beside_the_cloud_shows_accuracy_and_the_newest_events(session):
     t = Timeline(session=session)
     strip = t.strip()
