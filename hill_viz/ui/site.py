@@ -17,6 +17,7 @@ one neutral line otherwise). Pages on one workspace share one `Workspace` throug
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -78,7 +79,16 @@ class Site:
         if open_id is not None:
             workspace_folder(self.root, open_id)  # a bad --open is reported before the server starts
         self._index: WorkspaceIndex | None = None
-        self.built: list = []  # what each page showed (HillApp or ReviewPage or WorkspaceList): tests
+        self._built: list[weakref.ref] = []  # what each page showed, without keeping a closed one alive
+
+    @property
+    def built(self) -> list:
+        """What each page showed, in the order opened (HillApp, ReviewPage or WorkspaceList; None
+        once a closed page is gone: a long-lived server must not keep every page it served)."""
+        return [ref() for ref in self._built]
+
+    def _shown(self, page) -> None:
+        self._built.append(weakref.ref(page))
 
     @property
     def index(self) -> WorkspaceIndex:
@@ -116,7 +126,7 @@ class Site:
     def list_page(self, shell: Shell, user: str | None, message: str = "") -> WorkspaceList:
         page = WorkspaceList(index=self.index, message=message, open_workspace=self.pages.workspace_at,
                              user=user, admins=self.admins)
-        self.built.append(page)
+        self._shown(page)
         shell.show(page)
         return page
 
@@ -136,7 +146,7 @@ class Site:
         app.actions.notifications = shell.template.notifications
         shell.show(app.main_area(), app.training_strip())
         shell.template.hill_app = app
-        self.built.append(app)
+        self._shown(app)
         app.start()  # first model, periodic updates, cleanup when the page closes
         return app
 
@@ -145,7 +155,7 @@ class Site:
         page = ReviewPage(session=session, release=self.pages.release)
         page.actions.notifications = shell.template.notifications
         shell.show(page)
-        self.built.append(page)
+        self._shown(page)
         pn.state.on_session_destroyed(lambda context: page.close())
         return page
 

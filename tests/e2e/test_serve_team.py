@@ -1,10 +1,12 @@
 """Serving a team, on a real server on 127.0.0.1: sign-in, actor, data roots, upload limit, training queue,
 operator view. Users alice and bob sign in with basic auth; carol is the admin."""
+import gc
 import http.cookiejar
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -175,6 +177,17 @@ def test_the_training_past_the_limit_waits_in_the_queue_the_page_shows(browser, 
         first.session.cancel()
         for p in pages:
             p.context.close()
+
+
+def test_a_closed_page_lets_its_app_session_and_model_go(browser, team):
+    url, registry, _, _ = team
+    page = browser.new_context().new_page()
+    app = open_as(page, url, registry, "alice")
+    refs = [weakref.ref(app), weakref.ref(app.session), weakref.ref(app.session.model)]
+    del app
+    page.context.close()  # the server drops the page's session once it notices (tens of seconds)
+    wait_until(lambda: gc.collect() >= 0 and all(ref() is None for ref in refs), 120,
+               "the closed page's app, Session and model to be collected")
 
 
 def test_the_operator_view_is_for_admins(browser, team):
