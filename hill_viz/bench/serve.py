@@ -7,7 +7,9 @@ model and its pretraining), train, three box selections, add a contract edit, ap
 Reported: page load and selection round trip (p50/p90; a round trip is timed inside the
 page from the mouse-up to the latent view's status line holding the new count), errors, error
 notifications left on the pages, server RSS before / at peak / after all pages closed, and
-per page whether every action it took is in its workspace log and `verify` passes. A
+per page whether every action it took is in its workspace log and `verify` passes, and
+the CPU seconds the server and the browser used meanwhile (the browser shares the cores
+here; a team's browsers run on their own machines). A
 warm-up user opens and closes a page first, so "before" holds what every server keeps
 after its first page (imports, compiled kernels). The baseline of the round trip figure
 is the same round trip with one user, measured in the same run.
@@ -49,18 +51,19 @@ def run(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         server = _Server(Path(tmp), args)
         try:
-            warm = asyncio.run(_drive(server.url, ["warmup"], args))  # also the one-user baseline
+            warm, _ = asyncio.run(_drive(server.url, ["warmup"], args))  # also the one-user baseline
             server.settle(args.settle)
-            before = server.rss()
+            before, server_cpu = server.rss(), server.cpu()
             server.watch_peak()
-            results = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
+            results, browsers_cpu = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
+            cpu = {"server_cpu_s": round(server.cpu() - server_cpu, 1), "browsers_cpu_s": round(browsers_cpu, 1)}
             peak = server.stop_watching()
             server.settle(args.settle)
             after = server.rss()
         finally:
             server.stop()
         pages = [_check_log(Path(tmp) / "ws", r) for r in results]
-    return _figures(args, warm[0], results, pages, before, peak, after)
+    return _figures(args, warm[0], results, pages, before, peak, after, cpu)
 
 
 class _Server:
@@ -88,6 +91,11 @@ class _Server:
         self._ps = psutil.Process(self.proc.pid)
         self._peak, self._watching = 0, None
 
+    def cpu(self) -> float:
+        """CPU seconds the server process has used (all its threads)."""
+        times = self._ps.cpu_times()
+        return times.user + times.system
+
     def rss(self) -> float:
         return self._ps.memory_info().rss / 2**20
 
@@ -112,15 +120,32 @@ class _Server:
         self.proc.wait(30)
 
 
-async def _drive(url: str, users: list[str], args) -> list[dict]:
+async def _drive(url: str, users: list[str], args) -> tuple[list[dict], float]:
+    """Each user's results, and the CPU seconds the browser used (it shares the server's cores)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            return await asyncio.gather(*(_user(browser, url, user) for user in users))
+            results = await asyncio.gather(*(_user(browser, url, user) for user in users))
+            return results, _browser_cpu()
         finally:
             await browser.close()
+
+
+def _browser_cpu() -> float:
+    """CPU seconds of the chromium processes this process started (through Playwright)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name():
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:  # gone meanwhile
+            pass
+    return total
 
 
 async def _user(browser, url: str, user: str) -> dict:
@@ -221,7 +246,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: float, peak: float,
-             after: float) -> list[dict]:
+             after: float, cpu: dict) -> list[dict]:
     trips = [t for r in results for t in r["round_trips_ms"]]
     loads = [r["page_load_ms"] for r in results if r["page_load_ms"] is not None]
     base_trips, base_load = warm["round_trips_ms"], warm["page_load_ms"] or float("nan")
@@ -232,7 +257,7 @@ def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: f
                  error_notifications=sum(r["notifications"] for r in results), pages_with_lost_events=lost,
                  pages_failing_verify=sum(1 for p in pages if not p["verify_ok"]), pages=pages,
                  rss_before_mb=round(before, 1), rss_peak_mb=round(peak, 1), rss_after_close_mb=round(after, 1),
-                 warmup_errors=warm["errors"])
+                 warmup_errors=warm["errors"], **cpu)
     n = args.users
     return [
         figure("serve_selection_round_trip_p50", n, _quantile(trips, 0.5), "ms",

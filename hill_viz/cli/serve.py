@@ -20,6 +20,7 @@ from hill_viz.cli._common import (add_engine_options, add_projection_option, che
 from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 LOCAL = "127.0.0.1"
+TRAINING_NICENESS = 10  # training threads of a server run this much nicer than its event loop
 
 
 def register(sub) -> None:
@@ -180,6 +181,7 @@ def run(args) -> int:
     from hill_viz.core.model import fix_threads
     from hill_viz.core.workspaces import workspace_folder
     from hill_viz.render import warm_up
+    from hill_viz.session.worker import set_training_niceness
     from hill_viz.serve import make_server
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
@@ -191,6 +193,7 @@ def run(args) -> int:
     auth = _auth(args)
     config = _config(args, name, path, n, root)
     fix_threads()  # once, before any page: every thread then trains with the same settings
+    set_training_niceness(TRAINING_NICENESS)  # pages (selections, redraws) before training
     os.environ.setdefault("HILL_VIZ_CACHE", str(root / ".dataset-cache"))  # not the server user's home
     if args.projection is not None:  # every page's Session reads the default from here
         os.environ["HILL_VIZ_PROJECTION"] = args.projection

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
@@ -26,10 +27,27 @@ from hill_viz.errors import HillError, StateError, TrainingError
 if TYPE_CHECKING:
     from hill_viz.session.session import Session
 
-__all__ = ["LIVE_QUEUE_MAX", "Segment", "TrainingWorker"]
+__all__ = ["LIVE_QUEUE_MAX", "Segment", "TrainingWorker", "set_training_niceness"]
 
 LIVE_QUEUE_MAX = 100_000  # live records kept for the UI to drain; the oldest drop first
 log = logging.getLogger(__name__)
+_niceness = 0  # added to a training thread's niceness (a server's pages come first); 0: unchanged
+
+
+def set_training_niceness(niceness: int) -> None:
+    """Run every later training thread this much nicer (Linux: a thread's niceness is its own),
+    so the OS gives a server's event loop the cores first. Once, at server start."""
+    global _niceness
+    _niceness = max(0, int(niceness))
+
+
+def _lower_priority() -> None:
+    if _niceness and hasattr(os, "setpriority"):
+        tid = threading.get_native_id()
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + _niceness))
+        except OSError:  # not allowed here: train at the usual priority
+            pass
 
 
 @dataclass
@@ -70,8 +88,12 @@ class TrainingWorker:
         if wait:
             self._run(segment)
             return
-        self._thread = threading.Thread(target=self._run, args=(segment,), name="hill-trainer", daemon=True)
+        self._thread = threading.Thread(target=self._run_nicely, args=(segment,), name="hill-trainer", daemon=True)
         self._thread.start()
+
+    def _run_nicely(self, segment: Segment) -> None:
+        _lower_priority()
+        self._run(segment)
 
     def _run(self, segment: Segment) -> None:
         s = self._session

@@ -99,3 +99,24 @@ def test_live_frame_rebuilds_are_paced_and_never_doubled(session):
         assert frames == [session.frame]  # one rebuild: the model as it ends up
     rebuilt = LatentFrame.build(session.model, session.projection, session.dataset)
     assert np.array_equal(rebuilt.column("x"), session.frame.column("x"))
+
+
+def test_a_server_trains_in_nicer_threads_than_its_event_loop(session):
+    import os
+
+    from hill_viz.session.worker import set_training_niceness
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    set_training_niceness(5)
+    try:
+        session.train(10_000)
+        deadline = time.time() + 60
+        while session.status != "training" and time.time() < deadline:
+            time.sleep(0.05)
+        worker = session._worker._thread
+        assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == min(19, mine + 5)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # this thread as it was
+    finally:
+        set_training_niceness(0)
+        session.cancel()
+        session.wait(60)
