@@ -56,6 +56,9 @@ class ViewingVerbs:
         """View through a given fitted projection (a recorded one, on replay); logged like a refit."""
         self._require_idle()
         self._require_model()
+        method = "pca" if projection.method == "identity" else projection.method
+        if method in self.param.projection_method.objects:
+            self.projection_method = method  # what a refit uses from now on, as after fitting it here
         return self._view_through(projection, reason)
 
     def _first_view(self, method: str | None, latent_dim: int) -> Projection:

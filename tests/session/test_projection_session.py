@@ -92,7 +92,7 @@ def test_first_view_is_pca_and_the_learned_view_follows_the_first_segment_and_re
     again = Session(tmp_path / "replay", live_frame=False, auto_bias=False)
     report = replay.replay(source, again)
     assert report.exact and report.final_epoch == 3
-    assert again.projection.sha256 == fitted.params["sha256"]
+    assert again.projection.sha256 == fitted.params["sha256"] and again.projection_method == "umap"
     np.testing.assert_array_equal(again.frame.column("x"), frame.column("x"))
     np.testing.assert_array_equal(again.frame.column("y"), frame.column("y"))
     again.close()
