@@ -19,7 +19,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from hill_viz.core.access import edit_role, editors_of
+from hill_viz.core.access import edit_role
 from hill_viz.core.provenance import default_actor
 from hill_viz.core.workspaces import WorkspaceIndex, WorkspaceSummary
 from hill_viz.errors import HillError, WorkspaceError
@@ -40,7 +40,7 @@ def _links(ws_id: str, editable: bool = True) -> str:
             f"<a class='hill-review' href='?workspace={q}&mode=review'>review</a>")
 
 
-def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=(), root=None) -> pd.DataFrame:
+def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=()) -> pd.DataFrame:
     """The table the page shows, one row per workspace; what `user` may do with each (`core.access`).
 
     user None: the server's own user (no sign-in), as the Session's actor would be.
@@ -48,8 +48,7 @@ def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=(),
     user = user or default_actor()
     data = []
     for r in rows:
-        editors = editors_of(root / r.id) if root is not None and r.owner and r.owner != user else ()
-        role = edit_role(user, r.owner or None, editors, admins)
+        role = edit_role(user, r.owner or None, r.editor_names, admins)
         data.append({"id": r.id, "title": r.title, "owner": r.owner, "dataset": r.dataset, "model": r.model,
                      "n_events": r.n_events, "n_edits": r.n_edits, "last_change": r.last_change[:19].replace("T", " "),
                      "val_acc": r.val_acc, "test_acc": r.test_acc, "severity": r.severity,
@@ -86,7 +85,7 @@ class WorkspaceList(Viewer):
         self.status = pn.pane.Alert(self.message, alert_type="warning", visible=bool(self.message))
 
     def _frame(self) -> pd.DataFrame:
-        return rows_frame(self.index.list(), self.user, self.admins, self.index.root)
+        return rows_frame(self.index.list(), self.user, self.admins)
 
     def refresh(self) -> None:
         self.table.value = self._frame()
