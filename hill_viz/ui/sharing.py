@@ -28,7 +28,7 @@ class SharingPanel(SessionComponent):
         super().__init__(**params)
         self.user_input = pn.widgets.TextInput(placeholder="user name (as they sign in)", width=200,
                                                css_classes=["hill-share-user"])
-        self.share_button = pn.widgets.Button(label="Share for editing", button_type="primary", width=140)
+        self.share_button = pn.widgets.Button(label="Share for editing", color="primary", width=140)
         self.editor_select = pn.widgets.Select(options=[], width=200, css_classes=["hill-share-editors"])
         self.revoke_button = pn.widgets.Button(label="Stop sharing", width=140)
         self.editors_line = pn.pane.HTML("", css_classes=["hill-share-list"], margin=(0, 10))
