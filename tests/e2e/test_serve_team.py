@@ -185,7 +185,7 @@ def test_the_operator_view_is_for_admins(browser, team):
         page.goto(url + "admin")
         page.get_by_text(shown).first.wait_for(timeout=60_000)
         if user == "carol":
-            for text in ("Trainings:", "Memory (RSS):", "Workspaces on disk:"):
+            for text in ("Trainings:", "Memory (RSS):", "Workspaces on disk:", "Largest workspaces"):
                 page.get_by_text(text).first.wait_for(timeout=10_000)
         page.context.close()
 
