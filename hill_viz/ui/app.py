@@ -115,6 +115,7 @@ class HillApp(SessionComponent):
         self._closed = False
         self._followed_at = 0.0
         self._following = False
+        self._was_read_only = self.session.read_only
         self.banner = self._banner()
         self.loaded = threading.Event()  # set when a browser has opened the page
         self.ready = threading.Event()   # set once the first model is built (tests wait on it)
@@ -256,7 +257,7 @@ class HillApp(SessionComponent):
 
     def _say_if_read_only(self) -> None:
         """The page lost the editing seat (opened elsewhere, or no longer shared with its user): say why."""
-        was, self._was_read_only = getattr(self, "_was_read_only", self.session.read_only), self.session.read_only
+        was, self._was_read_only = self._was_read_only, self.session.read_only
         if self.session.read_only and not was:
             self.actions.notify(f"this page is read-only now: {self.session.read_only_reason}", "warning")
 

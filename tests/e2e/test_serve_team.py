@@ -258,6 +258,17 @@ def test_the_owner_shares_from_the_page_and_the_other_user_then_edits(browser, w
         wait_until(lambda: len(bobs.session.history) > n and not bobs.session.is_busy, 120, "bob's training",
                    bob_page)
         assert bobs.session.workspace.store.events(("training_segment",))[-1].actor == "bob"
+
+        alice_page = browser.new_context().new_page()  # alice comes back (read-only: bob holds the seat)
+        alice = open_as(alice_page, url, registry, "alice", f"/?workspace={ws_id}")
+        assert alice.session.read_only and alice.sharing.visible
+        card = alice_page.locator(".hill-sharing").first
+        card.get_by_text("Sharing", exact=True).first.click()
+        card.get_by_role("button", name="Stop sharing").click()
+        wait_until(lambda: bobs.session.read_only, 30, "bob's page to turn read-only", alice_page)
+        assert alice.session.editors == () and "belongs to alice" in bobs.session.read_only_reason
+        wait_until(lambda: any("read-only now" in text for _, text in bobs.actions.messages), 30,
+                   "bob's notification", bob_page)
     finally:
         for p in (alice_page, bob_page):
             p.context.close()
