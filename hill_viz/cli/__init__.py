@@ -14,7 +14,7 @@ from hill_viz.errors import HillError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = ("datasets", "train", "simulate", "serve", "workspaces", "prune", "history", "replay", "verify", "bias", "bench")  # modules of this package, in help order
+COMMANDS = ("datasets", "train", "simulate", "serve", "workspaces", "share", "prune", "history", "replay", "verify", "bias", "bench")  # modules of this package, in help order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from hill_viz.core.retention import workspace_disk
     from hill_viz.core.workspaces import WorkspaceIndex
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
@@ -31,15 +32,20 @@ def run(args) -> int:
         for row in index.list():
             index.verify(row.id)
     rows = index.list()
+    disk = {r.id: workspace_disk(index.path_of(r.id)) for r in rows}  # checkpoints: kept while the workspace is
     if args.json:
-        print_json({"root": str(index.root), "workspaces": [r.to_dict() for r in rows]})
+        print_json({"root": str(index.root), "workspaces": [
+            {**r.to_dict(), "disk_bytes": disk[r.id].bytes, "checkpoint_bytes": disk[r.id].checkpoint_bytes,
+             "n_checkpoints": disk[r.id].n_checkpoints} for r in rows]})
         return 0
     print(f"{'id':24} {'owner':10} {'title':24} {'dataset':16} {'model':10} {'events':>6} {'edits':>5} "
-          f"{'val':>5} {'test':>5} {'bias':5} {'verify':14} last change (UTC)")
+          f"{'val':>5} {'test':>5} {'bias':5} {'verify':14} {'MB':>7} {'ckpt MB':>7} last change (UTC)")
     for r in rows:
+        d = disk[r.id]
         print(f"{r.id[:24]:24} {r.owner[:10]:10} {r.title[:24]:24} {r.dataset[:16]:16} {r.model[:10]:10} "
               f"{r.n_events:>6} {r.n_edits:>5} {_acc(r.val_acc):>5} {_acc(r.test_acc):>5} {r.severity or '-':5} "
-              f"{r.verify_badge[:14]:14} {r.last_change[:19].replace('T', ' ')}")
+              f"{r.verify_badge[:14]:14} {d.bytes / 2**20:>7.1f} {d.checkpoint_bytes / 2**20:>7.1f} "
+              f"{r.last_change[:19].replace('T', ' ')}")
     print(f"{len(rows)} workspace(s) in {index.root}; `hill-viz serve --open ID` opens one.")
     return 0
 

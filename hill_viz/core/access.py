@@ -6,6 +6,10 @@ them), and `hill-viz serve` builds them from its options.
 - `may_edit(user, workspace, admins)`: the owner, the editors the owner shared the
   workspace with, and admins may change it; everybody else reviews it read-only. A
   workspace without an owner (local use, no sign-in) is open to whoever opens it.
+- `share(workspace, user, by, admins, revoke=False)`: the owner (or an admin) lets `user`
+  edit it too, or no longer. Each change is a `sharing` event in the workspace's log (who
+  changed it, for whom, the editors after it); the latest one says who the editors are
+  (`editors_of`), on any branch: sharing is not part of the work, a revert does not undo it.
 - `DataRoots`: the folders whose files a served session may read; every other path, and
   every `../` or symlink that leads out of them, gets one neutral message that does not
   say whether the path exists.
@@ -16,19 +20,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hill_viz.errors import ConfigError, DataError
+from hill_viz.errors import ConfigError, DataError, WorkspaceError
 
 if TYPE_CHECKING:
     from hill_viz.core.retention import DiskQuota
 
-__all__ = ["DataRoots", "Limits", "edit_role", "editors_of", "may_edit", "owner_of", "share"]
+__all__ = ["SHARING_EVENT", "DataRoots", "Limits", "edit_role", "editors_in", "editors_of", "may_edit", "may_share",
+           "owner_of", "share"]
 
-SHARING_FILE = "sharing.json"  # in the workspace folder: {"editors": [...]}
+SHARING_EVENT = "sharing"  # the event kind that records a change of the editors
+USER_MAX = 200             # characters in a user name
+LATEST_SHARING_SQL = f"SELECT params FROM events WHERE kind='{SHARING_EVENT}' ORDER BY seq DESC LIMIT 1"
 
 
 # -- ownership ---------------------------------------------------------------------------------
@@ -41,29 +48,72 @@ def owner_of(workspace) -> str | None:
     return first[0] if first else None
 
 
-def editors_of(workspace) -> tuple[str, ...]:
-    """Users the owner shared the workspace (a Workspace, or its folder) with for editing."""
-    path = Path(getattr(workspace, "path", workspace)) / SHARING_FILE
+def editors_in(params) -> tuple[str, ...]:
+    """The editors a `sharing` event's params (a dict, or its JSON text) name; () if unreadable."""
     try:
-        return tuple(str(u) for u in json.loads(path.read_text(encoding="utf-8")).get("editors", []))
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(params) if isinstance(params, (str, bytes)) else params
+        return tuple(str(u) for u in data.get("editors", []))
+    except (ValueError, AttributeError, TypeError):
         return ()
 
 
-def share(workspace, user: str, by: str | None, admins: Iterable[str] = ()) -> tuple[str, ...]:
-    """Let `user` edit the workspace too; only its owner (or an admin) may share it. The new editors."""
+def editors_of(workspace) -> tuple[str, ...]:
+    """Users the owner shared the workspace with for editing (its latest `sharing` event's editors)."""
+    rows = workspace.store.query(LATEST_SHARING_SQL)
+    return editors_in(rows[0][0]) if rows else ()
+
+
+def may_share(user: str | None, workspace, admins: Iterable[str] = ()) -> bool:
+    """Whether `user` may change who edits the workspace: its owner or an admin (anyone, if it has no owner)."""
     owner = owner_of(workspace)
-    if owner is not None and by != owner and by not in set(admins):
+    return owner is None or (user is not None and (user == owner or user in set(admins)))
+
+
+def share(workspace, user: str, by: str | None, admins: Iterable[str] = (), revoke: bool = False,
+          record: Callable[[str, dict], object] | None = None) -> tuple[str, ...]:
+    """Let `user` edit the workspace too (`revoke`: no longer); only its owner or an admin may. The editors after.
+
+    The change is a `sharing` event by `by`, recorded through `record(kind, params)` (a
+    Session's recorder), else appended to the workspace's log directly. Sharing with an
+    editor again records nothing.
+    """
+    owner = owner_of(workspace)
+    if not may_share(by, workspace, admins):
         raise ConfigError(f"only {owner}, who owns this workspace, can share it for editing")
-    user = (user or "").strip()
+    user = _user_name(user)
+    editors = editors_of(workspace)
+    if revoke:
+        if user not in editors:
+            raise ConfigError(f"{user} is not among the editors of this workspace ({', '.join(editors) or 'none'}); "
+                              "there is nothing to stop sharing")
+        after = tuple(e for e in editors if e != user)
+    elif user == owner:
+        raise ConfigError(f"{user} owns this workspace and may edit it already; name someone else")
+    elif user in editors:
+        return editors
+    else:
+        after = (*editors, user)
+    if getattr(workspace, "read_only", False):
+        raise WorkspaceError("cannot change who may edit this workspace: it is open read-only here (another "
+                             "process writes it); try again once it is closed there")
+    params = {"action": "revoke" if revoke else "share", "user": user, "editors": list(after)}
+    if record is not None:
+        record(SHARING_EVENT, params)
+    else:
+        from hill_viz.core.workspaces import index_event  # the list's row follows (workspaces imports us)
+
+        index_event(workspace, workspace.store.append(SHARING_EVENT, params, actor=by))
+    return after
+
+
+def _user_name(user) -> str:
+    user = str(user or "").strip()
     if not user:
-        raise ConfigError("name the user to share the workspace with")
-    editors = tuple(dict.fromkeys([*editors_of(workspace), user]))
-    target = Path(workspace.path) / SHARING_FILE
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"editors": list(editors)}), encoding="utf-8")
-    os.replace(tmp, target)
-    return editors
+        raise ConfigError("name the user to share the workspace with (their sign-in name)")
+    if len(user) > USER_MAX or any(not c.isprintable() for c in user):
+        raise ConfigError(f"{user[:40]!r}… is not a user name: give a sign-in name on one line, at most "
+                          f"{USER_MAX} characters")
+    return user
 
 
 def edit_role(user: str | None, owner: str | None, editors: Iterable[str] = (), admins: Iterable[str] = ()) -> str:

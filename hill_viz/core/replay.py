@@ -330,7 +330,7 @@ def replay(source: Workspace, session: ReplayTarget, event_id: int | None = None
             _catch_up(session, owed, say)
             report.segments.append(_check_segment(ev, session))
             say(f"event {ev.id}: epoch {owed}: {'equal' if report.segments[-1].equal else 'DIFFERENT'}")
-        # selection, bias_report, revert, annotation: nothing to redo (a revert is already in the path)
+        # selection, bias_report, revert, annotation, sharing: nothing to redo (a revert is already in the path)
     _catch_up(session, owed, say)
     if session.trainer is not None:
         report.final_epoch = session.trainer.epoch

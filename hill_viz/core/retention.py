@@ -10,6 +10,10 @@
   and its receipt (kept outside the folder) goes with it, so a new workspace at the same
   path is not taken for a rolled-back one. Checkpoints are never pruned one by one: revert
   and `verify` need every recorded artifact, so a workspace is kept whole or removed whole.
+- `workspace_disk(folder)`: a workspace's bytes, and how many of them are checkpoints (what
+  a long-lived workspace grows by, one per trained epoch), for the operator view and
+  `hill-viz workspaces`; `DiskQuota.by_workspace()` gives them for every workspace, measured
+  with the total.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from pathlib import Path
 from hill_viz.core.provenance import DB_NAME, WriterLock, receipt_path
 from hill_viz.errors import ConfigError, WorkspaceLockedError
 
-__all__ = ["DISK_CHECK_S", "DiskQuota", "PruneReport", "folder_bytes", "last_change", "prune_workspaces",
-           "workspace_folders"]
+__all__ = ["DISK_CHECK_S", "DiskQuota", "PruneReport", "WorkspaceDisk", "folder_bytes", "last_change",
+           "prune_workspaces", "workspace_disk", "workspace_folders"]
 
 DISK_CHECK_S = 30.0  # disk use is re-measured at most this often
 DAY_S = 86_400.0
@@ -49,6 +53,26 @@ def last_change(folder: str | os.PathLike) -> float:
     return max((st.st_mtime for st in _files(Path(folder))), default=os.lstat(folder).st_mtime)
 
 
+@dataclass(frozen=True)
+class WorkspaceDisk:
+    """What one workspace holds on disk."""
+
+    name: str
+    bytes: int
+    checkpoint_bytes: int
+    n_checkpoints: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def workspace_disk(folder: str | os.PathLike) -> WorkspaceDisk:
+    """The bytes under a workspace folder, and those of its checkpoints (`checkpoints/*.pt`)."""
+    folder = Path(folder)
+    checkpoints = [st.st_size for st in _files(folder / "checkpoints")]
+    return WorkspaceDisk(folder.name, folder_bytes(folder), sum(checkpoints), len(checkpoints))
+
+
 def workspace_folders(root: str | os.PathLike) -> list[Path]:
     """The workspaces directly under `root` (folders holding a log), by name."""
     root = Path(root)
@@ -65,6 +89,7 @@ class DiskQuota:
             raise ConfigError(f"a disk quota must be positive, got {max_bytes} bytes")
         self.root, self.max_bytes = Path(root), max_bytes
         self._measured = (-float("inf"), 0)  # (monotonic time, bytes)
+        self._per_workspace: tuple[float, list[WorkspaceDisk]] = (-float("inf"), [])
         self._lock = threading.Lock()
 
     def used(self, fresh: bool = False) -> int:
@@ -74,6 +99,15 @@ class DiskQuota:
                 used = folder_bytes(self.root)
                 self._measured = (time.monotonic(), used)
             return used
+
+    def by_workspace(self, fresh: bool = False) -> list[WorkspaceDisk]:
+        """Every workspace's disk use (and its checkpoints'), largest first; re-measured as `used` is."""
+        with self._lock:
+            at, rows = self._per_workspace
+            if fresh or time.monotonic() - at > DISK_CHECK_S:
+                rows = sorted((workspace_disk(f) for f in workspace_folders(self.root)), key=lambda r: -r.bytes)
+                self._per_workspace = (time.monotonic(), rows)
+            return rows
 
     @property
     def full(self) -> bool:

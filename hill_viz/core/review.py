@@ -83,6 +83,9 @@ def describe_event(kind: str, params: dict, metrics: dict) -> str:
     if kind == "annotation":
         text = str(p.get("text", ""))
         return f"note on event {p.get('event_id')}: {text[:80]}{'...' if len(text) > 80 else ''}"
+    if kind == "sharing":
+        verb = "stopped sharing with" if p.get("action") == "revoke" else "shared for editing with"
+        return f"{verb} {p.get('user')} (editors: {', '.join(p.get('editors', [])) or 'none'})"
     return kind
 
 

@@ -2,7 +2,8 @@
 
 `WorkspaceIndex(root)` keeps `hill-index.sqlite` in the root: per workspace its owner,
 title, dataset, model, events, edits, last change, latest val/test accuracy, worst bias
-severity on the current branch and the last verify result. Listing does not read the
+severity on the current branch, the editors its owner shared it with (the latest `sharing`
+event) and the last verify result. Listing does not read the
 logs: it stats each folder's log files and re-reads only those changed since they were
 indexed (a workspace copied in, or written by a hill-viz without the index). Sessions
 keep their row current as they record (`index_event`, called by the Recorder after each
@@ -20,6 +21,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hill_viz.core.access import LATEST_SHARING_SQL, SHARING_EVENT, editors_in
 from hill_viz.core.provenance import DB_NAME, Event, Workspace
 from hill_viz.core.review import SEVERITIES, worst_severity
 from hill_viz.errors import WorkspaceError
@@ -31,7 +33,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 log = logging.getLogger(__name__)
 
 _COLUMNS = ("id", "owner", "title", "dataset", "model", "n_events", "n_edits", "last_change", "val_acc",
-            "test_acc", "worst_severity", "head", "verify", "verify_problem", "verified_events", "stamp")
+            "test_acc", "worst_severity", "head", "verify", "verify_problem", "verified_events", "editors", "stamp")
 
 # per event on the head path: what the summary needs, without decoding long id lists
 _PATH_SQL = """
@@ -64,6 +66,7 @@ class WorkspaceSummary:
     verify: str = ""                  # "" not checked, "ok", "failed"
     verify_problem: str = ""
     verified_events: int = 0          # events the last verify covered
+    editors: str = "[]"               # JSON list: who else may edit it (`core.access.editors_of`)
     stamp: str = ""                   # the log files' size and mtime when indexed
 
     @property
@@ -79,9 +82,13 @@ class WorkspaceSummary:
             return f"ok to event {self.verified_events}"
         return self.verify
 
+    @property
+    def editor_names(self) -> tuple[str, ...]:
+        return editors_in({"editors": json.loads(self.editors or "[]")})
+
     def to_dict(self) -> dict:
         return {**{k: v for k, v in asdict(self).items() if k != "stamp"}, "severity": self.severity,
-                "verify_badge": self.verify_badge}
+                "verify_badge": self.verify_badge, "editors": list(self.editor_names)}
 
 
 # -- folding events into a summary ------------------------------------------------------------------
@@ -103,6 +110,8 @@ def _fold(row: WorkspaceSummary, kind: str, ts: str, params: dict, metrics: dict
         row.val_acc, row.test_acc = metrics.get("val_acc"), metrics.get("test_acc")
     elif kind == "bias_report":
         row.worst_severity = max(row.worst_severity, worst_severity(metrics))
+    elif kind == SHARING_EVENT and "editors" in params:  # the head path's SQL leaves them out: see summarize
+        row.editors = json.dumps(list(editors_in(params)))
 
 
 def summarize(path: Path) -> WorkspaceSummary:
@@ -118,6 +127,8 @@ def summarize(path: Path) -> WorkspaceSummary:
         if row.head is not None:
             for kind, ts, params, metrics in db.execute(_PATH_SQL, (row.head,)):
                 _fold(row, kind, ts, json.loads(params), json.loads(metrics))
+        sharing = db.execute(LATEST_SHARING_SQL).fetchone()  # on any branch: a revert does not undo it
+        row.editors = json.dumps(list(editors_in(sharing[0]) if sharing else ()))
     row.stamp = _stamp(path)
     return row
 
@@ -181,6 +192,9 @@ class WorkspaceIndex:
             self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / INDEX_NAME
         with self._db() as db:
+            known = [r[1] for r in db.execute("PRAGMA table_info(workspaces)")]
+            if known and known != list(_COLUMNS):  # written by another version: derived data, rebuilt
+                db.execute("DROP TABLE workspaces")
             cols = ", ".join(f"{c} {'TEXT PRIMARY KEY' if c == 'id' else ''}" for c in _COLUMNS)
             db.execute(f"CREATE TABLE IF NOT EXISTS workspaces ({cols})")
 

@@ -1,5 +1,6 @@
 """The operator view (`/admin`, admins only): pages and users, trainings running and queued,
-the server's memory and its workspaces' disk use, refreshed every few seconds."""
+the server's memory and its workspaces' disk use (the largest ones, with what their
+checkpoints take: they are never pruned one by one), refreshed every few seconds."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ from hill_viz.serve.pages import PageRegistry
 __all__ = ["admin_factory", "server_summary"]
 
 REFRESH_MS = 2000
+LARGEST = 10  # workspaces listed by disk use
 
 
 def server_summary(config: ServeConfig, registry: PageRegistry) -> dict:
@@ -26,7 +28,7 @@ def server_summary(config: ServeConfig, registry: PageRegistry) -> dict:
             "rss_mb": psutil.Process(os.getpid()).memory_info().rss / 2**20,
             "disk_mb": registry.disk_bytes() / 2**20,
             "disk_quota_mb": None if registry.max_disk_bytes is None else registry.max_disk_bytes / 2**20,
-            "rows": rows}
+            "workspaces_disk": [w.to_dict() for w in registry.disk.by_workspace()], "rows": rows}
 
 
 def _markdown(summary: dict) -> str:
@@ -44,6 +46,12 @@ def _markdown(summary: dict) -> str:
     ]
     lines += [f"| {r['page']} | {r['user']} | {r['opened']} | {r['workspace']} | {r['status']} | {r['queue'] or ''} |"
               for r in summary["rows"]]
+    disk = summary["workspaces_disk"]
+    lines += ["", f"**Largest workspaces** ({min(len(disk), LARGEST)} of {len(disk)}; checkpoints are kept "
+                  "while the workspace is: revert and verify need them)", "",
+              "| workspace | on disk (MB) | checkpoints | of which checkpoints (MB) |", "|---|---|---|---|"]
+    lines += [f"| {w['name']} | {w['bytes'] / 2**20:,.1f} | {w['n_checkpoints']} | {w['checkpoint_bytes'] / 2**20:,.1f} |"
+              for w in disk[:LARGEST]]
     return "\n".join(lines)
 
 

@@ -12,7 +12,9 @@ tell it is still connected (`set_probe`), and a read-only page asks for the seat
 (`claim`) when it connects and now and then after: a reload builds the new page before
 the old one disconnects, so the new page starts read-only and takes the seat as soon as
 the old page is gone and idle (the old Session turns read-only); a second tab takes it
-when the first one closes.
+when the first one closes. After the owner shares the workspace, an editor's read-only
+page takes the seat the same way; after they stop sharing it, `recheck` turns the page of
+whoever may no longer edit it read-only.
 """
 from __future__ import annotations
 
@@ -118,6 +120,17 @@ class OpenWorkspaces:
             entry.editor = session
             entry.since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
             return True
+
+    def recheck(self, session: Session) -> None:
+        """Who may edit `session`'s workspace changed: the editing page of someone no longer allowed
+        turns read-only (a training it runs finishes and is recorded)."""
+        with self._lock:
+            entry = self._open.get(session.workspace.path.expanduser().resolve())
+            editor = entry.editor if entry is not None else None
+            refused = _refusal(entry.workspace, editor.actor, editor.admins) if editor is not None else ""
+            if refused:
+                _set_access(editor, True, refused)
+                entry.editor = None
 
     def set_probe(self, session: Session, connected: Callable[[], bool]) -> None:
         """How to tell whether `session`'s page is still connected (see the module doc)."""

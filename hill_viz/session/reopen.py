@@ -1,8 +1,10 @@
-"""The Session's provenance verbs: reopen a workspace, follow it, revert, annotate (a mixin of `Session`).
+"""The Session's provenance verbs: reopen a workspace, follow it, revert, annotate, share (a mixin of `Session`).
 
 `open` restores the state at the workspace's head from the log; `revert` moves the head
 back (a branch starts there); `annotate` records a note (a review comment) and is allowed
-on a read-only Session; `reload` follows the log without recording anything.
+on a read-only Session; `reload` follows the log without recording anything; `share`
+lets another user edit the workspace (or no longer): only its owner or an admin, also
+from a read-only page (the owner reviewing while an editor holds the seat).
 """
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from pathlib import Path
 from typing import Self
 
 from hill_viz.core import replay as _replay
+from hill_viz.core.access import editors_of, may_share, share
 from hill_viz.core.edits import Selector
-from hill_viz.core.provenance import Event, Workspace
+from hill_viz.core.provenance import Event, Workspace, default_actor
 from hill_viz.errors import ConfigError
 from hill_viz.session.access import mutating, open_workspace
 from hill_viz.session.frames import frame_ref
@@ -78,6 +81,26 @@ class ReopenVerbs:
             raise ConfigError(f"an annotation holds at most 10000 characters, got {len(text)}; shorten it")
         target = self.workspace.store.get(event_id)
         return self._recorder.record("annotation", {"event_id": target.id, "event_kind": target.kind, "text": text})
+
+    # -- who else may edit ---------------------------------------------------------------------------
+    @property
+    def editors(self) -> tuple[str, ...]:
+        """The users the owner shared this workspace with for editing."""
+        return editors_of(self.workspace)
+
+    @property
+    def may_share(self) -> bool:
+        """Whether this Session's user may change who edits the workspace (its owner or an admin)."""
+        return may_share(self.actor or default_actor(), self.workspace, self.admins)
+
+    def share(self, user: str, revoke: bool = False) -> tuple[str, ...]:
+        """Let `user` edit this workspace too (`revoke`: no longer); a `sharing` event. The editors after.
+
+        Only the owner or an admin may (ConfigError otherwise); pages already open on it
+        follow when they next ask for the seat (`OpenWorkspaces.claim`, `recheck`).
+        """
+        return share(self.workspace, user, by=self.actor or default_actor(), admins=self.admins, revoke=revoke,
+                     record=self._recorder.record)
 
     def _restore(self, event_id: int) -> None:
         """Load the state right after `event_id` from the log and its artifacts (no training)."""

@@ -27,6 +27,7 @@ from hill_viz.ui.edit_tools import EditTools
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView
 from hill_viz.ui.selection_table import SelectionTable
+from hill_viz.ui.sharing import SharingPanel
 from hill_viz.ui.timeline import Timeline
 from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel, TrainingSettings
 
@@ -91,6 +92,8 @@ class HillApp(SessionComponent):
                            "tell the page is still connected (e.g. OpenWorkspaces.set_probe)")
     claim = param.Callable(default=None, doc="Called with the Session by a read-only page: True if it may "
                            "edit now (e.g. OpenWorkspaces.claim); None: it stays read-only")
+    access_changed = param.Callable(default=None, doc="Called with the Session after its owner changed who "
+                                    "may edit it (e.g. OpenWorkspaces.recheck)")
     follow_s = param.Number(default=2.0, bounds=(0.1, None),
                             doc="A read-only page reloads the log's head at most this often")
 
@@ -107,10 +110,12 @@ class HillApp(SessionComponent):
         self.components = {key: self._make(key, cls) for key, cls in COMPONENTS.items()}
         self.latent_view = self.components["latent_view"]
         self.edit_tools = EditTools(session=self.session, actions=self.actions, latent_view=self.latent_view)
+        self.sharing = SharingPanel(session=self.session, actions=self.actions, changed=self.access_changed)
         self._periodic = None
         self._closed = False
         self._followed_at = 0.0
         self._following = False
+        self._was_read_only = self.session.read_only
         self.banner = self._banner()
         self.loaded = threading.Event()  # set when a browser has opened the page
         self.ready = threading.Event()   # set once the first model is built (tests wait on it)
@@ -173,7 +178,7 @@ class HillApp(SessionComponent):
                       stylesheets=[HEADER_CSS], css_classes=["hill-training-strip"], margin=0)
 
     def _side_column(self) -> pn.Column:
-        """Edit (grouped move/shape/group/pin); the pending edits' bias lights; the timeline strip."""
+        """Edit (grouped move/shape/group/pin); the pending edits' bias lights; the timeline strip; sharing."""
         bias, timeline = self.components["bias"], self.components["timeline"]
         parts = [self.edit_tools]
         if bias is not None:
@@ -184,6 +189,7 @@ class HillApp(SessionComponent):
                 pn.pane.Markdown("**Timeline** (details: Timeline tab)", margin=(0, 10)),
                 timeline.strip(),
                 css_classes=["hill-timeline-strip"], sizing_mode="stretch_width"))
+        parts.append(self.sharing)  # only its owner and admins see it
         return pn.Column(*parts, width=SIDE_WIDTH)
 
     def template(self) -> pn.template.BootstrapTemplate:
@@ -247,10 +253,17 @@ class HillApp(SessionComponent):
         try:
             self.training.poll()
             self.edit_tools.sync()
+            self._say_if_read_only()
             if self.session.read_only and not self._try_claim():
                 self._follow()
         except Exception:  # a broken tick must not stop the next one
             log.exception("periodic update failed")
+
+    def _say_if_read_only(self) -> None:
+        """The page lost the editing seat (opened elsewhere, or no longer shared with its user): say why."""
+        was, self._was_read_only = self._was_read_only, self.session.read_only
+        if self.session.read_only and not was:
+            self.actions.notify(f"this page is read-only now: {self.session.read_only_reason}", "warning")
 
     def _try_claim(self) -> bool:
         """A read-only page takes the editing seat once it is free (at most once a second)."""

@@ -142,7 +142,7 @@ class Site:
 
     def app_page(self, shell: Shell, session: Session) -> HillApp:
         app = HillApp(session=session, release=self.pages.release, probe=self.pages.set_probe,
-                      claim=self.pages.claim, **self.options)
+                      claim=self.pages.claim, access_changed=self.pages.recheck, **self.options)
         app.actions.notifications = shell.template.notifications
         shell.show(app.main_area(), app.training_strip())
         shell.template.hill_app = app

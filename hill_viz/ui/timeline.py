@@ -41,6 +41,7 @@ KIND_COLORS = {  # Okabe-Ito: colour-blind safe
     "selection": "#56B4E9", "edit_added": "#E69F00", "edit_updated": "#E69F00", "edit_removed": "#E69F00",
     "edits_applied": "#D55E00", "training_segment": "#0072B2", "checkpoint": "#BBBBBB",
     "bias_report": "#CC79A7", "revert": "#009E73", "annotation": "#F0E442",
+    "sharing": "#F0E442",
 }
 HEADLINE_MAX = 4
 TABLE_COLUMNS = ["id", "seq", "lane", "kind", "actor", "ts", "summary"]

@@ -19,7 +19,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
-from hill_viz.core.access import edit_role, editors_of
+from hill_viz.core.access import edit_role
 from hill_viz.core.provenance import default_actor
 from hill_viz.core.workspaces import WorkspaceIndex, WorkspaceSummary
 from hill_viz.errors import HillError, WorkspaceError
@@ -27,9 +27,18 @@ from hill_viz.errors import HillError, WorkspaceError
 __all__ = ["WorkspaceList"]
 
 COLUMNS = {"id": "Workspace", "title": "Title", "owner": "Owner", "dataset": "Dataset", "model": "Model",
-           "n_events": "Events", "n_edits": "Edits", "last_change": "Last change (UTC)", "val_acc": "Val acc",
+           "n_events": "Events", "n_edits": "Edits", "last_change": "Changed (UTC)", "val_acc": "Val acc",
            "test_acc": "Test acc", "severity": "Bias", "verify_badge": "Verify", "access": "You may",
            "open": "Open"}
+# Every column in view at 1600 px (a compact font; a long title or name is cut at MAX_WIDTH,
+# in full on hover); on a narrower window the middle columns scroll while what a row is and
+# what you may do with it stay in view (frozen).
+TABLE_CSS = """
+.tabulator-row, .tabulator-col, .tabulator-footer { font-size: 13px !important; }
+.tabulator-cell, .tabulator-col-content { padding-left: 4px !important; padding-right: 4px !important; }
+"""
+MAX_WIDTH = 176  # px: a whole generated ID (date, time, random tail)
+FROZEN = {"id": "left", "access": "right", "open": "right"}
 ACCESS = {"owner": "edit (yours)", "editor": "edit (shared)", "admin": "edit (admin)", "anyone": "edit",
           "": "review"}
 
@@ -40,7 +49,7 @@ def _links(ws_id: str, editable: bool = True) -> str:
             f"<a class='hill-review' href='?workspace={q}&mode=review'>review</a>")
 
 
-def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=(), root=None) -> pd.DataFrame:
+def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=()) -> pd.DataFrame:
     """The table the page shows, one row per workspace; what `user` may do with each (`core.access`).
 
     user None: the server's own user (no sign-in), as the Session's actor would be.
@@ -48,10 +57,9 @@ def rows_frame(rows: list[WorkspaceSummary], user: str | None = None, admins=(),
     user = user or default_actor()
     data = []
     for r in rows:
-        editors = editors_of(root / r.id) if root is not None and r.owner and r.owner != user else ()
-        role = edit_role(user, r.owner or None, editors, admins)
+        role = edit_role(user, r.owner or None, r.editor_names, admins)
         data.append({"id": r.id, "title": r.title, "owner": r.owner, "dataset": r.dataset, "model": r.model,
-                     "n_events": r.n_events, "n_edits": r.n_edits, "last_change": r.last_change[:19].replace("T", " "),
+                     "n_events": r.n_events, "n_edits": r.n_edits, "last_change": r.last_change[:16].replace("T", " "),
                      "val_acc": r.val_acc, "test_acc": r.test_acc, "severity": r.severity,
                      "verify_badge": r.verify_badge, "access": ACCESS[role], "open": _links(r.id, bool(role))})
     return pd.DataFrame(data, columns=list(COLUMNS))
@@ -77,7 +85,8 @@ class WorkspaceList(Viewer):
                         "test_acc": {"type": "money", "precision": 3}},
             header_filters={c: text for c in ("id", "title", "owner", "dataset", "model", "severity", "verify_badge",
                                                    "access")},
-            pagination="remote", page_size=50, css_classes=["hill-workspace-list"], layout="fit_data_stretch")
+            pagination="remote", page_size=50, css_classes=["hill-workspace-list"], layout="fit_data_stretch",
+            frozen_columns=FROZEN, stylesheets=[TABLE_CSS], configuration={"columnDefaults": {"tooltip": True, "maxWidth": MAX_WIDTH}})
         self.table.on_edit(self._on_edit)
         self.verify_button = pn.widgets.Button(label="Verify selected", width=140)
         self.verify_button.on_click(self._on_verify)
@@ -86,7 +95,7 @@ class WorkspaceList(Viewer):
         self.status = pn.pane.Alert(self.message, alert_type="warning", visible=bool(self.message))
 
     def _frame(self) -> pd.DataFrame:
-        return rows_frame(self.index.list(), self.user, self.admins, self.index.root)
+        return rows_frame(self.index.list(), self.user, self.admins)
 
     def refresh(self) -> None:
         self.table.value = self._frame()
@@ -123,6 +132,6 @@ class WorkspaceList(Viewer):
         new = pn.pane.HTML("<a class='hill-new-workspace btn btn-primary' href='?workspace=new'>New workspace</a>",
                            margin=(5, 10))
         return pn.Column(
-            pn.Row(pn.pane.Markdown(f"### Workspaces in `{self.index.root}`", margin=(0, 10)), new,
-                   self.verify_button, self.refresh_button),
+            pn.Row(pn.pane.Markdown("### Workspaces", margin=(0, 10)), new, self.verify_button, self.refresh_button),
+            pn.pane.Markdown(f"in `{self.index.root}`", margin=(0, 10), css_classes=["hill-list-root"]),
             self.status, self.table, sizing_mode="stretch_both")

@@ -104,3 +104,24 @@ def test_quota_measures_lazily_and_fresh_on_demand(tmp_path):
         DiskQuota(tmp_path, 0)
     with pytest.raises(ConfigError, match="retention must be a positive number of days"):
         prune_workspaces(tmp_path, 0)
+
+
+def test_checkpoint_disk_use_per_workspace_matches_the_logged_checkpoints(tmp_path, capsys):
+    from hill_viz.core.retention import workspace_disk
+    from hill_viz.session import Session
+
+    s = Session(tmp_path / "trained", actor="alice")
+    s.load_dataset("blobs", n=300)
+    s.build_model(latent_dim=2, hidden=8, projection="pca")
+    s.train(3, wait=True)
+    logged = [s.workspace.resolve(e.artifact("checkpoint")["path"]) for e in s.workspace.store.events(("checkpoint",))]
+    s.close()
+    _workspace(tmp_path, "empty", 0)
+    d = workspace_disk(tmp_path / "trained")
+    assert d.n_checkpoints == len(logged) == 3 and d.checkpoint_bytes == sum(p.stat().st_size for p in logged)
+    assert 0 < d.checkpoint_bytes < d.bytes == folder_bytes(tmp_path / "trained")
+    by = DiskQuota(tmp_path, None).by_workspace()
+    assert [w.name for w in by] == ["trained", "empty"] and by[0] == d and by[1].n_checkpoints == 0
+    assert main(["workspaces", "--root", str(tmp_path), "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["workspaces"]}
+    assert (rows["trained"]["n_checkpoints"], rows["trained"]["checkpoint_bytes"]) == (3, d.checkpoint_bytes)

@@ -198,7 +198,7 @@ def test_the_operator_view_is_for_admins(browser, team):
         page.goto(url + "admin")
         page.get_by_text(shown).first.wait_for(timeout=60_000)
         if user == "carol":
-            for text in ("Trainings:", "Memory (RSS):", "Workspaces on disk:"):
+            for text in ("Trainings:", "Memory (RSS):", "Workspaces on disk:", "Largest workspaces"):
                 page.get_by_text(text).first.wait_for(timeout=10_000)
         page.context.close()
 
@@ -238,3 +238,50 @@ def test_the_list_is_the_landing_page_and_others_workspaces_open_read_only(page,
     (line,) = lines  # the same line, whatever the ID points at
     assert line.startswith("there is no workspace ID here; open one from the workspace list") and "\n" not in line
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["alice-study"]  # nothing made or opened
+
+
+def test_the_owner_shares_from_the_page_and_the_other_user_then_edits(browser, workspaces_team):
+    url, registry, _, _ = workspaces_team
+    alice_page, bob_page = (browser.new_context().new_page() for _ in range(2))
+    try:
+        alice = open_as(alice_page, url, registry, "alice")
+        ws_id = alice.session.workspace.path.name
+        card = alice_page.locator(".hill-sharing").first
+        card.get_by_text("Sharing", exact=True).first.click()
+        box = card.locator(".hill-share-user input").first
+        box.fill("bob")
+        box.press("Enter")
+        wait_until(lambda: alice.sharing.user_input.value == "bob", 30, "the name", alice_page)
+        card.get_by_role("button", name="Share for editing").click()
+        wait_until(lambda: alice.session.editors == ("bob",), 30, "the sharing", alice_page)
+        card.get_by_text("Shared for editing with").first.wait_for(timeout=30_000)
+        (event,) = alice.session.workspace.store.events(("sharing",))
+        assert (event.actor, event.params["user"]) == ("alice", "bob")
+        alice_page.context.close()  # her page goes: the editing seat frees up
+
+        sign_in(bob_page, url, "bob")  # the list says what bob may do with alice's workspace now
+        row = bob_page.locator(".hill-workspace-list .tabulator-row", has_text=ws_id).first
+        row.wait_for(timeout=60_000)
+        assert "edit (shared)" in row.inner_text() and row.locator("a.hill-open").inner_text() == "edit"
+        bobs = open_as(bob_page, url, registry, "bob", f"/?workspace={ws_id}")
+        wait_until(lambda: not bobs.session.read_only, 60, "bob's page to take the editing seat", bob_page)
+        assert not bobs.sharing.visible and not bob_page.locator(".hill-sharing").first.is_visible()  # owner only
+        n = len(bobs.session.history)
+        bob_page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
+        wait_until(lambda: len(bobs.session.history) > n and not bobs.session.is_busy, 120, "bob's training",
+                   bob_page)
+        assert bobs.session.workspace.store.events(("training_segment",))[-1].actor == "bob"
+
+        alice_page = browser.new_context().new_page()  # alice comes back (read-only: bob holds the seat)
+        alice = open_as(alice_page, url, registry, "alice", f"/?workspace={ws_id}")
+        assert alice.session.read_only and alice.sharing.visible
+        card = alice_page.locator(".hill-sharing").first
+        card.get_by_text("Sharing", exact=True).first.click()
+        card.get_by_role("button", name="Stop sharing").click()
+        wait_until(lambda: bobs.session.read_only, 30, "bob's page to turn read-only", alice_page)
+        assert alice.session.editors == () and "belongs to alice" in bobs.session.read_only_reason
+        wait_until(lambda: any("read-only now" in text for _, text in bobs.actions.messages), 30,
+                   "bob's notification", bob_page)
+    finally:
+        for p in (alice_page, bob_page):
+            p.context.close()

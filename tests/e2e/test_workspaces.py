@@ -185,3 +185,28 @@ def test_the_list_links_to_a_workspace_and_the_page_layout(page, site, artifacts
     for part in (".hill-timeline-strip", ".hill-bias-lights", ".hill-edit-groups"):
         box = page.locator(part).first.bounding_box()
         assert box is not None and box["y"] + box["height"] <= VIEWPORT["height"], part  # no scrolling
+
+
+def test_every_column_of_the_list_is_in_view_at_1600_px(page, tmp_path, artifacts):
+    from hill_viz.core.workspaces import WorkspaceIndex
+    from hill_viz.ui.workspace_list import COLUMNS
+
+    root = tmp_path / "root"
+    for k, owner in enumerate(("alice-from-the-lab-downstairs", "bob")):  # long names, titles: the widest rows
+        s = Session(root / f"20261202-19000{k}-abc12{k}", actor=owner)
+        s.load_dataset("blobs", n=300)
+        s.workspace.set_title("a title that goes on and on about what this study is for " * 3)
+        share(s.workspace, "erin", by=owner)
+        s.workspace.close()
+        WorkspaceIndex(root).verify(s.workspace.path.name)
+    site = Site(root, user=lambda: "erin")
+    with served(site.factory) as url:
+        page.goto(url)
+        page.locator(".hill-workspace-list .tabulator-row", has_text="edit (shared)").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(artifacts / "workspace-list-1600x1000.png"))
+        table = page.locator(".hill-workspace-list .tabulator").first.bounding_box()
+        boxes = {title: page.locator(".hill-workspace-list .tabulator-col", has_text=title).first.bounding_box()
+                 for title in COLUMNS.values()}
+    spans = sorted((b["x"], b["x"] + b["width"], title) for title, b in boxes.items())
+    assert all(table["x"] - 1 <= x0 and x1 <= table["x"] + table["width"] + 1 for x0, x1, _ in spans), spans
+    assert all(a[1] <= b[0] + 1 for a, b in zip(spans, spans[1:])), spans  # none hidden under a frozen one

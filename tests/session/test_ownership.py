@@ -43,3 +43,37 @@ def test_shared_editors_and_admins_may_edit(alices):
     bob.apply_edits(1, wait=True)
     assert bob.teachers and bob.workspace.store.events()[-1].actor == "bob"
     bob.workspace.close()
+
+
+def test_only_the_owner_shares_and_revoking_takes_editing_away(alices):
+    from hill_viz.session.registry import OpenWorkspaces
+
+    bob = Session.open(alices, actor="bob")
+    assert not bob.may_share
+    with pytest.raises(errors.ConfigError, match="only alice, who owns this workspace, can share it"):
+        bob.share("bob")
+    assert bob.editors == ()
+    bob.workspace.close()
+
+    pages = OpenWorkspaces()
+    owner = pages.open(alices, actor="alice")
+    assert owner.may_share and owner.share("bob") == ("bob",)
+    assert owner.workspace.store.events()[-1].actor == "alice"
+    pages.release(owner)
+    bobs = pages.open(alices, actor="bob")  # shared with him: he gets the editing seat
+    assert not bobs.read_only
+    bobs.add_edit(Edit.contract(Selector.of_label(2), 0.5))
+    assert bobs.workspace.store.events()[-1].actor == "bob"
+
+    owner = pages.open(alices, actor="alice")  # read-only while bob holds the seat, yet she may still share
+    assert owner.read_only and owner.share("bob", revoke=True) == ()
+    pages.recheck(owner)
+    assert bobs.read_only and "belongs to alice" in bobs.read_only_reason
+    with pytest.raises(errors.ReadOnlyError):
+        bobs.add_edit(Edit.contract(Selector.of_label(3), 0.5))
+    assert not pages.claim(bobs)
+    for s in (bobs, owner):
+        pages.release(s)
+    again = Session.open(alices, actor="bob")
+    assert again.read_only and again.editors == ()
+    again.workspace.close()

@@ -21,7 +21,7 @@ def root(tmp_path):
 
 
 def access(root, user, admins=()):
-    frame = rows_frame(WorkspaceIndex(root).list(), user, admins, root).set_index("id")
+    frame = rows_frame(WorkspaceIndex(root).list(), user, admins).set_index("id")
     return {ws: (row["access"], ">edit<" in row["open"]) for ws, row in frame.iterrows()}
 
 

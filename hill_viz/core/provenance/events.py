@@ -19,7 +19,7 @@ from hill_viz.errors import WorkspaceError
 EVENT_KINDS = (
     "dataset_loaded", "model_built", "projection_fitted", "selection", "edit_added",
     "edit_updated", "edit_removed", "edits_applied", "training_segment", "checkpoint",
-    "bias_report", "revert", "annotation",
+    "bias_report", "revert", "annotation", "sharing",
 )
 COLUMNS = ("id", "parent_id", "seq", "ts", "actor", "kind", "params", "metrics", "artifacts", "hash")
 
