@@ -17,9 +17,9 @@ class _Recording(Trainer):
         super().__init__(*args, **kwargs)
         self.steps = []
 
-    def _step(self, dataset, rows, labels, teachers):
+    def _step(self, features, labels, rows, ids, teachers):
         self.steps.append(rows.copy())
-        return super()._step(dataset, rows, labels, teachers)
+        return super()._step(features, labels, rows, ids, teachers)
 
 
 def _small_model(ds):
