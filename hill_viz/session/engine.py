@@ -230,6 +230,17 @@ class EngineVerbs(param.Parameterized):
         self.engine_status = state.status(dataset.n_samples) + self._streamed()
         return dataset
 
+    def _follow_stream(self, params: dict | None) -> None:
+        """A restored dataset trains as its params say: streamed from its folder, or not."""
+        from hill_viz.scale.stream import cached_source
+
+        buffer_rows = (params or {}).get("stream")
+        if not buffer_rows:
+            self._stream = None
+            return
+        options = {k: params[k] for k in ("features", "attributes", "splits") if params.get(k) is not None}
+        self._stream = (cached_source(params["path"], seed=params["seed"], **options), buffer_rows)
+
     def _streamed(self) -> str:
         if self._stream is None:
             return ""

@@ -173,6 +173,13 @@ def test_streamed_training_covers_every_row_and_replays_exactly(folder, tmp_path
         assert teacher.n_covered > held > 0  # covered samples outside the in-memory sample are taught too
     finally:
         s.close()
+    s = Session.open(tmp_path / "ws", auto_bias=False)  # reopened, it streams as its log says
+    try:
+        before = s.trainer.step
+        s.train(1, wait=True)
+        assert s.trainer.step - before == -(-folder_train // s.trainer.config.batch_size)
+    finally:
+        s.close()
     again = Session(tmp_path / "replay", live_frame=False, auto_bias=False)
     try:
         report = replay(Workspace(tmp_path / "ws", read_only=True), again)
