@@ -151,7 +151,8 @@ class Teacher:
 
     def save(self, path) -> None:
         """Write the frozen targets (npz), so a reopened workspace keeps teaching the same thing."""
-        arrays = {"rows": self.rows, "ids": self.ids, "target_view": self.target_view, "target_latent": self.target_latent,
+        arrays = {"rows": self.rows, "ids": self.ids, "target_view": self.target_view,
+                  "target_latent": self.target_latent,
                   "weight": self.weight, "group": self.group, "origin": self.origin,
                   "scales": np.array([self.view_scale2, self.latent_scale2]),
                   "n_samples": np.array(len(self.cover_index))}

@@ -27,7 +27,8 @@ from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.errors import ConfigError, DataError, EditError
 from hill_viz.scale.source import ParquetSource, PartArrays
 
-__all__ = ["DEFAULT_BUFFER_ROWS", "Batch", "BatchStream", "cached_source", "folder_dataset", "read_rows", "rows_of_ids", "sample_dataset"]
+__all__ = ["DEFAULT_BUFFER_ROWS", "Batch", "BatchStream", "cached_source", "folder_dataset", "read_rows",
+           "rows_of_ids", "sample_dataset"]
 
 DEFAULT_BUFFER_ROWS = 1 << 20  # rows the shuffling buffer holds (64 MiB of 16-d features)
 
