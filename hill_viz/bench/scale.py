@@ -10,7 +10,11 @@ Figures (baselines measured in the same run):
   the in-memory frame would hold;
 - scale_latents: latents of --latent-points samples with 2 workers vs 1 (samples/s);
 - scale_stream_epoch: one epoch of seeded training batches streamed from the latents'
-  source dataset: time and peak RSS vs the bytes of its features.
+  source dataset: time and peak RSS vs the bytes of its features;
+- scale_train_stream (with --train-data FOLDER): `hill-viz train --engine dask|memory --stream`
+  on that folder, one epoch over every training row, then an edit's epoch (the teacher covers
+  one class over the whole folder; on dask the latents of every row on the local cluster):
+  peak RSS of the whole run (the command and its cluster's processes) vs the folder's features.
 """
 from __future__ import annotations
 
@@ -38,6 +42,12 @@ def add_arguments(parser) -> None:
                         help="workers as threads of this process: a quick check, not a measurement")
     parser.add_argument("--data", type=Path, default=None,
                         help="folder for the generated data (kept and reused); default: a temporary folder")
+    parser.add_argument("--train-data", type=Path, default=None,
+                        help="a Parquet dataset folder to train one streamed epoch on (scale_train_stream; "
+                             "only that figure is measured)")
+    parser.add_argument("--train-engine", choices=("dask", "memory"), default="dask",
+                        help="for --train-data: dask (latents of every row on a local cluster) or memory "
+                             "(one process; the view shows the 200,000-row sample)")
 
 
 def run(args) -> list[dict]:
@@ -48,6 +58,8 @@ def run(args) -> list[dict]:
     work = args.data or Path(tempfile.mkdtemp(prefix="hill-bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.train_data is not None:
+            return [_train_figure(args.train_data, work, args.train_engine)]
         figures = []
         with connect(ClusterSpec(n_workers=args.workers, processes=not args.in_process)):
             frame = _bench_frame(work / f"frame-{args.points}", args.points).persist()
@@ -142,26 +154,43 @@ def _bare_datashader(frame):
 
 
 class _PeakRss:
-    """Peak resident memory of this process while the block runs (sampled every 20 ms)."""
+    """Peak resident memory of this process (or of `pid` and its children, summed) while the block
+    runs, sampled every 20 ms."""
+
+    def __init__(self, pid: int | None = None):
+        self.pid = pid
 
     def __enter__(self):
         import psutil
 
-        self._proc = psutil.Process()
-        self.start_mb = self.peak_mb = self._proc.memory_info().rss / 2**20
+        self._proc = psutil.Process(self.pid)
+        self.start_mb = self.peak_mb = self._rss_mb()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
         return self
 
+    def _rss_mb(self) -> float:
+        import psutil
+
+        procs = [self._proc] + (self._proc.children(recursive=True) if self.pid is not None else [])
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:  # ended between the listing and the reading
+                pass
+        return total / 2**20
+
     def _poll(self):
         while not self._stop.wait(0.02):
-            self.peak_mb = max(self.peak_mb, self._proc.memory_info().rss / 2**20)
+            self.peak_mb = max(self.peak_mb, self._rss_mb())
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, self._proc.memory_info().rss / 2**20)
+        if self.pid is None:
+            self.peak_mb = max(self.peak_mb, self._rss_mb())
 
 
 def _workers() -> int:
@@ -260,3 +289,41 @@ def _stream_figure(source) -> dict:
                   seconds=elapsed, rows=rows, buffer_rows=1 << 20, rss_before_mb=peak.start_mb,
                   growth_mb=peak.peak_mb - peak.start_mb,
                   note="peak RSS of this process over one epoch of shuffled batches (no model step)")
+
+
+# -- training streamed from a folder ------------------------------------------------------------
+
+def _train_figure(folder: Path, work: Path, engine: str) -> dict:
+    """`hill-viz train --engine ENGINE --stream` on the folder as a child process: its peak RSS with
+    its local cluster's processes, if any (summed, so pages they share count twice: an upper bound)."""
+    import json
+    import subprocess
+    import sys
+
+    from hill_viz.scale.stream import cached_source
+
+    source = cached_source(folder)
+    edits = work / "train-edits.json"
+    edits.write_text(json.dumps([{"op": "contract", "selector": {"kind": "label", "label": 1},
+                                  "params": {"factor": 0.5}}]))
+    workspace = work / f"train-ws-{time.strftime('%Y%m%d-%H%M%S')}"
+    sample = ["--sample", "200000"] if engine == "dask" else ["--n", "200000"]
+    cmd = [sys.executable, "-m", "hill_viz.cli", "train", "--data", str(folder), "--engine", engine, *sample,
+           "--stream", "--epochs", "1", "--edits", str(edits), "--edit-epochs", "1", "--projection", "pca",
+           "--workspace", str(workspace), "--json"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _PeakRss(proc.pid) as tree:
+        out, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"hill-viz train failed ({proc.returncode}): {err.strip()[-2000:]}")
+    result = json.loads(out)
+    shutil.rmtree(workspace, ignore_errors=True)
+    features_mb = source.n_samples * source.n_features * 4 / 2**20
+    return figure("scale_train_stream", source.n_samples, tree.peak_mb, "MiB", "dataset_features", features_mb,
+                  seconds=elapsed, epochs=result["epochs"], val_acc=result["val_acc"], engine=result["engine"],
+                  command=" ".join(cmd[1:]),
+                  note="peak RSS of the train command and its cluster's processes, summed; one epoch over "
+                       "every training row, then one with a teacher over a class (its ids over the folder); "
+                       "on dask the latents of every row after each")

@@ -41,7 +41,9 @@ def finite_float(text: str) -> float:
 
 
 def add_engine_options(p) -> None:
-    """--scheduler / --engine / --sample: where a dataset folder (--data FOLDER) runs."""
+    """--scheduler / --engine / --sample / --stream: where a dataset folder (--data FOLDER) runs."""
+    from hill_viz.scale.stream import DEFAULT_BUFFER_ROWS
+
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler (tcp://host:8786) for a dataset folder")
     p.add_argument("--engine", choices=("auto", "memory", "dask"), default="auto",
@@ -49,6 +51,11 @@ def add_engine_options(p) -> None:
                         "features exceed half this machine's RAM; default)")
     p.add_argument("--sample", type=positive_int, default=None,
                    help="on Dask: rows held in memory for training and the gallery (default 200000)")
+    p.add_argument("--stream", type=_whole_number(2), nargs="?", const=DEFAULT_BUFFER_ROWS, default=None,
+                   metavar="BUFFER_ROWS",
+                   help="train on every training row of the folder, streamed in seeded batches through a "
+                        f"shuffling buffer of BUFFER_ROWS rows (default {DEFAULT_BUFFER_ROWS}); --sample rows "
+                        "then serve validation and the gallery")
 
 
 def check_engine_options(args) -> None:
@@ -56,8 +63,9 @@ def check_engine_options(args) -> None:
     from hill_viz.errors import ConfigError
 
     folder = args.data is not None and args.data.is_dir()
-    if not folder and (args.scheduler or args.engine != "auto" or args.sample):
-        raise ConfigError("--scheduler, --engine and --sample apply to a dataset folder; give --data FOLDER")
+    if not folder and (args.scheduler or args.engine != "auto" or args.sample or args.stream):
+        raise ConfigError("--scheduler, --engine, --sample and --stream apply to a dataset folder; "
+                          "give --data FOLDER")
     logging.getLogger("distributed").setLevel(logging.CRITICAL)  # workers' shutdown chatter is no user's news
 
 

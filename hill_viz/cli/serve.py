@@ -165,7 +165,8 @@ def _config(args, name, path, n, root):
     return ServeConfig(root=root, dataset=name, path=path, n=n, pretrain_epochs=args.pretrain_epochs,
                        limits=limits, admins=tuple(args.admin), max_sessions=args.max_sessions,
                        max_trainings=args.max_trainings, retain_days=args.retain_days, open_id=args.open,
-                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample})
+                       session_params={"engine": args.engine, "scheduler": args.scheduler or "", "sample": args.sample,
+                                       "stream_buffer": args.stream})
 
 
 def _start_pruning(server, config) -> None:

@@ -45,7 +45,7 @@ def run(args) -> int:
     options = {"n": args.n} if args.n else {}
     if args.data and args.data.is_dir():
         session.load_data(args.data, engine=args.engine, scheduler=args.scheduler, sample=args.sample,
-                          progress=_tell_partitions, **options)
+                          stream=args.stream, progress=_tell_partitions, **options)
         print(session.engine_status, file=sys.stderr, flush=True)
     elif args.data:
         session.load_dataset(path=args.data, **options)

@@ -42,7 +42,11 @@ class IdIndex:
 
     def contains(self, ids) -> np.ndarray:
         """Mask of the given ids that are in the index."""
-        return self._lookup(np.asarray(ids, dtype=np.int64))[1]
+        return self.find(ids)[1]
+
+    def find(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, found mask) of the given ids; rows where not found are meaningless."""
+        return self._lookup(np.asarray(ids, dtype=np.int64))
 
     def rows(self, ids) -> np.ndarray:
         """Row positions (int64) of the given ids, in their order; EditError naming the first id

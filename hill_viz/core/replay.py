@@ -391,7 +391,8 @@ def _same_teacher(source: Workspace, ev: Event, session: ReplayTarget) -> bool:
     if ref is None or mine is None or source.artifact_problem(ref):  # a changed record differs by definition
         return False
     with np.load(source.resolve(ref["path"])) as a, np.load(session.workspace.resolve(mine["path"])) as b:
-        return set(a.files) == set(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+        mine = set(b.files) - ({"ids"} if "ids" not in a.files else set())  # saved before ids were kept
+        return set(a.files) == mine and all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
 def _same_weights(source: Workspace, checkpoint: Event, trainer: Trainer) -> bool:

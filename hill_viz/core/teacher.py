@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from hill_viz.core.data import Dataset
 from hill_viz.core.edits import ResolvedEdit
+from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.projection import Projection
 from hill_viz.core.provenance import atomic_write
@@ -107,14 +108,20 @@ class Teacher:
     anchor, of the training rows) are computed, so a 10^7-row dataset stays cheap.
     Edits are applied in order, each on top of the targets of the previous ones; only
     rows of the train split are distilled on.
+
+    `loss(rows, z)` finds a batch's covered samples by dataset row; `loss_of_ids(ids, z)` by
+    sample id (batches streamed from a folder: `dataset` then need hold only the covered
+    samples, and `scale_from` a sample of the training rows that sets the loss scales).
     """
 
     def __init__(self, model: LatentModel, dataset: Dataset, projection: Projection,
-                 edits: list[ResolvedEdit], config: TeacherConfig = TeacherConfig(), seed: int = 0):
+                 edits: list[ResolvedEdit], config: TeacherConfig = TeacherConfig(), seed: int = 0,
+                 scale_from: Dataset | None = None):
         self.config = config
         self.projection = projection
         plan = EditPlan.build(edits, dataset, model, projection)
         self.rows = plan.rows                                               # (M,) dataset rows
+        self.ids = dataset.ids[self.rows]                                   # (M,) their sample ids
         self.target_view = plan.target_view                                 # (M, 2)
         self.target_latent = plan.target_latent(projection)                 # (M, d)
         self.weight = plan.weight                                           # (M,)
@@ -123,18 +130,20 @@ class Teacher:
         self.cover_index = np.full(dataset.n_samples, -1, dtype=np.int32)
         self.cover_index[self.rows] = np.arange(len(self.rows), dtype=np.int32)
 
-        train_rows = dataset.indices("train")
-        sample = train_rows
+        scaled = dataset if scale_from is None else scale_from
+        sample = scaled.indices("train")
         if len(sample) > 20_000:
-            sample = np.sort(np.random.default_rng(seed).choice(train_rows, 20_000, replace=False))
-        z_sample, _ = infer(model, dataset.features, sample)
+            sample = np.sort(np.random.default_rng(seed).choice(sample, 20_000, replace=False))
+        z_sample, _ = infer(model, scaled.features, sample)
         self.view_scale2 = float(projection.transform(z_sample).var(axis=0).mean()) or 1.0
         self.latent_scale2 = float(z_sample.var(axis=0).mean()) or 1.0
         self.anchor_latent = None
         if config.mu > 0:  # (N, d) frozen latents; only train rows are read
+            train_rows = dataset.indices("train")
             self.anchor_latent = np.zeros((dataset.n_samples, z_sample.shape[1]), dtype=np.float32)
             self.anchor_latent[train_rows] = infer(model, dataset.features, train_rows)[0]
         self._torch = None
+        self._by_id = None
 
     @property
     def n_covered(self) -> int:
@@ -142,7 +151,8 @@ class Teacher:
 
     def save(self, path) -> None:
         """Write the frozen targets (npz), so a reopened workspace keeps teaching the same thing."""
-        arrays = {"rows": self.rows, "target_view": self.target_view, "target_latent": self.target_latent,
+        arrays = {"rows": self.rows, "ids": self.ids, "target_view": self.target_view,
+                  "target_latent": self.target_latent,
                   "weight": self.weight, "group": self.group, "origin": self.origin,
                   "scales": np.array([self.view_scale2, self.latent_scale2]),
                   "n_samples": np.array(len(self.cover_index))}
@@ -154,8 +164,9 @@ class Teacher:
     def load(cls, path, projection: Projection, config: TeacherConfig) -> "Teacher":
         with np.load(path) as f:
             t = cls.__new__(cls)
-            t.config, t.projection, t._torch = config, projection, None
+            t.config, t.projection, t._torch, t._by_id = config, projection, None, None
             t.rows, t.target_view, t.target_latent = f["rows"], f["target_view"], f["target_latent"]
+            t.ids = f["ids"] if "ids" in f else None  # saved before streamed training: found by row only
             t.weight, t.group = f["weight"], f["group"]
             t.origin = f["origin"] if "origin" in f else f["group"]
             t.view_scale2, t.latent_scale2 = (float(v) for v in f["scales"])
@@ -179,9 +190,29 @@ class Teacher:
 
     def loss(self, rows: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Weighted teacher loss for a batch: rows (B,) dataset rows, z (B, d) the model's latents."""
+        return self._loss(self._tensors()["cover_index"][rows], z, rows)
+
+    def loss_of_ids(self, ids: np.ndarray, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The same loss for a batch given by sample ids (B,) int64 (a streamed batch)."""
+        self.check_streamable()
+        if self._by_id is None:
+            self._by_id = IdIndex(self.ids)                          # covered ids -> entry
+        entry, found = self._by_id.find(ids)
+        return self._loss(torch.from_numpy(np.where(found, entry, -1)), z, None)
+
+    def check_streamable(self) -> None:
+        """ConfigError unless `loss_of_ids` can teach with this teacher."""
+        if self.ids is None:
+            raise ConfigError("this teacher was saved without its covered ids; apply its edits again "
+                              "to train streamed batches with it")
+        if self.config.mu > 0:
+            raise ConfigError("the anchor term (mu) needs every training row's frozen latent, which streamed "
+                              "training does not hold; set mu to 0 or load the folder without streaming")
+
+    def _loss(self, j: torch.Tensor, z: torch.Tensor, rows: torch.Tensor | None):
+        """j (B,): each sample's covered entry, -1 if uncovered; rows: dataset rows (the anchor's)."""
         t = self._tensors()
         cfg = self.config
-        j = t["cover_index"][rows]                                 # (B,) -1 if uncovered
         hit = j >= 0
         total = z.new_zeros(())
         parts = {}

@@ -3,6 +3,12 @@
 Callbacks are no-op hooks with one signature each; they steer the loop only through
 `trainer.should_stop` (Lightning-style). Batch order for epoch e is drawn from
 (seed, e), so a run resumed from an epoch checkpoint continues exactly as if unbroken.
+
+An epoch goes over the dataset's train rows, or over a `stream`: anything with
+`n_rows` (training rows an epoch) and `batches(epoch)` yielding batches with `ids`,
+`features` and `labels` (a `hill_viz.scale.BatchStream` over a Parquet folder); the
+teachers then find a batch's covered samples by id, and the dataset (a bounded sample)
+serves only the validation accuracy.
 """
 from __future__ import annotations
 
@@ -71,9 +77,10 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------
     def fit(self, dataset: Dataset, epochs: int | None = None, teachers: Sequence[Teacher] = (),
-            callbacks=(), eval_split: str = "val") -> dict:
+            callbacks=(), eval_split: str = "val", stream=None) -> dict:
         """Train `epochs` more epochs (default: config.epochs) with the teachers in force.
 
+        stream: the epochs' batches (see the module), instead of the dataset's train rows.
         Returns the last completed epoch's metrics ({} if cancelled in the first epoch).
         """
         epochs = self.config.epochs if epochs is None else epochs
@@ -83,34 +90,34 @@ class Trainer:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # same arithmetic in any thread or process: replay is exact
         try:
-            return self._fit(dataset, epochs, teachers, callbacks, eval_split)
+            return self._fit(dataset, epochs, teachers, callbacks, eval_split, stream)
         finally:
             torch.set_num_threads(threads)
 
-    def _fit(self, dataset, epochs, teachers, callbacks, eval_split) -> dict:
-        train_rows = dataset.indices("train")
-        bs = self.config.batch_size
-        steps_per_epoch = max(1, -(-len(train_rows) // bs))
+    def steps_per_epoch(self, dataset: Dataset, stream=None) -> int:
+        rows = stream.n_rows if stream is not None else len(dataset.indices("train"))
+        return max(1, -(-rows // self.config.batch_size))
+
+    def _fit(self, dataset, epochs, teachers, callbacks, eval_split, stream) -> dict:
+        steps_per_epoch = self.steps_per_epoch(dataset, stream)
         total = steps_per_epoch * epochs
         for cb in callbacks:
             cb.on_fit_start(self, total)
         metrics: dict = {}
-        labels = torch.from_numpy(dataset.labels)
         done = 0
         for _ in range(epochs):
             start_state = copy.deepcopy(self._weights_and_optimizer())
             self.model.train()
-            perm = train_rows[np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train_rows))]
-            running = 0.0
-            for s in range(steps_per_epoch):
+            running, steps = 0.0, 0
+            for s, batch in enumerate(self._batches(dataset, stream)):
                 if self.should_stop:
                     break
-                rows = np.sort(perm[s * bs:(s + 1) * bs])
-                loss, parts = self._step(dataset, rows, labels, teachers)
+                loss, parts = self._step(*batch, teachers)
                 if not math.isfinite(loss):
                     self._diverged(start_state, loss, callbacks, metrics)
                 running += loss
                 done += 1
+                steps += 1
                 if done % self.config.progress_every == 0 or s == steps_per_epoch - 1:
                     for cb in callbacks:
                         cb.on_batch_end(self, done, total, loss)
@@ -122,7 +129,7 @@ class Trainer:
             if not self.weights_finite():
                 self._diverged(start_state, running, callbacks, metrics)
             self.epoch += 1
-            metrics = {"epoch": self.epoch, "train_loss": running / steps_per_epoch,
+            metrics = {"epoch": self.epoch, "train_loss": running / max(steps, 1),
                        f"{eval_split}_acc": accuracy(self.model, dataset, eval_split)}
             for cb in callbacks:
                 cb.on_epoch_end(self, self.epoch, metrics)
@@ -130,14 +137,28 @@ class Trainer:
             cb.on_fit_end(self, metrics)
         return metrics
 
-    def _step(self, dataset: Dataset, rows: np.ndarray, labels: torch.Tensor, teachers: Sequence[Teacher]):
-        x = torch.from_numpy(np.ascontiguousarray(dataset.features[rows], dtype=np.float32))
-        rows_t = torch.from_numpy(rows)
+    def _batches(self, dataset: Dataset, stream):
+        """This epoch's batches as (features (B, F), labels (B,), dataset rows or None, ids or None)."""
+        if stream is not None:
+            for b in stream.batches(self.epoch):
+                yield b.features, b.labels, None, b.ids
+            return
+        train_rows = dataset.indices("train")
+        bs = self.config.batch_size
+        perm = train_rows[np.random.default_rng([self.config.seed, self.epoch]).permutation(len(train_rows))]
+        for start in range(0, len(perm), bs):
+            rows = np.sort(perm[start:start + bs])
+            yield dataset.features[rows], dataset.labels[rows], rows, None
+
+    def _step(self, features: np.ndarray, labels: np.ndarray, rows: np.ndarray | None, ids: np.ndarray | None,
+              teachers: Sequence[Teacher]):
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
         z, logits = self.model(x)
-        loss = F.cross_entropy(logits, labels[rows_t])
+        loss = F.cross_entropy(logits, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
         parts = {}
         for k, teacher in enumerate(teachers):
-            t_loss, t_parts = teacher.loss(rows_t, z)
+            t_loss, t_parts = (teacher.loss(torch.from_numpy(rows), z) if rows is not None
+                               else teacher.loss_of_ids(ids, z))
             loss = loss + t_loss
             parts.update({f"{name}_{k}": v for name, v in t_parts.items()})
         self.optimizer.zero_grad(set_to_none=True)

@@ -27,7 +27,10 @@ from hill_viz.core.data import SPLITS, Dataset
 from hill_viz.errors import ConfigError, DataError, EditError
 from hill_viz.scale.source import ParquetSource, PartArrays
 
-__all__ = ["Batch", "BatchStream", "cached_source", "folder_dataset", "read_rows", "rows_of_ids", "sample_dataset"]
+__all__ = ["DEFAULT_BUFFER_ROWS", "Batch", "BatchStream", "cached_source", "folder_dataset", "read_rows",
+           "rows_of_ids", "sample_dataset"]
+
+DEFAULT_BUFFER_ROWS = 1 << 20  # rows the shuffling buffer holds (64 MiB of 16-d features)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class BatchStream:
     """Seeded batches of one split of a Parquet dataset folder, epoch by epoch."""
 
     def __init__(self, source: ParquetSource, *, batch_size: int = 256, seed: int = 0,
-                 buffer_rows: int = 1 << 20, split: str = "train"):
+                 buffer_rows: int = DEFAULT_BUFFER_ROWS, split: str = "train"):
         if not 1 <= batch_size <= 1_000_000:
             raise ConfigError(f"batch size must be between 1 and 1000000, got {batch_size}")
         if buffer_rows < 2 * batch_size:
@@ -60,6 +63,17 @@ class BatchStream:
         if counts is None:  # drawn per partition: known only after reading
             return self._held is not None or self.source.n_samples <= self.buffer_rows
         return counts[self.split] <= self.buffer_rows
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the split an epoch goes over (estimated from the fractions while a split drawn
+        per partition has not been read)."""
+        counts = self.source.split_counts
+        if counts is not None:
+            return counts[self.split]
+        if self._held is not None:
+            return len(self._held.rows)
+        return round(self.source.n_samples * self.source.fractions[self.split])
 
     def batches(self, epoch: int) -> Iterator[Batch]:
         if self.exact:
@@ -231,11 +245,20 @@ def cached_source(folder, *, features=None, attributes=None, seed: int = 0, spli
 
 def folder_dataset(folder, n: int | None, seed: int, options: dict) -> Dataset:
     """`load_dataset(path=FOLDER)`: every row of a Parquet dataset folder in row order, or a
-    seeded subset of n rows (`sample_dataset`), as an in-memory Dataset; params replay it."""
-    unknown = set(options) - {"features", "attributes", "splits"}
+    seeded subset of n rows (`sample_dataset`), as an in-memory Dataset; params replay it.
+
+    Option `stream` (buffer rows: training streams every training row of the folder, see the
+    Session's `stream_buffer`) changes how the dataset trains, not what it holds: it is
+    checked and kept in the params, so the log says how to replay the training.
+    """
+    unknown = set(options) - {"features", "attributes", "splits", "stream"}
     if unknown:
         raise DataError(f"unknown option(s) for a dataset folder: {', '.join(sorted(unknown))}; "
-                        "use features, attributes or splits")
+                        "use features, attributes, splits or stream")
+    options = dict(options)
+    stream = options.pop("stream", None)
+    if stream is not None and (isinstance(stream, bool) or not isinstance(stream, int) or stream < 2):
+        raise ConfigError(f"stream must be the shuffling buffer's rows (a whole number >= 2), got {stream!r}")
     source = cached_source(folder, seed=seed, **options)
     if n is None or n >= source.n_samples:
         dataset = read_rows(source, np.arange(source.n_samples))
@@ -243,4 +266,6 @@ def folder_dataset(folder, n: int | None, seed: int, options: dict) -> Dataset:
     else:
         dataset = sample_dataset(source, n, seed=seed)
     dataset.params = {"path": str(Path(folder).resolve()), "n": n, "seed": seed, **options}
+    if stream is not None:
+        dataset.params["stream"] = stream
     return dataset

@@ -11,9 +11,15 @@ cluster into `WORKSPACE/latents/` (a Parquet frame folder) and the cloud, select
 counts and edits' ids come from it; the Session's in-memory `Dataset` and `LatentFrame`
 are a seeded sample of at most `sample` rows, which training, the gallery and the table use.
 
+With `stream_buffer` set (either engine), training streams instead: every epoch goes over
+every training row of the folder in seeded batches from `BatchStream` (a shuffling buffer
+of that many rows), the teachers cover the edits' ids over the whole folder (read from it
+when applied: only the covered samples), and the in-memory sample serves validation, the
+gallery and the table. The dataset's params record the buffer, so replay streams the same.
+
 `EngineVerbs` is the Session's side of it (a mixin, like `editing.EditingVerbs`): its
-settings (`engine`, `scheduler`, `sample`), what the page shows (`engine_status`,
-`latents_progress`, `big_frame`, `selection_count`) and `load_data`.
+settings (`engine`, `scheduler`, `sample`, `stream_buffer`), what the page shows
+(`engine_status`, `latents_progress`, `big_frame`, `selection_count`) and `load_data`.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import param
 from hill_viz.core.data import Dataset
 from hill_viz.core.edits import Edit, ResolvedEdit, Selector
 from hill_viz.core.ids import IdIndex
+from hill_viz.core.teacher import Teacher
 from hill_viz.errors import ConfigError
 from hill_viz.session.access import mutating
 from hill_viz.session.pending import PendingEdit
@@ -162,6 +169,9 @@ class EngineVerbs(param.Parameterized):
     sample = param.Integer(default=None, allow_None=True, bounds=(1, None),
                            doc="On Dask: rows held in memory for training, gallery and table "
                                "(None: DEFAULT_SAMPLE)")
+    stream_buffer = param.Integer(default=None, allow_None=True, bounds=(2, None),
+                                  doc="For a dataset folder: train on every training row, streamed through a "
+                                      "seeded shuffling buffer of this many rows (None: on the in-memory rows)")
     engine_status = param.String(default="", doc="One line on where the data lives (memory or Dask)")
     latents_progress = param.Tuple(default=(0, 0), length=2, doc="(partitions done, partitions) of the "
                                    "Dask latents being computed; (0, 0) when none")
@@ -170,13 +180,14 @@ class EngineVerbs(param.Parameterized):
                                     "the sample `selection` holds)")
 
     _scale: ScaleState | None = None  # while the data runs on Dask
+    _stream: tuple | None = None      # (ParquetSource, buffer rows) while training streams from a folder
     _latents_told = None              # load_data's progress callback
 
     @mutating
     def load_data(self, folder: str | Path, *, engine: str | None = None, scheduler: str | None = None,
                   sample: int | None = None, memory_budget: int | None = None, workers: int | None = None,
                   processes: bool = True, progress=None, n: int | None = None, seed: int = 0,
-                  **options) -> Dataset:
+                  stream: int | None = None, **options) -> Dataset:
         """Open a Parquet dataset folder in memory or on Dask (`choose_engine`'s rule).
 
         `engine`, `scheduler` and `sample` default to the Session's settings; `n`: at most
@@ -185,6 +196,7 @@ class EngineVerbs(param.Parameterized):
         gallery and the table use (`folder_dataset`: the memory engine with the same `n`
         holds the same rows); every frame refresh computes the whole folder's latents on
         the cluster, and `progress(done, partitions)` is told as partitions finish.
+        `stream` (default `stream_buffer`): train streamed, see the module.
         """
         from hill_viz.scale.stream import cached_source
         from hill_viz.session.session import UPLOADS
@@ -193,31 +205,79 @@ class EngineVerbs(param.Parameterized):
         folder = self.limits.data_path(folder, own=[self.workspace.resolve(UPLOADS)])
         engine, scheduler = engine or self.engine, scheduler or self.scheduler or None
         source = cached_source(folder, seed=seed, **options)
+        stream = stream or self.stream_buffer
+        recorded = dict(options, **({"stream": stream} if stream else {}))
         rows = min(n or source.n_samples, source.n_samples)
         choice = choose_engine(rows, source.n_features, engine=engine, scheduler=scheduler,
                                budget_bytes=memory_budget)
         if choice.engine == "memory":
             self.limits.check_n(rows, str(folder))
-            dataset = self._load(None, folder, dict(options, n=n, seed=seed))
-            self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows"
+            dataset = self._load(None, folder, dict(recorded, n=n, seed=seed))
+            self._stream = (source, stream) if stream else None
+            self.engine_status = f"engine: in memory ({choice.reason}); {dataset.n_samples:,} rows{self._streamed()}"
             return dataset
         rows = min(source.n_samples, sample or self.sample or n or DEFAULT_SAMPLE)
         self.limits.check_n(rows, f"the in-memory sample of {folder}")
         state = ScaleState(folder, choice, scheduler, self.workspace.path / "latents", options, seed,
                            workers, processes)
         try:
-            dataset = self._load(None, folder, dict(options, n=rows, seed=seed))
+            dataset = self._load(None, folder, dict(recorded, n=rows, seed=seed))
         except BaseException:
             state.close()
             raise
         self._scale, self._latents_told = state, progress
-        self.engine_status = state.status(dataset.n_samples)
+        self._stream = (source, stream) if stream else None
+        self.engine_status = state.status(dataset.n_samples) + self._streamed()
         return dataset
+
+    def _follow_stream(self, params: dict | None) -> None:
+        """A restored dataset trains as its params say: streamed from its folder, or not."""
+        from hill_viz.scale.stream import cached_source
+
+        buffer_rows = (params or {}).get("stream")
+        if not buffer_rows:
+            self._stream = None
+            return
+        options = {k: params[k] for k in ("features", "attributes", "splits") if params.get(k) is not None}
+        self._stream = (cached_source(params["path"], seed=params["seed"], **options), buffer_rows)
+
+    def _streamed(self) -> str:
+        if self._stream is None:
+            return ""
+        source, buffer_rows = self._stream
+        return f"; training streams every training row of {source.n_samples:,} (buffer {buffer_rows:,} rows)"
+
+    def _batch_stream(self, trainer):
+        """The epochs' batches when training streams (None: the in-memory dataset's rows)."""
+        from hill_viz.scale.stream import BatchStream
+
+        if self._stream is None:
+            return None
+        source, buffer_rows = self._stream
+        return BatchStream(source, batch_size=trainer.config.batch_size, seed=trainer.config.seed,
+                           buffer_rows=buffer_rows)
+
+    def _teacher(self, pending: list[PendingEdit], config) -> Teacher:
+        """The pending edits' teacher: on the in-memory dataset, or when training streams, on the
+        samples they cover over the whole folder (read from it now), scaled by the in-memory sample."""
+        from hill_viz.scale.stream import read_rows, rows_of_ids
+
+        if self._stream is None:
+            return Teacher(self.model, self.dataset, self.projection, [p.resolved for p in self._held(pending)],
+                           config, seed=self.model_seed)
+        resolved = [p.resolved for p in pending]
+        ids = np.unique(np.concatenate([r.ids if r.other_ids is None else np.r_[r.ids, r.other_ids]
+                                        for r in resolved]))                     # (K,) sorted int64
+        covered = read_rows(self._stream[0], rows_of_ids(self._stream[0], ids))
+        teacher = Teacher(self.model, covered, self.projection, resolved, config, seed=self.model_seed,
+                          scale_from=self.dataset)
+        teacher.check_streamable()
+        return teacher
 
     def _drop_scale(self) -> None:
         if self._scale is not None:
             self._scale.close()
-        self._scale = None
+        self._scale = self._stream = None
         self._set(big_frame=None, engine_status="", latents_progress=(0, 0))
 
     def _refresh_big_frame(self) -> None:

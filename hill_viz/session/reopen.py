@@ -116,6 +116,7 @@ class ReopenVerbs:
             self._clear_selection()
             self._set(dataset=r.dataset, model=r.model, trainer=r.trainer, projection=r.projection,
                       teachers=r.teachers, history=list(state.history))
+            self._follow_stream(state.dataset)
             if self.model is not None and self.projection is not None:
                 self._refresh_frame()
                 self._reselect(state.selection)

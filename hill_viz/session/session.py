@@ -262,9 +262,8 @@ class Session(EditingVerbs, ViewingVerbs, ReopenVerbs, EngineVerbs, param.Parame
             self.limits.check_epochs(epochs)
             self.limits.check_disk("training")
             config = config or self.teacher_config
-            pending = self._held(self.pending)  # on Dask: the ids the in-memory sample holds
-            teacher = Teacher(self.model, self.dataset, self.projection, [p.resolved for p in pending],
-                              config, seed=self.model_seed)
+            teacher = self._teacher(self.pending, config)  # on Dask: the ids the sample holds, or streamed
+            pending = self._held(self.pending)  # the bias reports' ids: the in-memory sample's
             artifact = self._recorder.teacher(teacher, len(self.teachers) + 1)
             self._recorder.record("edits_applied", {"edit_ids": [p.edit_id for p in pending],
                                                     "teacher_config": config.to_dict(), "epochs": epochs},
@@ -352,7 +351,7 @@ class Session(EditingVerbs, ViewingVerbs, ReopenVerbs, EngineVerbs, param.Parame
 
         before = None if job is None else (lambda: job.predict(self.model, dataset, trainer))
         return Segment(trainer, dataset, epochs, list(self.teachers), finish, on_epoch, before,
-                       list(self.extra_callbacks))
+                       list(self.extra_callbacks), self._batch_stream(trainer))
 
     # -- guards --------------------------------------------------------------------------------
     def _require_writable(self, verb: str) -> None:

@@ -62,6 +62,7 @@ class Segment:
     on_epoch: Callable[[dict], None] = lambda metrics: None
     before: Callable[[], None] | None = None
     callbacks: list[Callback] = field(default_factory=list)
+    stream: object = None                               # the epochs' batches when training streams (Trainer.fit)
 
 
 class TrainingWorker:
@@ -104,7 +105,7 @@ class TrainingWorker:
             if segment.before is not None:
                 segment.before()
             segment.trainer.fit(segment.dataset, segment.epochs, segment.teachers,
-                                callbacks=[_Progress(self, segment), *segment.callbacks])
+                                callbacks=[_Progress(self, segment), *segment.callbacks], stream=segment.stream)
             segment.finish(segment.trainer.epoch - start)
         except TrainingError as exc:  # rolled back to the last good epoch: record the segment as it ended
             self.report_error(str(exc))
@@ -199,8 +200,7 @@ class _Progress(Callback):
     def __init__(self, worker: TrainingWorker, segment: Segment):
         self.worker = worker
         self.segment = segment
-        train_rows = len(segment.dataset.indices("train"))
-        self.steps_per_epoch = max(1, -(-train_rows // segment.trainer.config.batch_size))
+        self.steps_per_epoch = segment.trainer.steps_per_epoch(segment.dataset, segment.stream)
 
     def on_fit_start(self, trainer, total_steps):
         self.worker._session.progress = 0.0

@@ -129,3 +129,25 @@ def test_user_mistakes(trained, tmp_path):
     with pytest.raises(EditError, match="cover no training samples"):
         s.apply_edits(1)
     assert len(s.pending) == 1  # nothing recorded is lost
+
+
+def test_teacher_finds_a_batch_by_id_as_by_row(trained, tmp_path):
+    """Streamed batches come with ids: the same covered entries, the same loss, after a reload too."""
+    import torch
+
+    s = fresh(trained, tmp_path)
+    merge = s.add_edit(Edit.merge(Selector.of_label(3), Selector.of_label(5))).resolved
+    t = Teacher(s.model, s.dataset, s.projection, [merge])
+    t.save(tmp_path / "t.npz")
+    u = Teacher.load(tmp_path / "t.npz", s.projection, t.config)
+    np.testing.assert_array_equal(u.ids, s.dataset.ids[t.rows])
+    rows = np.sort(np.random.default_rng(0).choice(s.dataset.n_samples, 400, replace=False))
+    z = torch.randn(400, s.model.spec.latent_dim)
+    by_row, parts = t.loss(torch.from_numpy(rows), z)
+    assert parts["distill"] > 0 and parts["relational"] > 0  # the batch holds covered samples
+    for teacher in (t, u):
+        by_id, _ = teacher.loss_of_ids(s.dataset.ids[rows], z)
+        assert float(by_id) == float(by_row)
+    anchored = Teacher(s.model, s.dataset, s.projection, [merge], TeacherConfig(mu=0.5))
+    with pytest.raises(ConfigError, match="anchor term"):
+        anchored.loss_of_ids(s.dataset.ids[rows], z)

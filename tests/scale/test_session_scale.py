@@ -145,3 +145,64 @@ def test_a_served_session_opens_folders_under_its_data_roots_only(folder, tmp_pa
         capped.close()
     finally:
         s.close()
+
+
+def test_streamed_training_covers_every_row_and_replays_exactly(folder, tmp_path):
+    """--stream on Dask: epochs over every training row of the folder through a buffer smaller than
+    the split, a teacher over the edit's ids in the whole folder; replay rebuilds the same weights."""
+    from hill_viz.core.provenance import Workspace
+    from hill_viz.core.replay import replay
+
+    s = Session(tmp_path / "ws")
+    try:
+        s.load_data(folder, engine="dask", sample=2_000, stream=1_500, workers=2, processes=False)
+        assert "training streams every training row of 6,000 (buffer 1,500 rows)" in s.engine_status
+        loaded = s.workspace.store.events(("dataset_loaded",))[-1]
+        assert loaded.params["dataset"]["stream"] == 1_500
+        s.auto_bias = False
+        s.build_model(latent_dim=8, hidden=32, seed=0)
+        s.train(1, wait=True)
+        folder_train = len(load_dataset("blobs", n=N, seed=5, dim=6).indices("train"))
+        assert s.trainer.step == -(-folder_train // s.trainer.config.batch_size)  # every row, not the sample's
+        x0, x1, y0, y1 = s.frame.extent()
+        box = Selector.of_box(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+        s.select(box)
+        s.add_edit(Edit.translate(box, 1.0, 0.5))
+        teacher = s.apply_edits(epochs=1, wait=True)
+        held = np.isin(teacher.ids, s.dataset.ids).sum()
+        assert teacher.n_covered > held > 0  # covered samples outside the in-memory sample are taught too
+    finally:
+        s.close()
+    s = Session.open(tmp_path / "ws", auto_bias=False)  # reopened, it streams as its log says
+    try:
+        before = s.trainer.step
+        s.train(1, wait=True)
+        assert s.trainer.step - before == -(-folder_train // s.trainer.config.batch_size)
+    finally:
+        s.close()
+    again = Session(tmp_path / "replay", live_frame=False, auto_bias=False)
+    try:
+        report = replay(Workspace(tmp_path / "ws", read_only=True), again)
+        assert report.exact and report.weights_equal and report.teachers == [(report.teachers[0][0], True)]
+    finally:
+        again.close()
+
+
+def test_cli_streams_a_folder_and_replays_it(folder, tmp_path, capsys):
+    """`hill-viz train --data FOLDER --stream N` then `hill-viz replay`: exit 0 (exact)."""
+    import json
+
+    from hill_viz.cli import main
+
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps([{"op": "contract", "selector": {"kind": "label", "label": 1},
+                                  "params": {"factor": 0.5}}]))
+    assert main(["train", "--data", str(folder), "--engine", "memory", "--n", "2000", "--stream", "1000",
+                 "--epochs", "1", "--edits", str(edits), "--edit-epochs", "1", "--latent-dim", "8",
+                 "--workspace", str(tmp_path / "ws"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"]["stream"] == 1000 and "training streams" in result["engine"]
+    assert main(["replay", "--workspace", str(tmp_path / "ws"), "--out", str(tmp_path / "out"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exact"] is True
+    assert main(["train", "--dataset", "digits", "--stream", "1000"]) == 2
+    assert "--stream apply to a dataset folder" in capsys.readouterr().err

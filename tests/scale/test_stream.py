@@ -17,9 +17,9 @@ class _Recording(Trainer):
         super().__init__(*args, **kwargs)
         self.steps = []
 
-    def _step(self, dataset, rows, labels, teachers):
+    def _step(self, features, labels, rows, ids, teachers):
         self.steps.append(rows.copy())
-        return super()._step(dataset, rows, labels, teachers)
+        return super()._step(features, labels, rows, ids, teachers)
 
 
 def _small_model(ds):
@@ -114,3 +114,56 @@ def test_rows_of_ids_and_read_rows(source, blobs, tmp_path, cluster):
     np.testing.assert_array_equal(rows_of_ids(folder, wanted), [999, 0, 600, 599])
     with pytest.raises(EditError, match="1 selected ids are not in the dataset"):
         rows_of_ids(folder, [wanted[0], 5001])
+
+
+def _teachers(source, blobs, model, projection):
+    """A box edit's teacher on the whole in-memory dataset, and the one streamed training uses:
+    on the covered samples read from the folder, scaled by the in-memory dataset."""
+    from hill_viz.core.edits import Edit, Selector
+    from hill_viz.core.frame import LatentFrame
+    from hill_viz.core.teacher import Teacher
+    from hill_viz.scale.stream import read_rows, rows_of_ids
+
+    frame = LatentFrame.build(model, projection, blobs)
+    x0, x1, y0, y1 = frame.extent()
+    box = Selector.of_box(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    edits = [Edit.translate(box, 1.0, 0.5).resolve(frame.context())]
+    covered = read_rows(source, rows_of_ids(source, edits[0].ids))
+    return Teacher(model, blobs, projection, edits), Teacher(model, covered, projection, edits, scale_from=blobs)
+
+
+def _trained(model, blobs, teacher, stream=None):
+    import copy
+
+    trainer = Trainer(copy.deepcopy(model), TrainConfig(batch_size=1024, seed=4))
+    trainer.fit(blobs, 2, [teacher], stream=stream)
+    return trainer
+
+
+def test_streamed_training_with_a_teacher_gives_the_in_memory_weights(source, blobs, model_and_projection):
+    """Split within the buffer: the stream's batches are the in-memory ones, the teachers find the
+    same covered samples by id as by row, and the weights are equal bit for bit."""
+    model, projection = model_and_projection
+    in_memory, streamed = _teachers(source, blobs, model, projection)
+    for name in ("ids", "target_view", "target_latent", "weight", "group", "origin"):
+        np.testing.assert_array_equal(getattr(in_memory, name), getattr(streamed, name), err_msg=name)
+    assert (in_memory.view_scale2, in_memory.latent_scale2) == (streamed.view_scale2, streamed.latent_scale2)
+    assert streamed.n_covered > 1000 and len(streamed.rows) == streamed.n_covered  # it holds the covered only
+    a = _trained(model, blobs, in_memory)
+    b = _trained(model, blobs, streamed, BatchStream(source, batch_size=1024, seed=4, buffer_rows=blobs.n_samples))
+    assert a.step == b.step == 2 * -(-len(blobs.indices("train")) // 1024)
+    for name, w in a.model.state_dict().items():
+        assert torch.equal(w, b.model.state_dict()[name]), name
+
+
+def test_streamed_training_through_a_small_buffer_is_seeded(source, blobs, model_and_projection):
+    """Buffer smaller than the split: every training row once an epoch, the same weights every run."""
+    model, projection = model_and_projection
+    in_memory, teacher = _teachers(source, blobs, model, projection)
+    runs = [_trained(model, blobs, teacher, BatchStream(source, batch_size=1024, seed=4, buffer_rows=10_000))
+            for _ in range(2)]
+    memory = _trained(model, blobs, in_memory)
+    assert runs[0].step == memory.step  # ceil(train rows / batch) steps an epoch, as in memory
+    states = [r.model.state_dict() for r in runs]
+    assert all(torch.equal(w, states[1][k]) for k, w in states[0].items())
+    assert not all(torch.equal(w, memory.model.state_dict()[k]) for k, w in states[0].items())
