@@ -1,10 +1,11 @@
 """The latent frame as a Dask DataFrame: the columns of `LatentFrame`, partitioned.
 
 A frame folder holds `part-NNNNN.parquet` files (one per source partition, in row order)
-and `_hill_frame.json` (class names, attribute categories, row count, extent, and the box of
-every block of `BLOCK_ROWS` rows), so opening it reads no data. `DaskLatentFrame` answers the metadata questions a `LatentFrame` answers
-(categories, extent, length) and hands out its Dask DataFrame to the view and selection
-code; it never collects every row unless asked (`to_latent_frame`).
+and `_hill_frame.json` (class names, attribute categories, row count, extent, and the box
+of every block of `BLOCK_ROWS` rows: `BlockIndex`), so opening it reads no data.
+`DaskLatentFrame` answers the metadata questions a `LatentFrame` answers (categories,
+extent, length) and hands out its Dask DataFrame to the view and selection code; it never
+collects every row unless asked (`to_latent_frame`).
 """
 from __future__ import annotations
 

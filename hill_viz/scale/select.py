@@ -28,7 +28,7 @@ from hill_viz.errors import EditError
 from hill_viz.render.aggregate import Viewport
 from hill_viz.scale.frame import DaskLatentFrame
 
-__all__ = ["SelectionSummary", "count_in", "population", "selected_ids", "summarize"]
+__all__ = ["SelectionSummary", "block_states", "count_in", "population", "selected_ids", "summarize"]
 
 _KEY = "_sample_key"
 
@@ -96,15 +96,24 @@ def population(frame: DaskLatentFrame) -> dict[str, np.ndarray]:
     return {name: np.sum([p[name] for p in parts], axis=0) for name in columns}
 
 
+def block_states(frame: DaskLatentFrame, selector: Selector) -> np.ndarray | None:
+    """For each block of the frame's block index: OUTSIDE (no row selected), INSIDE (every row)
+    or MIXED (test its rows); None without a block index for this partitioning."""
+    blocks = frame.blocks
+    if blocks is None or frame.npartitions != blocks.part.max(initial=-1) + 1:
+        return None
+    states = selector.states(blocks.bounds)
+    states[~blocks.finite] = MIXED  # a non-finite position is never selected: such a block is tested
+    return states
+
+
 def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
     """(partition, runs) for every partition that may hold selected rows. runs: None (test
     every row), or (rows of the partition, [(start, stop, wholly_selected), ...])."""
     parts = frame.df.to_delayed()
-    blocks = frame.blocks
-    if blocks is None or len(parts) != blocks.part.max(initial=-1) + 1:  # no index, or not this partitioning
+    blocks, states = frame.blocks, block_states(frame, selector)
+    if states is None:
         return [(part, None) for part in parts]
-    states = selector.states(blocks.bounds)
-    states[~blocks.finite] = MIXED  # a non-finite position is never selected: such a block is tested
     runs: list[list] = [[] for _ in parts]
     for p, start, stop, state in zip(blocks.part.tolist(), blocks.start.tolist(), blocks.stop.tolist(),
                                      states.tolist()):

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from hill_viz.scale.cluster import run_tasks
-from hill_viz.scale.frame import (BLOCK_ROWS, BlockIndex, DaskLatentFrame, combine_extents, open_frame, part_blocks, part_extent,
-                                  write_meta)
+from hill_viz.scale.frame import (BLOCK_ROWS, BlockIndex, DaskLatentFrame, combine_extents, open_frame, part_blocks,
+                                  part_extent, write_meta)
 
 __all__ = ["hilbert_keys", "sort_spatially"]
 
