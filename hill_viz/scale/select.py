@@ -50,13 +50,10 @@ class SelectionSummary:
 def summarize(frame: DaskLatentFrame, selector: Selector, *, sample_size: int = 200,
               seed: int = 0) -> SelectionSummary:
     """Count, breakdowns and a seeded sample of the selected rows (no ids collected)."""
-    import dask
-
     plan = _plan(selector)
     columns = {name: len(frame.categories(name)) for name in frame.categorical_columns}
-    tasks = [dask.delayed(_summarize_part)(part, plan, _names(frame), columns, sample_size, seed, runs)
-             for part, runs in _parts_to_test(frame, selector)]
-    results = dask.compute(*tasks)
+    results = _per_part(frame, _summarize_part, _parts_to_test(frame, selector), plan, _names(frame), columns,
+                        sample_size, seed)
     count = sum(r[0] for r in results)
     breakdowns = {name: sum((r[1][name] for r in results), np.zeros(k, np.int64)) for name, k in columns.items()}
     samples = [r[2] for r in results] or [frame.df._meta.assign(**{_KEY: np.empty(0, np.uint64)})]
@@ -67,11 +64,9 @@ def summarize(frame: DaskLatentFrame, selector: Selector, *, sample_size: int = 
 
 def selected_ids(frame: DaskLatentFrame, selector: Selector) -> np.ndarray:
     """Sorted ids of the selected rows (EditError if none): what an edit stores."""
-    import dask
-
     plan = _plan(selector)
-    tasks = [dask.delayed(_ids_part)(part, plan, _names(frame), runs) for part, runs in _parts_to_test(frame, selector)]
-    ids = np.sort(np.concatenate([np.empty(0, np.int64), *dask.compute(*tasks)]), kind="stable")
+    ids = _per_part(frame, _ids_part, _parts_to_test(frame, selector), plan, _names(frame))
+    ids = np.sort(np.concatenate([np.empty(0, np.int64), *ids]), kind="stable")
     if isinstance(plan, tuple) and plan[0] == "ids" and len(ids) < len(plan[1]):
         missing = np.setdiff1d(plan[1], ids, assume_unique=True)
         raise EditError(f"{len(missing)} selected ids are not in the dataset (first: {int(missing[0])}); "
@@ -108,13 +103,13 @@ def block_states(frame: DaskLatentFrame, selector: Selector) -> np.ndarray | Non
 
 
 def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
-    """(partition, runs) for every partition that may hold selected rows. runs: None (test
-    every row), or (rows of the partition, [(start, stop, wholly_selected), ...])."""
-    parts = frame.df.to_delayed()
+    """(partition number, runs) for every partition that may hold selected rows. runs: None
+    (test every row), or (rows of the partition, [(start, stop, wholly_selected), ...])."""
+    n_parts = frame.npartitions
     blocks, states = frame.blocks, block_states(frame, selector)
     if states is None:
-        return [(part, None) for part in parts]
-    runs: list[list] = [[] for _ in parts]
+        return [(p, None) for p in range(n_parts)]
+    runs: list[list] = [[] for _ in range(n_parts)]
     for p, start, stop, state in zip(blocks.part.tolist(), blocks.start.tolist(), blocks.stop.tolist(),
                                      states.tolist()):
         if state == OUTSIDE:
@@ -124,8 +119,38 @@ def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
             run[-1] = (run[-1][0], stop, run[-1][2])
         else:
             run.append((start, stop, state == INSIDE))
-    part_rows = blocks.part_rows(len(parts)).tolist()
-    return [(part, (part_rows[p], run)) for p, (part, run) in enumerate(zip(parts, runs)) if run]
+    part_rows = blocks.part_rows(n_parts).tolist()
+    return [(p, (part_rows[p], run)) for p, run in enumerate(runs) if run]
+
+
+def _per_part(frame: DaskLatentFrame, fn, todo: list[tuple], *args) -> list:
+    """fn(partition, *args, runs) for each (partition number, runs) of `todo`, on the cluster.
+
+    A persisted frame's partitions are futures: each call is submitted beside its data (no
+    graph to build, no alias task per partition); otherwise through the frame's graph.
+    """
+    import dask
+
+    futures = _persisted(frame)
+    if futures is None:
+        parts = frame.df.to_delayed()
+        return list(dask.compute(*[dask.delayed(fn)(parts[p], *args, runs) for p, runs in todo]))
+    from distributed import default_client
+
+    client = default_client()
+    return client.gather([client.submit(fn, futures[p], *args, runs, pure=False) for p, runs in todo])
+
+
+def _persisted(frame: DaskLatentFrame) -> list | None:
+    """The futures of a persisted frame's partitions, in order (None if not all are futures)."""
+    from distributed import futures_of
+
+    try:
+        by_key = {f.key: f for f in futures_of(frame.df)}
+    except (TypeError, ValueError, AttributeError):
+        return None
+    keys = frame.df.__dask_keys__()
+    return [by_key[k] for k in keys] if by_key and all(k in by_key for k in keys) else None
 
 
 # -- per partition (runs on the workers) ---------------------------------------------------

@@ -17,9 +17,15 @@ from .test_select import _selectors
 
 
 @pytest.fixture(scope="module")
-def sorted_frame(dask_frame, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spatial") / "hilbert"
-    return sort_spatially(dask_frame, folder, part_rows=15_000, block_rows=500).persist()
+def sorted_lazy(dask_frame, tmp_path_factory):
+    """Read from its folder by every selection (tasks through the frame's graph)."""
+    return sort_spatially(dask_frame, tmp_path_factory.mktemp("spatial") / "hilbert", part_rows=15_000, block_rows=500)
+
+
+@pytest.fixture(scope="module")
+def sorted_frame(sorted_lazy):
+    """Held by the workers (tasks submitted beside the persisted partitions)."""
+    return sorted_lazy.persist()
 
 
 def test_sorted_frame_holds_the_same_rows_in_compact_blocks(sorted_frame, memory_frame):
@@ -36,18 +42,19 @@ def test_sorted_frame_holds_the_same_rows_in_compact_blocks(sorted_frame, memory
 
 
 @pytest.mark.parametrize("k", range(6))
-def test_pruned_selection_equals_unpruned_and_in_memory(sorted_frame, memory_frame, k):
+def test_pruned_selection_equals_unpruned_and_in_memory(sorted_frame, sorted_lazy, memory_frame, k):
     selector = _selectors(memory_frame)[k]
     unpruned = replace(sorted_frame, blocks=None)
     expected = selector.resolve(memory_frame.context())
-    np.testing.assert_array_equal(select.selected_ids(sorted_frame, selector), expected)
-    np.testing.assert_array_equal(select.selected_ids(unpruned, selector), expected)
+    for frame in (sorted_frame, unpruned, sorted_lazy):
+        np.testing.assert_array_equal(select.selected_ids(frame, selector), expected)
     a = select.summarize(sorted_frame, selector, sample_size=40, seed=3)
     b = select.summarize(unpruned, selector, sample_size=40, seed=3)
     assert a.count == b.count == len(expected)
     for name in memory_frame.categorical_columns:
         np.testing.assert_array_equal(a.breakdowns[name], b.breakdowns[name])
     assert a.sample.df.equals(b.sample.df)
+    assert a.sample.df.equals(select.summarize(sorted_lazy, selector, sample_size=40, seed=3).sample.df)
 
 
 def test_box_and_lasso_skip_blocks_and_partitions(sorted_frame, memory_frame):
