@@ -124,33 +124,11 @@ def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
 
 
 def _per_part(frame: DaskLatentFrame, fn, todo: list[tuple], *args) -> list:
-    """fn(partition, *args, runs) for each (partition number, runs) of `todo`, on the cluster.
-
-    A persisted frame's partitions are futures: each call is submitted beside its data (no
-    graph to build, no alias task per partition); otherwise through the frame's graph.
-    """
+    """fn(partition, *args, runs) on the cluster for each (partition number, runs) of `todo`."""
     import dask
 
-    futures = _persisted(frame)
-    if futures is None:
-        parts = frame.df.to_delayed()
-        return list(dask.compute(*[dask.delayed(fn)(parts[p], *args, runs) for p, runs in todo]))
-    from distributed import default_client
-
-    client = default_client()
-    return client.gather([client.submit(fn, futures[p], *args, runs, pure=False) for p, runs in todo])
-
-
-def _persisted(frame: DaskLatentFrame) -> list | None:
-    """The futures of a persisted frame's partitions, in order (None if not all are futures)."""
-    from distributed import futures_of
-
-    try:
-        by_key = {f.key: f for f in futures_of(frame.df)}
-    except (TypeError, ValueError, AttributeError):
-        return None
-    keys = frame.df.__dask_keys__()
-    return [by_key[k] for k in keys] if by_key and all(k in by_key for k in keys) else None
+    parts = frame.df.to_delayed()
+    return list(dask.compute(*[dask.delayed(fn)(parts[p], *args, runs) for p, runs in todo]))
 
 
 # -- per partition (runs on the workers) ---------------------------------------------------
@@ -209,12 +187,39 @@ def _part_mask(part: pd.DataFrame, plan, names, runs) -> np.ndarray:
 
 
 def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sample_size: int, seed: int, runs):
-    selected = np.flatnonzero(_part_mask(part, plan, names, runs))
-    rows, keys = selected, sample_keys(part["id"].to_numpy()[selected], seed)
-    if len(rows) > sample_size:  # this partition's candidates: its sample_size smallest keys
-        keep = np.argpartition(keys, sample_size)[:sample_size] if sample_size else np.empty(0, np.int64)
-        rows, keys = rows[keep], keys[keep]
-    return len(selected), _bincounts(part, selected, columns), part.iloc[rows].assign(**{_KEY: keys})
+    mask = _part_mask(part, plan, names, runs)
+    selected = np.flatnonzero(mask)
+    keys = sample_keys(part["id"].to_numpy()[selected], seed)
+    keep = _smallest(keys, sample_size)  # this partition's candidates for the sample
+    return (len(selected), _selected_counts(part, mask, runs, columns),
+            part.iloc[selected[keep]].assign(**{_KEY: keys[keep]}))
+
+
+def _selected_counts(part: pd.DataFrame, mask: np.ndarray, runs, columns: dict[str, int]) -> dict[str, np.ndarray]:
+    """`_bincounts` of the selected rows; per run of blocks when there are runs (a run taken
+    whole is counted as a slice, without gathering its rows)."""
+    if runs is None or runs[0] != len(part):
+        return _bincounts(part, np.flatnonzero(mask), columns)
+    counts = {name: np.zeros(k, np.int64) for name, k in columns.items()}
+    for start, stop, whole in runs[1]:
+        rows = None if whole else np.flatnonzero(mask[start:stop])
+        for name, c in _bincounts(part.iloc[start:stop], rows, columns).items():
+            counts[name] += c
+    return counts
+
+
+def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest keys (all of them if there are no more than k)."""
+    if len(keys) <= k:
+        return np.arange(len(keys))
+    if not k:
+        return np.empty(0, np.int64)
+    # the keys are uniform 64-bit hashes: those under a cut expected to keep 4k of them hold
+    # the k smallest unless too few pass (then every key is ranked)
+    cut = np.flatnonzero(keys < np.uint64(min(2**64 - 1, 4 * k * 2**64 // len(keys))))
+    if len(cut) >= k:
+        return cut[np.argpartition(keys[cut], k - 1)[:k]]
+    return np.argpartition(keys, k - 1)[:k]
 
 
 def _ids_part(part: pd.DataFrame, plan, names, runs) -> np.ndarray:

@@ -18,13 +18,13 @@ from .test_select import _selectors
 
 @pytest.fixture(scope="module")
 def sorted_lazy(dask_frame, tmp_path_factory):
-    """Read from its folder by every selection (tasks through the frame's graph)."""
+    """Read from its folder by every selection."""
     return sort_spatially(dask_frame, tmp_path_factory.mktemp("spatial") / "hilbert", part_rows=15_000, block_rows=500)
 
 
 @pytest.fixture(scope="module")
 def sorted_frame(sorted_lazy):
-    """Held by the workers (tasks submitted beside the persisted partitions)."""
+    """Held by the workers."""
     return sorted_lazy.persist()
 
 
