@@ -75,5 +75,5 @@ def test_smallest_keys_are_those_a_full_ranking_gives():
     for k in (0, 1, 200, 49_999, 50_000, 60_000):
         got = select._smallest(keys, k)
         assert np.array_equal(np.sort(keys[got]), np.sort(keys)[:k])
-    skewed = np.r_[np.arange(5), 2**63 + np.arange(995)].astype(np.uint64)  # 5 under the cut: ranks every key
+    skewed = np.r_[np.arange(5, dtype=np.uint64), np.uint64(2**63) + np.arange(995, dtype=np.uint64)]  # 5 under the cut: ranks every key
     assert np.array_equal(np.sort(select._smallest(skewed, 10)), np.arange(10))
