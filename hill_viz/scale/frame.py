@@ -40,6 +40,7 @@ class BlockIndex:
     stop: np.ndarray     # (B,) one past its last row
     bounds: np.ndarray   # (B, 4) float32 x_min, x_max, y_min, y_max of its finite positions
     finite: np.ndarray   # (B,) every position in the block is finite
+    n_parts: int         # partitions covered (an empty one has no block)
 
     @classmethod
     def concat(cls, per_part: list[dict]) -> "BlockIndex":
@@ -48,20 +49,23 @@ class BlockIndex:
         cat = {k: np.concatenate([np.asarray(b[k]) for b in per_part]) for k in ("start", "stop", "finite")}
         bounds = np.concatenate([np.asarray(b["bounds"], np.float32).reshape(-1, 4) for b in per_part])
         return cls(part, cat["start"].astype(np.int64), cat["stop"].astype(np.int64), bounds,
-                   cat["finite"].astype(bool))
+                   cat["finite"].astype(bool), len(per_part))
 
-    def part_rows(self, n_parts: int) -> np.ndarray:
-        return np.bincount(self.part, weights=self.stop - self.start, minlength=n_parts).astype(np.int64)
+    def part_rows(self) -> np.ndarray:
+        """Rows of each partition."""
+        return np.bincount(self.part, weights=self.stop - self.start, minlength=self.n_parts).astype(np.int64)
 
     def to_json(self) -> dict:
-        return {"part": self.part.tolist(), "start": self.start.tolist(), "stop": self.stop.tolist(),
-                "bounds": self.bounds.astype(np.float64).tolist(), "finite": self.finite.tolist()}
+        return {"n_parts": self.n_parts, "part": self.part.tolist(), "start": self.start.tolist(),
+                "stop": self.stop.tolist(), "bounds": self.bounds.astype(np.float64).tolist(),
+                "finite": self.finite.tolist()}
 
     @classmethod
     def from_json(cls, d: dict) -> "BlockIndex":
-        return cls(np.asarray(d["part"], np.int64), np.asarray(d["start"], np.int64), np.asarray(d["stop"], np.int64),
+        part = np.asarray(d["part"], np.int64)
+        return cls(part, np.asarray(d["start"], np.int64), np.asarray(d["stop"], np.int64),
                    np.asarray(d["bounds"], np.float64).reshape(-1, 4).astype(np.float32),
-                   np.asarray(d["finite"], bool))
+                   np.asarray(d["finite"], bool), int(d.get("n_parts", part.max(initial=-1) + 1)))
 
 
 def part_blocks(df: pd.DataFrame, block_rows: int = BLOCK_ROWS) -> dict:
@@ -187,7 +191,7 @@ def open_frame(folder: str | Path) -> DaskLatentFrame:
     if list(df.columns) != expected:
         raise DataError(f"{folder} has columns {list(df.columns)}, expected {expected}; compute the latents again")
     blocks = BlockIndex.from_json(meta["blocks"]) if "blocks" in meta else None
-    if blocks is not None and blocks.part_rows(len(files)).tolist() != meta["part_rows"]:
+    if blocks is not None and (blocks.n_parts != len(files) or blocks.part_rows().tolist() != meta["part_rows"]):
         raise WorkspaceError(f"{folder / META_FILE}: its blocks do not cover the partitions' rows; "
                              "compute the latents again")
     return DaskLatentFrame(df, tuple(meta["class_names"]), categories, int(meta["n_rows"]),

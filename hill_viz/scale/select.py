@@ -95,7 +95,7 @@ def block_states(frame: DaskLatentFrame, selector: Selector) -> np.ndarray | Non
     """For each block of the frame's block index: OUTSIDE (no row selected), INSIDE (every row)
     or MIXED (test its rows); None without a block index for this partitioning."""
     blocks = frame.blocks
-    if blocks is None or frame.npartitions != blocks.part.max(initial=-1) + 1:
+    if blocks is None or frame.npartitions != blocks.n_parts:
         return None
     states = selector.states(blocks.bounds)
     states[~blocks.finite] = MIXED  # a non-finite position is never selected: such a block is tested
@@ -119,7 +119,7 @@ def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
             run[-1] = (run[-1][0], stop, run[-1][2])
         else:
             run.append((start, stop, state == INSIDE))
-    part_rows = blocks.part_rows(n_parts).tolist()
+    part_rows = blocks.part_rows().tolist()
     return [(p, (part_rows[p], run)) for p, run in enumerate(runs) if run]
 
 

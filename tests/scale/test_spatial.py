@@ -35,7 +35,7 @@ def test_sorted_frame_holds_the_same_rows_in_compact_blocks(sorted_frame, memory
     for name in ("id", "x", "y", "label", "pred", "group", "confidence"):
         np.testing.assert_array_equal(rows.column(name)[order], memory_frame.column(name))
     blocks = sorted_frame.blocks
-    assert blocks.part_rows(4).sum() == len(memory_frame) and blocks.finite.all()
+    assert blocks.part_rows().sum() == len(memory_frame) and blocks.finite.all()
     x0, x1, y0, y1 = memory_frame.extent()
     area = (blocks.bounds[:, 1] - blocks.bounds[:, 0]) * (blocks.bounds[:, 3] - blocks.bounds[:, 2])
     assert np.median(area) < 0.05 * (x1 - x0) * (y1 - y0)  # compact: a source-order block spans the cloud
@@ -82,7 +82,7 @@ def test_block_index_of_a_source_order_frame_changes_nothing(dask_frame, memory_
     for frame in (dask_frame, indexed):
         np.testing.assert_array_equal(select.selected_ids(frame, selector), expected)
     stored = dask_frame.blocks
-    assert stored is not None and stored.part_rows(dask_frame.npartitions).sum() == len(memory_frame)
+    assert stored is not None and stored.part_rows().sum() == len(memory_frame)
 
 
 def test_hilbert_keys_walk_every_cell_once_through_neighbours():
