@@ -5,7 +5,10 @@ Figures (baselines measured in the same run):
   shade here) vs bare Datashader Canvas.points + shade on the same persisted Dask frame;
 - scale_lasso_summary / scale_lasso_ids: a 50-vertex lasso over N points (count, breakdowns
   and a sample; then every id) vs the in-process numba kernel's time on sampled partitions,
-  scaled to N; the ids on those partitions are checked against matplotlib's Path;
+  scaled to N; the ids on those partitions are checked against matplotlib's Path. On the
+  frame sorted along a Hilbert curve (`sort_spatially`, made once and kept with --data),
+  whose block index lets the lasso skip blocks; `..._source_order`: the same on the frame
+  in its written order, where every block spans the cloud and every point is tested;
 - scale_driver_peak_rss: this process's peak RSS while aggregating N points vs the bytes
   the in-memory frame would hold;
 - scale_latents: latents of --latent-points samples with 2 workers vs 1 (samples/s);
@@ -65,8 +68,13 @@ def run(args) -> list[dict]:
             frame = _bench_frame(work / f"frame-{args.points}", args.points).persist()
             wait(frame.df)
             figures += _viewport_figures(frame, args.repeat)
-            figures += _lasso_figures(frame, args.vertices, args.repeat)
+            figures += _lasso_figures(frame, args.vertices, args.repeat, suffix="_source_order")
+            spatial = _spatial_frame(work / f"frame-{args.points}-hilbert", frame)
             del frame
+            spatial = spatial.persist()
+            wait(spatial.df)
+            figures += _lasso_figures(spatial, args.vertices, args.repeat)
+            del spatial
         if args.latent_points:
             figures += _latent_figures(work, args.latent_points, processes=not args.in_process)
         return figures
@@ -99,6 +107,14 @@ def _bench_frame(folder: Path, n: int):
                    extent=combine_extents(s[1:] for s in stats))
         tmp.rename(folder)
     return open_frame(folder)
+
+
+def _spatial_frame(folder: Path, frame):
+    """The frame sorted along a Hilbert curve (written once, then reused)."""
+    from hill_viz.scale.frame import META_FILE, open_frame
+    from hill_viz.scale.spatial import sort_spatially
+
+    return open_frame(folder) if (folder / META_FILE).exists() else sort_spatially(frame, folder)
 
 
 def _write_synthetic_part(path: Path, start: int, stop: int):
@@ -201,7 +217,7 @@ def _workers() -> int:
 
 # -- lasso ----------------------------------------------------------------------------------
 
-def _lasso_figures(frame, vertices: int, repeat: int) -> list[dict]:
+def _lasso_figures(frame, vertices: int, repeat: int, suffix: str = "") -> list[dict]:
     from hill_viz.bench.synthetic import lasso_polygon
     from hill_viz.core.edits import Selector
     from hill_viz.core.geometry import lasso_mask
@@ -217,13 +233,27 @@ def _lasso_figures(frame, vertices: int, repeat: int) -> list[dict]:
     ids = select.selected_ids(frame, selector)
     checked, t_kernel = _check_sampled_partitions(frame, polygon, ids, lasso_mask)
     baseline = t_kernel * n / checked  # the kernel's in-process time per point, times N
+    work = _rows_by_state(frame, selector)
     return [
-        figure("scale_lasso_summary", n, t_summary * 1e3, "ms", "lasso_mask_in_process_scaled_to_n", baseline * 1e3,
-               vertices=vertices, selected=summary.count, sample=len(summary.sample),
-               same_ids_as_matplotlib_on_points=checked),
-        figure("scale_lasso_ids", n, t_ids * 1e3, "ms", "lasso_mask_in_process_scaled_to_n", baseline * 1e3,
+        figure("scale_lasso_summary" + suffix, n, t_summary * 1e3, "ms", "lasso_mask_in_process_scaled_to_n",
+               baseline * 1e3, vertices=vertices, selected=summary.count, sample=len(summary.sample),
+               same_ids_as_matplotlib_on_points=checked, partitions=frame.npartitions, **work),
+        figure("scale_lasso_ids" + suffix, n, t_ids * 1e3, "ms", "lasso_mask_in_process_scaled_to_n", baseline * 1e3,
                vertices=vertices, selected=len(ids), same_ids_as_matplotlib_on_points=checked),
     ]
+
+
+def _rows_by_state(frame, selector) -> dict:
+    """Rows the selection skips, takes whole, and tests point by point (by the block index)."""
+    from hill_viz.core.geometry import INSIDE, MIXED, OUTSIDE
+    from hill_viz.scale.select import block_states
+
+    states = block_states(frame, selector)
+    if states is None:
+        return {"rows_skipped": 0, "rows_taken_whole": 0, "rows_tested": len(frame)}
+    rows = frame.blocks.stop - frame.blocks.start
+    return {"rows_skipped": int(rows[states == OUTSIDE].sum()), "rows_taken_whole": int(rows[states == INSIDE].sum()),
+            "rows_tested": int(rows[states == MIXED].sum())}
 
 
 def _check_sampled_partitions(frame, polygon, ids, lasso_mask, k: int = 3) -> tuple[int, float]:
@@ -237,7 +267,7 @@ def _check_sampled_partitions(frame, polygon, ids, lasso_mask, k: int = 3) -> tu
         part = frame.df.get_partition(int(p)).compute()
         x, y, pid = part["x"].to_numpy(), part["y"].to_numpy(), part["id"].to_numpy()
         expected = pid[MplPath(polygon).contains_points(np.column_stack([x, y]).astype(np.float64))]
-        got = ids[(ids >= pid.min()) & (ids <= pid.max())]  # partition ids are one contiguous range here
+        got = np.intersect1d(ids, pid, assume_unique=True)  # the selected ids of this partition
         if not np.array_equal(np.sort(expected), got):
             raise AssertionError(f"lasso ids differ from matplotlib's on partition {p}")
         t_kernel += best_time(lambda: lasso_mask(x, y, polygon), 2)

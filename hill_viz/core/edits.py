@@ -16,7 +16,7 @@ import numpy as np
 
 from hill_viz.core.edit_bounds import (check_offsets, check_scale, check_weight, finite as _finite,
                                        lasso_vertices as _vertices, selector_ids)
-from hill_viz.core.geometry import box_mask, lasso_mask
+from hill_viz.core.geometry import INSIDE, MIXED, OUTSIDE, box_mask, box_states, lasso_mask, lasso_states
 from hill_viz.core.ids import IdIndex
 from hill_viz.errors import EditError
 
@@ -151,6 +151,20 @@ class Selector:
         for part in self.parts:
             m &= part.mask(ctx)
         return m
+
+    def states(self, boxes: np.ndarray) -> np.ndarray:
+        """What `mask` answers for every point of each box (B, 4) of finite positions (x_min,
+        x_max, y_min, y_max): geometry's OUTSIDE / INSIDE for all of them, or MIXED."""
+        if self.kind == "box":
+            return box_states(boxes, *self.box)
+        if self.kind == "lasso":
+            return lasso_states(boxes, np.array(self.lasso))
+        if self.kind != "all_of":
+            return np.full(len(boxes), MIXED, dtype=np.uint8)
+        parts = [p.states(boxes) for p in self.parts]
+        inside = np.logical_and.reduce([s == INSIDE for s in parts])  # all_of has at least one part
+        outside = np.logical_or.reduce([s == OUTSIDE for s in parts])
+        return np.where(outside, OUTSIDE, np.where(inside, INSIDE, MIXED)).astype(np.uint8)
 
     def resolve(self, ctx: SelectionContext) -> np.ndarray:
         """Sorted ids of the selected points; EditError if none."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["box_mask", "lasso_mask"]
+__all__ = ["INSIDE", "MIXED", "OUTSIDE", "box_mask", "box_states", "lasso_mask", "lasso_states"]
 
 _GRID_MAX = 512  # lasso grid cells per side, at most (fewer for fewer points: the grid costs G^2 tests)
 _OUTSIDE, _INSIDE, _BOUNDARY = 0, 1, 2
@@ -124,19 +124,70 @@ def _lasso_mask(x, y, gx0, gy0, inv_cell, cells, y0, inv_height, starts, ax, ay,
 
 def lasso_mask(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Points inside the closed polygon (V, 2), even-odd rule, as matplotlib's Path decides."""
-    poly = np.asarray(polygon, dtype=np.float64)
     out = np.zeros(len(x), dtype=np.bool_)
-    if poly.ndim != 2 or len(poly) < 3 or not np.isfinite(poly).all():
+    lasso = _lasso_grid(polygon, int(np.clip(np.sqrt(len(x)) / 4, 32, _GRID_MAX)))
+    if lasso is None:
         return out
+    return _lasso_mask(np.asarray(x), np.asarray(y), *lasso, out)
+
+
+def _lasso_grid(polygon, grid: int):
+    """(gx0, gy0, 1 / cell, cells, *slabs): what the kernels need; None for no polygon."""
+    poly = np.asarray(polygon, dtype=np.float64)
+    if poly.ndim != 2 or len(poly) < 3 or not np.isfinite(poly).all():
+        return None
     px, py = np.ascontiguousarray(poly[:, 0]), np.ascontiguousarray(poly[:, 1])
     slabs = _slab_edges(px, py, int(min(max(4 * len(poly), 64), 16384)))
     # a square grid over the bounding box, two cells of margin on every side: boundary
     # marking reaches one cell out, so the outermost ring is always wholly outside
-    grid = int(np.clip(np.sqrt(len(x)) / 4, 32, _GRID_MAX))
     span = max(float(px.max() - px.min()), float(py.max() - py.min()), 1e-12)
     cell = span / (grid - 4)
     gx0, gy0 = float(px.min()) - 2 * cell, float(py.min()) - 2 * cell
     cells = np.zeros((grid, grid), dtype=np.uint8)
     _mark_boundary(px, py, gx0, gy0, 1.0 / cell, cells)
     _classify_cells(gx0, gy0, cell, cells, *slabs)
-    return _lasso_mask(np.asarray(x), np.asarray(y), gx0, gy0, 1.0 / cell, cells, *slabs, out)
+    return (gx0, gy0, 1.0 / cell, cells, *slabs)
+
+
+# -- whole boxes of points -------------------------------------------------------------------
+
+OUTSIDE, INSIDE, MIXED = _OUTSIDE, _INSIDE, _BOUNDARY  # what a box's points answer
+
+
+def box_states(boxes: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """For boxes (B, 4) of points (x_min, x_max, y_min, y_max of finite points, in the points'
+    dtype): OUTSIDE if `box_mask` is False for every point such a box can hold, INSIDE if True
+    for all, else MIXED. The comparisons are `box_mask`'s, in the same dtypes."""
+    b = np.asarray(boxes).reshape(-1, 4)
+    lo_x, hi_x, lo_y, hi_y = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    inside = box_mask(lo_x, lo_y, x0, y0, x1, y1) & box_mask(hi_x, hi_y, x0, y0, x1, y1)
+    xa, xb = sorted((x0, x1))
+    ya, yb = sorted((y0, y1))
+    meets = (hi_x >= xa) & (lo_x <= xb) & (hi_y >= ya) & (lo_y <= yb)
+    return np.where(inside, INSIDE, np.where(meets, MIXED, OUTSIDE)).astype(np.uint8)
+
+
+def lasso_states(boxes: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """As `box_states`, for `lasso_mask`: a box is INSIDE (OUTSIDE) when every grid cell it
+    touches is a cell wholly inside (outside) the polygon, whose points `lasso_mask` answers
+    from the cell alone; a box touching the boundary's cells is MIXED.
+
+    The cell of a point is `int((x - gx0) / cell)` clamped into the grid, as in the kernel;
+    that map is monotone, so a box's points fall in the cells between its corners' cells.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    lasso = _lasso_grid(polygon, _GRID_MAX)
+    if lasso is None:
+        return np.full(len(b), OUTSIDE, dtype=np.uint8)
+    gx0, gy0, inv_cell, cells = lasso[:4]
+    top = cells.shape[0] - 1
+    col = [np.clip(np.floor((b[:, k] - gx0) * inv_cell), 0, top).astype(np.int64) for k in (0, 1)]
+    row = [np.clip(np.floor((b[:, k] - gy0) * inv_cell), 0, top).astype(np.int64) for k in (2, 3)]
+    states = np.full(len(b), MIXED, dtype=np.uint8)
+    for state in (INSIDE, OUTSIDE):
+        table = np.zeros((cells.shape[0] + 1, cells.shape[1] + 1), dtype=np.int64)  # summed-area table
+        table[1:, 1:] = np.cumsum(np.cumsum(cells == state, axis=0), axis=1)
+        r0, r1, c0, c1 = row[0], row[1] + 1, col[0], col[1] + 1
+        hits = table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
+        states[hits == (r1 - r0) * (c1 - c0)] = state
+    return states

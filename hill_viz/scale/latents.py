@@ -21,7 +21,8 @@ from hill_viz.core.model import LatentModel
 from hill_viz.core.projection import Projection
 from hill_viz.errors import WorkspaceError
 from hill_viz.scale.cluster import run_tasks
-from hill_viz.scale.frame import META_FILE, DaskLatentFrame, combine_extents, empty_frame, open_frame, write_meta
+from hill_viz.scale.frame import (META_FILE, BlockIndex, DaskLatentFrame, combine_extents, empty_frame, open_frame,
+                                  part_blocks, part_extent, write_meta)
 from hill_viz.scale.source import ParquetSource
 from hill_viz.scale.validate import feature_column_names
 
@@ -58,7 +59,7 @@ def write_latents(source: ParquetSource, model: LatentModel, projection: Project
         stats = run_tasks(tasks, progress)
         write_meta(tmp, class_names=source.class_names, attribute_categories=source.attribute_categories,
                    n_rows=sum(s[0] for s in stats), part_rows=[s[0] for s in stats],
-                   extent=combine_extents(s[1:] for s in stats),
+                   extent=combine_extents(s[1:5] for s in stats), blocks=BlockIndex.concat([s[5] for s in stats]),
                    extra={"source": source.params, **(extra_meta or {})})
         _replace_folder(tmp, folder)
     except BaseException:
@@ -87,14 +88,10 @@ def _infer_partition(part, payload, feature_names, class_names, attribute_catego
     return LatentFrame.build(model, projection, dataset, batch_size=batch_size).df
 
 
-def _write_part(frame, path: Path) -> tuple[int, float, float, float, float]:
-    """Write one partition of the frame; its row count and finite extent."""
+def _write_part(frame, path: Path) -> tuple:
+    """Write one partition of the frame; its row count, finite extent and blocks (`part_blocks`)."""
     frame.to_parquet(path, index=False)
-    x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-    fx, fy = x[np.isfinite(x)], y[np.isfinite(y)]
-    if not len(fx) or not len(fy):
-        return len(frame), np.nan, np.nan, np.nan, np.nan
-    return len(frame), float(fx.min()), float(fx.max()), float(fy.min()), float(fy.max())
+    return (len(frame), *part_extent(frame), part_blocks(frame))
 
 
 def _replace_folder(tmp: Path, folder: Path) -> None:

@@ -7,6 +7,12 @@ breakdown by every categorical column, and the rows of a bounded sample. The sam
 uniform and reproducible: the selected rows with the smallest hash of (id, seed), so it
 does not depend on how the frame is partitioned. The ids themselves come back only when
 an edit needs them (`selected_ids`).
+
+With a block index (`DaskLatentFrame.blocks`), `Selector.states` says which blocks of rows a
+box or lasso cannot touch (skipped; a partition with none left gets no task) and which it
+covers wholly (selected without the point test); only the other blocks run `Selector.mask`.
+The answer is the same row for row: a block is skipped or taken whole only where the
+kernel would answer the same for every position the block can hold.
 """
 from __future__ import annotations
 
@@ -17,11 +23,12 @@ import pandas as pd
 
 from hill_viz.core.edits import SelectionContext, Selector
 from hill_viz.core.frame import LatentFrame
+from hill_viz.core.geometry import INSIDE, MIXED, OUTSIDE
 from hill_viz.errors import EditError
 from hill_viz.render.aggregate import Viewport
 from hill_viz.scale.frame import DaskLatentFrame
 
-__all__ = ["SelectionSummary", "count_in", "population", "selected_ids", "summarize"]
+__all__ = ["SelectionSummary", "block_states", "count_in", "population", "selected_ids", "summarize"]
 
 _KEY = "_sample_key"
 
@@ -43,27 +50,23 @@ class SelectionSummary:
 def summarize(frame: DaskLatentFrame, selector: Selector, *, sample_size: int = 200,
               seed: int = 0) -> SelectionSummary:
     """Count, breakdowns and a seeded sample of the selected rows (no ids collected)."""
-    import dask
-
     plan = _plan(selector)
     columns = {name: len(frame.categories(name)) for name in frame.categorical_columns}
-    tasks = [dask.delayed(_summarize_part)(part, plan, _names(frame), columns, sample_size, seed)
-             for part in frame.df.to_delayed()]
-    results = dask.compute(*tasks)
+    results = _per_part(frame, _summarize_part, _parts_to_test(frame, selector), plan, _names(frame), columns,
+                        sample_size, seed)
     count = sum(r[0] for r in results)
-    breakdowns = {name: np.sum([r[1][name] for r in results], axis=0) for name in columns}
-    rows = pd.concat([r[2] for r in results], ignore_index=True)
+    breakdowns = {name: sum((r[1][name] for r in results), np.zeros(k, np.int64)) for name, k in columns.items()}
+    samples = [r[2] for r in results] or [frame.df._meta.assign(**{_KEY: np.empty(0, np.uint64)})]
+    rows = pd.concat(samples, ignore_index=True)
     rows = rows.nsmallest(sample_size, _KEY).drop(columns=_KEY).sort_values("id", kind="stable")
     return SelectionSummary(selector, int(count), breakdowns, frame.sample_frame(rows))
 
 
 def selected_ids(frame: DaskLatentFrame, selector: Selector) -> np.ndarray:
     """Sorted ids of the selected rows (EditError if none): what an edit stores."""
-    import dask
-
     plan = _plan(selector)
-    tasks = [dask.delayed(_ids_part)(part, plan, _names(frame)) for part in frame.df.to_delayed()]
-    ids = np.sort(np.concatenate(dask.compute(*tasks)), kind="stable")  # sorted runs: a merge
+    ids = _per_part(frame, _ids_part, _parts_to_test(frame, selector), plan, _names(frame))
+    ids = np.sort(np.concatenate([np.empty(0, np.int64), *ids]), kind="stable")
     if isinstance(plan, tuple) and plan[0] == "ids" and len(ids) < len(plan[1]):
         missing = np.setdiff1d(plan[1], ids, assume_unique=True)
         raise EditError(f"{len(missing)} selected ids are not in the dataset (first: {int(missing[0])}); "
@@ -86,6 +89,46 @@ def population(frame: DaskLatentFrame) -> dict[str, np.ndarray]:
     columns = {name: len(frame.categories(name)) for name in frame.categorical_columns}
     parts = dask.compute(*[dask.delayed(_bincounts)(part, None, columns) for part in frame.df.to_delayed()])
     return {name: np.sum([p[name] for p in parts], axis=0) for name in columns}
+
+
+def block_states(frame: DaskLatentFrame, selector: Selector) -> np.ndarray | None:
+    """For each block of the frame's block index: OUTSIDE (no row selected), INSIDE (every row)
+    or MIXED (test its rows); None without a block index for this partitioning."""
+    blocks = frame.blocks
+    if blocks is None or frame.npartitions != blocks.n_parts:
+        return None
+    states = selector.states(blocks.bounds)
+    states[~blocks.finite] = MIXED  # a non-finite position is never selected: such a block is tested
+    return states
+
+
+def _parts_to_test(frame: DaskLatentFrame, selector: Selector) -> list[tuple]:
+    """(partition number, runs) for every partition that may hold selected rows. runs: None
+    (test every row), or (rows of the partition, [(start, stop, wholly_selected), ...])."""
+    n_parts = frame.npartitions
+    blocks, states = frame.blocks, block_states(frame, selector)
+    if states is None:
+        return [(p, None) for p in range(n_parts)]
+    runs: list[list] = [[] for _ in range(n_parts)]
+    for p, start, stop, state in zip(blocks.part.tolist(), blocks.start.tolist(), blocks.stop.tolist(),
+                                     states.tolist()):
+        if state == OUTSIDE:
+            continue
+        run = runs[p]
+        if run and run[-1][1] == start and run[-1][2] == (state == INSIDE):  # extend the last run
+            run[-1] = (run[-1][0], stop, run[-1][2])
+        else:
+            run.append((start, stop, state == INSIDE))
+    part_rows = blocks.part_rows().tolist()
+    return [(p, (part_rows[p], run)) for p, run in enumerate(runs) if run]
+
+
+def _per_part(frame: DaskLatentFrame, fn, todo: list[tuple], *args) -> list:
+    """fn(partition, *args, runs) on the cluster for each (partition number, runs) of `todo`."""
+    import dask
+
+    parts = frame.df.to_delayed()
+    return list(dask.compute(*[dask.delayed(fn)(parts[p], *args, runs) for p, runs in todo]))
 
 
 # -- per partition (runs on the workers) ---------------------------------------------------
@@ -133,17 +176,55 @@ def _bincounts(part: pd.DataFrame, rows: np.ndarray | None, columns: dict[str, i
     return out
 
 
-def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sample_size: int, seed: int):
-    selected = np.flatnonzero(_mask(plan, _context(part, names)))
-    rows, keys = selected, sample_keys(part["id"].to_numpy()[selected], seed)
-    if len(rows) > sample_size:  # this partition's candidates: its sample_size smallest keys
-        keep = np.argpartition(keys, sample_size)[:sample_size] if sample_size else np.empty(0, np.int64)
-        rows, keys = rows[keep], keys[keep]
-    return len(selected), _bincounts(part, selected, columns), part.iloc[rows].assign(**{_KEY: keys})
+def _part_mask(part: pd.DataFrame, plan, names, runs) -> np.ndarray:
+    """The selector's mask over the partition: per run of blocks when `_parts_to_test` gave runs."""
+    if runs is None or runs[0] != len(part):  # no block index for this partition (as a safeguard)
+        return _mask(plan, _context(part, names))
+    mask = np.zeros(len(part), dtype=bool)
+    for start, stop, whole in runs[1]:
+        mask[start:stop] = True if whole else _mask(plan, _context(part.iloc[start:stop], names))
+    return mask
 
 
-def _ids_part(part: pd.DataFrame, plan, names) -> np.ndarray:
-    return np.sort(part["id"].to_numpy()[_mask(plan, _context(part, names))])
+def _summarize_part(part: pd.DataFrame, plan, names, columns: dict[str, int], sample_size: int, seed: int, runs):
+    mask = _part_mask(part, plan, names, runs)
+    selected = np.flatnonzero(mask)
+    keys = sample_keys(part["id"].to_numpy()[selected], seed)
+    keep = _smallest(keys, sample_size)  # this partition's candidates for the sample
+    return (len(selected), _selected_counts(part, mask, runs, columns),
+            part.iloc[selected[keep]].assign(**{_KEY: keys[keep]}))
+
+
+def _selected_counts(part: pd.DataFrame, mask: np.ndarray, runs, columns: dict[str, int]) -> dict[str, np.ndarray]:
+    """`_bincounts` of the selected rows; per run of blocks when there are runs (a run taken
+    whole is counted as a slice, without gathering its rows)."""
+    if runs is None or runs[0] != len(part):
+        return _bincounts(part, np.flatnonzero(mask), columns)
+    counts = {name: np.zeros(k, np.int64) for name, k in columns.items()}
+    for start, stop, whole in runs[1]:
+        rows = None if whole else np.flatnonzero(mask[start:stop])
+        for name, c in _bincounts(part.iloc[start:stop], rows, columns).items():
+            counts[name] += c
+    return counts
+
+
+def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest keys (all of them if there are no more than k)."""
+    if len(keys) <= k:
+        return np.arange(len(keys))
+    if not k:
+        return np.empty(0, np.int64)
+    # the keys are uniform 64-bit hashes: those under a cut expected to keep 4k of them hold
+    # the k smallest unless too few pass (then every key is ranked)
+    cut = np.flatnonzero(keys < np.uint64(min(2**64 - 1, 4 * k * 2**64 // len(keys))))
+    if len(cut) >= k:
+        return cut[np.argpartition(keys[cut], k - 1)[:k]]
+    return np.argpartition(keys, k - 1)[:k]
+
+
+def _ids_part(part: pd.DataFrame, plan, names, runs) -> np.ndarray:
+    ids = part["id"].to_numpy()[_part_mask(part, plan, names, runs)]
+    return ids if np.all(ids[1:] > ids[:-1]) else np.sort(ids)
 
 
 def sample_keys(ids: np.ndarray, seed: int) -> np.ndarray:

@@ -115,12 +115,13 @@ class ScaleState:
 
     def rebuild(self, model, projection, progress=None):
         """Latents of every row, per partition on the cluster, into a new folder under `frame_folder`
-        (the one before it is kept, the older ones go)."""
+        (the one before it is kept, the older ones go), then held in the workers' memory: the
+        cloud and every selection read no Parquet (a frame's memory is freed once nothing refers to it)."""
         from hill_viz.scale import write_latents
 
         self._version += 1  # a new folder each time: the page may still be drawing the previous one
         self.frame = write_latents(self.source, model, projection, self.frame_folder / f"v{self._version:05d}",
-                                   progress=progress)
+                                   progress=progress).persist()
         for old in self.frame_folder.glob("v*"):
             if old.name < f"v{self._version - 1:05d}":
                 shutil.rmtree(old, ignore_errors=True)

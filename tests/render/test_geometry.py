@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from matplotlib.path import Path
 
-from hill_viz.core.geometry import box_mask, lasso_mask
+from hill_viz.core.geometry import INSIDE, MIXED, OUTSIDE, box_mask, box_states, lasso_mask, lasso_states
 
 
 def _points(n=50_000, seed=0):
@@ -61,3 +61,50 @@ def test_box_mask_inclusive_any_corner_order():
     y = np.array([0, 1, 2, 3], dtype=np.float32)
     assert box_mask(x, y, 2, 2, 1, 1).tolist() == [False, True, True, False]
     assert box_mask(x, y, 1, 1, 2, 2).tolist() == [False, True, True, False]
+
+
+def _boxes_of_points(x, y, size, seed):
+    """Small boxes tiling the points: each point's box, its bounds those of the points in it."""
+    rng = np.random.default_rng(seed)
+    cell = np.floor((x - x.min()) / size).astype(np.int64) * 100_000 + np.floor((y - y.min()) / size).astype(np.int64)
+    cell = (cell + rng.integers(0, 2, len(x))) if seed % 2 else cell  # some ragged boxes too
+    _, box_of = np.unique(cell, return_inverse=True)
+    boxes = np.tile(np.array([np.inf, -np.inf, np.inf, -np.inf], np.float32), (box_of.max() + 1, 1))
+    np.minimum.at(boxes[:, 0], box_of, x)
+    np.maximum.at(boxes[:, 1], box_of, x)
+    np.minimum.at(boxes[:, 2], box_of, y)
+    np.maximum.at(boxes[:, 3], box_of, y)
+    return boxes, box_of
+
+
+def _check_states(states, box_of, mask, all_occur=True):
+    """INSIDE boxes hold only selected points, OUTSIDE ones none (and every state occurs)."""
+    per_box = states[box_of]
+    assert mask[per_box == INSIDE].all() and not mask[per_box == OUTSIDE].any()
+    assert not all_occur or {INSIDE, OUTSIDE, MIXED} <= set(np.unique(states).tolist())
+
+
+@pytest.mark.parametrize("vertices,seed", [(4, 1), (50, 2), (200, 3)])
+def test_lasso_states_agree_with_the_kernel_on_every_point(vertices, seed):
+    x, y = _points(200_000, seed=seed)
+    polygon = _star(vertices, seed)
+    for size in (0.05, 0.3):
+        boxes, box_of = _boxes_of_points(x, y, size, seed)
+        _check_states(lasso_states(boxes, polygon), box_of, lasso_mask(x, y, polygon), all_occur=size < 0.1)
+    bowtie = np.array([[-1.5, -1.5], [1.5, 1.5], [1.5, -1.5], [-1.5, 1.5]])
+    boxes, box_of = _boxes_of_points(x, y, 0.1, seed)
+    _check_states(lasso_states(boxes, bowtie), box_of, lasso_mask(x, y, bowtie))
+    assert (lasso_states(boxes, np.array([[0, 0], [1, 1]])) == OUTSIDE).all()  # no polygon: nothing selected
+
+
+def test_box_states_use_box_masks_comparisons():
+    """Box edges between float32 values: a box's state is what box_mask answers for its points."""
+    x, y = _points(100_000, seed=4)
+    edge = float(np.float32(0.25)) + 1e-9  # not a float32: box_mask compares in float32
+    for corners in [(-0.5, -0.5, 0.5, 0.5), (edge, -1.0, 1.3, edge), (1.0, 1.0, -1.0, -1.0)]:
+        mask = box_mask(x, y, *corners)
+        for size in (0.02, 0.2):
+            boxes, box_of = _boxes_of_points(x, y, size, 1)
+            _check_states(box_states(boxes, *corners), box_of, mask, all_occur=size < 0.1)
+    one = np.array([[0.25, 0.25, 0.0, 0.0]], dtype=np.float32)  # a box of the point (0.25, 0)
+    assert box_states(one, edge, -1, 1, 1)[0] == box_mask(one[:, 0], one[:, 2], edge, -1, 1, 1)[0] * INSIDE

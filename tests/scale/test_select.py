@@ -68,3 +68,12 @@ def test_empty_selection_and_unknown_ids_are_edit_errors(dask_frame):
     with pytest.raises(EditError, match=r"1 selected ids are not in the dataset \(first: 70000\)"):
         select.selected_ids(dask_frame, Selector.of_ids([1, 70_000]))
     assert select.summarize(dask_frame, Selector.of_box(1e6, 1e6, 2e6, 2e6)).is_empty
+
+
+def test_smallest_keys_are_those_a_full_ranking_gives():
+    keys = select.sample_keys(np.arange(50_000), seed=4)
+    for k in (0, 1, 200, 49_999, 50_000, 60_000):
+        got = select._smallest(keys, k)
+        assert np.array_equal(np.sort(keys[got]), np.sort(keys)[:k])
+    skewed = np.r_[np.arange(5, dtype=np.uint64), np.uint64(2**63) + np.arange(995, dtype=np.uint64)]  # 5 under the cut: ranks every key
+    assert np.array_equal(np.sort(select._smallest(skewed, 10)), np.arange(10))
