@@ -157,9 +157,17 @@ class LatentView(SessionComponent):
         if frame is not None and len(frame) and self.hover_limit:
             (x0, x1), (y0, y1) = vp.x_range, vp.y_range
             inside = box_mask(frame.column("x"), frame.column("y"), x0, y0, x1, y1)
-            if np.count_nonzero(inside) <= self.hover_limit:
+            if np.count_nonzero(inside) * self._points_per_row(frame) <= self.hover_limit:
                 rows = np.flatnonzero(inside)
         return hv.Points(hover_table(frame, rows), kdims=["x", "y"], vdims=list(HOVER_COLUMNS))
+
+    def _points_per_row(self, frame: LatentFrame) -> float:
+        """Cloud points per row of `frame`: 1, or on Dask (`frame` a seeded sample) the whole
+        frame's rows per sample row, so hover_limit counts what the viewport shows. (Hovering
+        every sample point of a big cloud made each pointer move so slow that Bokeh took
+        drags for presses: no box reached the Session.)"""
+        big = self.session.big_frame
+        return len(big) / len(frame) if big is not None and len(frame) else 1.0
 
     # -- colour -------------------------------------------------------------------------------------
     def _spec(self, frame: LatentFrame | None = None) -> ColorSpec | None:
