@@ -65,7 +65,8 @@ class LatentView(SessionComponent):
         self._sync_selection()
         self._home = self._home_viewport()
         self.legend = pn.pane.HTML(legend_html(self._spec()), width=170, margin=(10, 5))
-        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10))
+        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10), sizing_mode="stretch_width",
+                                       css_classes=["hill-view-status"])  # wraps in the view's column
         self.projection_panel = ProjectionPanel(session=self.session, actions=self.actions)
         self.clear_button = pn.widgets.Button(label="Clear selection", width=130)
         self.clear_button.on_click(lambda event: self.clear_selection())
@@ -273,7 +274,7 @@ class LatentView(SessionComponent):
             color = pn.widgets.Select.from_param(self.param.color_by, label="Colour by", width=170)
             self.clear_button.align = self.status.align = "end"  # level with the select, under its label
             self._layout = pn.Column(
-                pn.Row(color, self.clear_button, self.status),
+                pn.Row(color, self.clear_button, self.status, sizing_mode="stretch_width"),
                 pn.Row(self._pane, pn.Column(self.legend, self.projection_panel), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._layout
