@@ -66,7 +66,8 @@ class LatentView(SessionComponent):
         self._sync_selection()
         self._home = self._home_viewport()
         self.legend = pn.pane.HTML(legend_html(self._spec()), width=170, margin=(10, 5))
-        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10), css_classes=[STATUS_CLASS])
+        self.status = pn.pane.Markdown(self._status_text(), margin=(0, 10), sizing_mode="stretch_width",
+                                       css_classes=[STATUS_CLASS])  # wraps in the view's column
         self.projection_panel = ProjectionPanel(session=self.session, actions=self.actions)
         self.clear_button = pn.widgets.Button(label="Clear selection", width=130)
         self.clear_button.on_click(lambda event: self.clear_selection())
@@ -158,7 +159,7 @@ class LatentView(SessionComponent):
         if frame is not None and len(frame) and self.hover_limit:
             (x0, x1), (y0, y1) = vp.x_range, vp.y_range
             inside = box_mask(frame.column("x"), frame.column("y"), x0, y0, x1, y1)
-            if np.count_nonzero(inside) <= self.hover_limit:
+            if np.count_nonzero(inside) * self._points_per_row(frame) <= self.hover_limit:
                 rows = np.flatnonzero(inside)
         return hv.Points(hover_table(frame, rows), kdims=["x", "y"], vdims=list(HOVER_COLUMNS))
 
@@ -178,6 +179,14 @@ class LatentView(SessionComponent):
                     if isinstance(stream, hv.streams.RangeXY):
                         stream.update(x_range=home.x_range, y_range=home.y_range)
         return bool(ranges)
+
+    def _points_per_row(self, frame: LatentFrame) -> float:
+        """Cloud points per row of `frame`: 1, or on Dask (`frame` a seeded sample) the whole
+        frame's rows per sample row, so hover_limit counts what the viewport shows. (Hovering
+        every sample point of a big cloud made each pointer move so slow that Bokeh took
+        drags for presses: no box reached the Session.)"""
+        big = self.session.big_frame
+        return len(big) / len(frame) if big is not None and len(frame) else 1.0
 
     # -- colour -------------------------------------------------------------------------------------
     def _spec(self, frame: LatentFrame | None = None) -> ColorSpec | None:
@@ -284,7 +293,7 @@ class LatentView(SessionComponent):
             color = pn.widgets.Select.from_param(self.param.color_by, label="Colour by", width=170)
             self.clear_button.align = self.status.align = "end"  # level with the select, under its label
             self._layout = pn.Column(
-                pn.Row(color, self.clear_button, self.status),
+                pn.Row(color, self.clear_button, self.status, sizing_mode="stretch_width"),
                 pn.Row(self._pane, pn.Column(self.legend, self.projection_panel), sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._layout

@@ -57,8 +57,6 @@ def dask_app(tmp_path, folder, scheduler, serve_apps):
         yield served_pages
 
 
-@pytest.mark.skip(reason="issue 15 (open): on the regrouped page of issue 12 the box drawn on the Dask "
-                         "cloud no longer reaches the Session in this test; passes on branch i15-wire")
 @pytest.mark.timeout(600)  # every wait below is bounded too; this bounds the whole
 def test_box_select_edit_apply_on_dask(page, dask_app, artifacts):
     url, apps = dask_app

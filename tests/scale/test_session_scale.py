@@ -87,6 +87,35 @@ def test_dask_session_matches_the_memory_one(folder, tmp_path, sample):
         big.close()
 
 
+def test_hover_limit_counts_the_cloud_on_dask_not_the_sample(folder, tmp_path):
+    """On Dask the hover layer lists sample rows, but only once the viewport shows at most
+    `hover_limit` of the whole frame's points (estimated: sample rows x rows per sample row)."""
+    import holoviews as hv
+
+    from hill_viz.core.geometry import box_mask
+    from hill_viz.ui.latent_view import LatentView
+
+    hv.extension("bokeh")
+    s = Session(tmp_path / "dask")
+    try:
+        s.load_data(folder, engine="dask", sample=1_500, workers=1, processes=False)
+        s.build_model(latent_dim=8, hidden=32, seed=0)
+        assert len(s.big_frame) == N and len(s.frame) == 1_500
+        view = LatentView(session=s, hover_limit=2_000)
+        assert len(view.hover[()].data) == 0  # 1,500 (<= 2,000) sample rows stand for 6,000 points
+        x, y = s.frame.column("x"), s.frame.column("y")
+        cx, cy = float(np.median(x)), float(np.median(y))
+        for w in np.linspace(0.5, 0.01, 25) * float(np.ptp(x)):  # zoom in until few enough points show
+            inside = int(box_mask(x, y, cx - w, cy - w, cx + w, cy + w).sum())
+            if inside * 4 <= 2_000:
+                break
+        assert len(view._hover_points(x_range=(cx - w, cx + w), y_range=(cy - w, cy + w)).data) == inside > 0
+        wider = 1.0 * float(np.ptp(x))
+        assert len(view._hover_points(x_range=(cx - wider, cx + wider), y_range=(cy - wider, cy + wider)).data) == 0
+    finally:
+        s.close()
+
+
 def test_engine_rule_and_overrides():
     small = choose_engine(10_000, 16, budget_bytes=10**9)
     assert small.engine == "memory" and "fits" in small.reason
