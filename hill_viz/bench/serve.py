@@ -32,7 +32,8 @@ from hill_viz.bench.ui import PROBE_JS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
-SCRIPT_TIMEOUT_S = 600
+SCRIPT_TIMEOUT_S = 1200  # a user's whole script
+WAIT_MS = SCRIPT_TIMEOUT_S * 1000  # a wait for training: trainings queue behind the others' (max_trainings)
 _BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
   if (m.type === 'BoxSelectTool') m.active = true; }"""
 EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
@@ -152,12 +153,13 @@ async def _user(browser, url: str, user: str) -> dict:
     """One user's script; what it measured and what went wrong."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
-    result = {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0}
+    result = {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0,
+              "step": "sign in"}
     try:
         await asyncio.wait_for(_script(page, url, user, result), SCRIPT_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - counted and reported
         first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
-        result["errors"].append(f"{type(exc).__name__}: {first_line}")
+        result["errors"].append(f"{result['step']}: {type(exc).__name__}: {first_line}")
     try:
         result["notifications"] = await page.locator(".notyf__toast--error").count()
     except Exception:  # noqa: BLE001
@@ -172,30 +174,35 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     await page.fill("input[name=password]", PASSWORD)
     start = time.perf_counter()
     await page.click("button[type=submit]")
-    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=300_000)
-    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=300_000)
+    result["step"] = "page load"
+    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=WAIT_MS)
+    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=WAIT_MS)
     result["page_load_ms"] = (time.perf_counter() - start) * 1000
+    result["step"] = "Train"
     await _idle(page, 1)
     await page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
-    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=300_000)
+    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=WAIT_MS)
     await _idle(page, 3)
+    result["step"] = "box selections"
     await page.evaluate(PROBE_JS)
     await page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
     area = await page.locator(".hill-latent-view .bk-events").first.bounding_box()
     for k in range(SELECTIONS):
         lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
         result["round_trips_ms"].append(await _box(page, area, lo, hi))
+    result["step"] = "contract edit"
     await page.locator(".hill-edit-groups").get_by_text("Shape", exact=True).click(timeout=60_000)
     await page.get_by_role("button", name="Contract / expand").click(timeout=60_000)
-    await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=60_000)
+    await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=WAIT_MS)
+    result["step"] = "Apply"
     await page.get_by_role("button", name="Apply edits").click(timeout=60_000)
-    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=300_000)
+    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=WAIT_MS)
     await _idle(page, None)
 
 
 async def _idle(page, epoch: int | None) -> None:
     text = "idle" if epoch is None else f"epoch {epoch} ·"
-    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=300_000)
+    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=WAIT_MS)
 
 
 async def _box(page, area: dict, lo: float, hi: float) -> float:
