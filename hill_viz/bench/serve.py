@@ -221,7 +221,7 @@ async def _box(page, area: dict, lo: float, hi: float) -> float:
             return float(await page.evaluate("() => window.__hill.done - window.__hill.up"))
         except Exception:  # noqa: BLE001 - playwright's TimeoutError: drag again
             continue
-    raise RuntimeError("a box selection never reached the breakdown")
+    raise RuntimeError("a box selection never reached the status line")
 
 
 def _check_log(root: Path, result: dict) -> dict:
