@@ -171,8 +171,13 @@ class Timeline(SessionComponent):
         return head * dots * other
 
     def _bias_plot(self, data):
-        return hv.Scatter(data, "seq", ["indicator", "value", "severity", "id"]).opts(
-            color="severity", cmap=LIGHT_COLOURS, size=10, tools=["hover"], show_legend=False)
+        # a numeric y (one row per indicator, named by its ticks): a plot first drawn empty keeps
+        # a numeric axis, which a categorical one could not replace later
+        names = list(dict.fromkeys(data["indicator"]))
+        rows = data.assign(row=data["indicator"].map({name: k for k, name in enumerate(names)}).astype(float))
+        return hv.Scatter(rows, "seq", ["row", "indicator", "value", "severity", "id"]).opts(
+            color="severity", cmap=LIGHT_COLOURS, size=10, tools=["hover"], show_legend=False,
+            yticks=list(enumerate(names)) or [(0, "")], ylabel="indicator")
 
     def _tree_nodes(self, data):
         return hv.Points(data["nodes"], ["seq", "lane"], ["id", "kind", "size"]).opts(

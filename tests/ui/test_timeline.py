@@ -155,3 +155,16 @@ def test_exports(session):
     assert [e["id"] for e in doc["events"]] == [e.id for e in session.workspace.store.events()]
     ds = xr.open_dataset(io.BytesIO(t._review_netcdf().getvalue()), engine="h5netcdf")
     assert {"event", "class", "indicator"} <= set(ds.dims) and ds.sizes["event"] == len(doc["events"])
+
+
+def test_bias_reports_arriving_after_the_plots_were_drawn_empty_are_drawn(tmp_path):
+    s = Session(tmp_path / "ws")
+    s.load_dataset("digits")
+    s.build_model(seed=0, arch="mlp", hidden=32)
+    s.train(1, wait=True)
+    t = Timeline(session=s)
+    t.render_plots()  # drawn with no bias report yet
+    s.add_edit(Edit.translate(Selector.of_label(3), 1.5, 0.5))
+    s.apply_edits(1, wait=True)
+    t.refresh()  # a categorical axis here raised TypeError in HoloViews' range update
+    assert len(t._bias_pipe.data) and list(t.events.value["id"]) == [e.id for e in s.workspace.store.events()][::-1]
