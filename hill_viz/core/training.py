@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from hill_viz.core.data import Dataset
+from hill_viz.core.foreground import pause_while_busy
 from hill_viz.core.group_metrics import MIN_GROUP, worst_group_over_attributes
 from hill_viz.core.model import LatentModel, infer
 from hill_viz.core.teacher import Teacher
@@ -112,6 +113,7 @@ class Trainer:
             for s, batch in enumerate(self._batches(dataset, stream)):
                 if self.should_stop:
                     break
+                pause_while_busy()  # a server's pages first
                 loss, parts = self._step(*batch, teachers)
                 if not math.isfinite(loss):
                     self._diverged(start_state, loss, callbacks, metrics)

@@ -6,6 +6,8 @@ may only change on the document's event loop, so a change seen on another thread
 handed to the document with `add_next_tick_callback`; one seen on the loop (or with no
 page: tests) runs at once.
 When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
+A refresh runs `batched`: every HoloViews update recomputes all models of the page, so the
+page's changes are held and its models recomputed once when the refresh ends.
 """
 from __future__ import annotations
 
@@ -16,9 +18,15 @@ from typing import Callable
 import panel as pn
 from panel.io.state import set_curdoc
 
-__all__ = ["SessionWatch"]
+__all__ = ["SessionWatch", "batched"]
 
 log = logging.getLogger(__name__)
+
+
+def batched(doc=None):
+    """Hold a page's changes until the block ends: one recompute of its models and one combined
+    message, not one per plot update (no page: nothing held)."""
+    return pn.io.hold(doc, freeze=True)
 
 
 class SessionWatch:
@@ -74,4 +82,5 @@ class SessionWatch:
         with self._lock:
             names, self._pending = self._pending, set()
         if names:
-            self.callback(names)
+            with batched(self.doc):
+                self.callback(names)

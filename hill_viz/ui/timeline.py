@@ -35,6 +35,7 @@ from hill_viz.core.review import (SEVERITIES, bias_indicators, bias_reports_for,
                                   moved_by_class, paired_points, snapshot_event, timeline_table)
 from hill_viz.ui.bias_panel import LIGHT_COLOURS
 from hill_viz.ui.component import FAILED, SessionComponent
+from hill_viz.ui.session_watch import batched
 
 KIND_COLORS = {  # Okabe-Ito: colour-blind safe
     "dataset_loaded": "#000000", "model_built": "#000000", "projection_fitted": "#999999",
@@ -268,7 +269,8 @@ class Timeline(SessionComponent):
             if self.session.is_busy and time.monotonic() - self._refreshed_at < self.training_refresh_s:
                 return
             if not store.closed:
-                self.refresh()
+                with batched():
+                    self.refresh()
                 return
         except sqlite3.ProgrammingError:  # closed by another thread between the check and the read
             pass

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hill_viz.core.foreground import pause_while_busy
 from hill_viz.core.projection.graph import exact_knn, fuzzy_graph
 from hill_viz.errors import ConfigError
 
@@ -83,6 +84,7 @@ def fit_parametric_umap(net: nn.Module, x: np.ndarray, config: UMAPConfig, gener
     heads_t, tails_t = torch.from_numpy(heads), torch.from_numpy(tails)
     every = max(1, config.steps // 50)
     for step in range(config.steps):
+        pause_while_busy()  # a server's pages first
         pick = torch.searchsorted(cumulative, torch.rand(config.batch, generator=generator, dtype=torch.float64))
         pick.clamp_(max=len(cumulative) - 1)
         head, tail = heads_t[pick], tails_t[pick]                          # (B,)
@@ -128,6 +130,7 @@ def _regress_onto_pca(net: nn.Module, xt: torch.Tensor, optimizer, steps: int) -
     plane = (centred.double() @ v.T).float()                               # (S, 2)
     plane = plane / plane.std().clamp(min=1e-12) * 3.0
     for _ in range(steps):
+        pause_while_busy()
         loss = ((net(xt) - plane) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
