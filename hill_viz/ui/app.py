@@ -27,7 +27,6 @@ from hill_viz.ui.edit_tools import EditTools
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView
 from hill_viz.ui.selection_table import SelectionTable
-from hill_viz.ui.session_watch import batched
 from hill_viz.ui.sharing import SharingPanel
 from hill_viz.ui.timeline import Timeline
 from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel, TrainingSettings
@@ -252,17 +251,13 @@ class HillApp(SessionComponent):
         if self._closed:
             return
         try:
-            with batched():
-                self._poll()
+            self.training.poll()
+            self.edit_tools.sync()
+            self._say_if_read_only()
+            if self.session.read_only and not self._try_claim():
+                self._follow()
         except Exception:  # a broken tick must not stop the next one
             log.exception("periodic update failed")
-
-    def _poll(self) -> None:
-        self.training.poll()
-        self.edit_tools.sync()
-        self._say_if_read_only()
-        if self.session.read_only and not self._try_claim():
-            self._follow()
 
     def _say_if_read_only(self) -> None:
         """The page lost the editing seat (opened elsewhere, or no longer shared with its user): say why."""

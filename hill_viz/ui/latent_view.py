@@ -26,6 +26,7 @@ from hill_viz.errors import ConfigError
 from hill_viz.render import ColorSpec, Viewport, color_spec, render_frame, to_rgba
 from hill_viz.scale.view import render_frame as render_dask_frame
 from hill_viz.ui.component import SessionComponent
+from hill_viz.ui.session_watch import batched
 from hill_viz.ui.view_trust import ProjectionPanel
 
 __all__ = ["LatentView", "ensure_bokeh", "legend_html"]
@@ -261,13 +262,15 @@ class LatentView(SessionComponent):
                     self.status.object = self._status_text()
                     return
             self._home = home
-            self._cloud_state.event(frame=self._cloud_state.frame + 1, dimmed=bool(len(self.selected_rows)))
-            self._hover_state.event(frame=self._hover_state.frame + 1)
-        elif dimming_changed:
-            self._cloud_state.event(dimmed=bool(len(self.selected_rows)))
-        self._highlight_state.event(frame=self._highlight_state.frame + int(frame_changed),
-                                    selection=self._highlight_state.selection + int("selection" in names))
-        self.status.object = self._status_text()
+        with batched():  # up to three layers redrawn: the page's models recomputed once
+            if frame_changed:
+                self._cloud_state.event(frame=self._cloud_state.frame + 1, dimmed=bool(len(self.selected_rows)))
+                self._hover_state.event(frame=self._hover_state.frame + 1)
+            elif dimming_changed:
+                self._cloud_state.event(dimmed=bool(len(self.selected_rows)))
+            self._highlight_state.event(frame=self._highlight_state.frame + int(frame_changed),
+                                        selection=self._highlight_state.selection + int("selection" in names))
+            self.status.object = self._status_text()
 
     def _on_status(self, names: set[str]) -> None:
         self.status.object = self._status_text()

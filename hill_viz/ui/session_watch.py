@@ -6,8 +6,6 @@ may only change on the document's event loop, so a change seen on another thread
 handed to the document with `add_next_tick_callback`; one seen on the loop (or with no
 page: tests) runs at once.
 When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
-A refresh runs `batched`: every HoloViews update recomputes all models of the page, so the
-page's changes are held and its models recomputed once when the refresh ends.
 """
 from __future__ import annotations
 
@@ -24,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def batched(doc=None):
-    """Hold a page's changes until the block ends: one recompute of its models and one combined
-    message, not one per plot update (no page: nothing held)."""
+    """For a block that updates several plots: hold the page's changes until it ends, then
+    recompute its models once and send one combined message (every HoloViews update would
+    recompute all models of the page). Not for a block that may change nothing: the end
+    always recomputes. No page: nothing held."""
     return pn.io.hold(doc, freeze=True)
 
 
@@ -82,5 +82,4 @@ class SessionWatch:
         with self._lock:
             names, self._pending = self._pending, set()
         if names:
-            with batched(self.doc):
-                self.callback(names)
+            self.callback(names)

@@ -269,8 +269,7 @@ class Timeline(SessionComponent):
             if self.session.is_busy and time.monotonic() - self._refreshed_at < self.training_refresh_s:
                 return
             if not store.closed:
-                with batched():
-                    self.refresh()
+                self.refresh()
                 return
         except sqlite3.ProgrammingError:  # closed by another thread between the check and the read
             pass
@@ -290,16 +289,17 @@ class Timeline(SessionComponent):
     def _draw(self, reverted: bool = False) -> None:
         """Plots and table from `self.table`."""
         self._drawn_key = self._key
-        self._tree_pipe.send(self._tree_data())
-        self._acc_pipe.send(self._acc_data())
-        self._bias_pipe.send(self._bias_data())
-        rows = self.table[TABLE_COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
-        self.events.value = rows.assign(ts=rows["ts"].str.slice(0, 19).str.replace("T", " "))
-        self._sync_buttons()
-        if self.selected is not None:  # keep the highlight on the same event
-            self.events.selection = rows.index[rows["id"] == self.selected].tolist()
-            if reverted:  # "now" is another view (during training the details stay until clicked again)
-                self._show_selected()
+        with batched():  # three plots and the table: the page's models recomputed once
+            self._tree_pipe.send(self._tree_data())
+            self._acc_pipe.send(self._acc_data())
+            self._bias_pipe.send(self._bias_data())
+            rows = self.table[TABLE_COLUMNS].iloc[::-1].reset_index(drop=True)  # newest first
+            self.events.value = rows.assign(ts=rows["ts"].str.slice(0, 19).str.replace("T", " "))
+            self._sync_buttons()
+            if self.selected is not None:  # keep the highlight on the same event
+                self.events.selection = rows.index[rows["id"] == self.selected].tolist()
+                if reverted:  # "now" is another view (during training the details stay until clicked again)
+                    self._show_selected()
 
     def _sync_buttons(self) -> None:
         none = self.selected is None
