@@ -1,8 +1,8 @@
 """Heartbeat: is the server's event loop keeping up?
 
-A tick every `every_s` on the loop records when it ran; the loop is busy when the last
-tick is more than `lag_s` ago (a long callback is running, or the loop waits for the GIL
-that a training thread holds). The server installs `busy` as the foreground test of
+A tick every `every_s` on the loop records when it ran; a running loop is busy when the
+last tick is more than `lag_s` ago (a long callback is running, or the loop waits for the
+GIL that a training thread holds). The server installs `busy` as the foreground test of
 `hill_viz.core.foreground`, so training steps wait while the pages need the loop.
 """
 from __future__ import annotations
@@ -28,7 +28,8 @@ class Heartbeat:
             self.loop.call_later(self.every_s, self._tick)
 
     def busy(self) -> bool:
-        return time.monotonic() - self.last > self.lag_s
+        """Behind by more than `lag_s`; never once the loop stopped (no pages left to serve)."""
+        return self.loop.is_running() and time.monotonic() - self.last > self.lag_s
 
     def stop(self) -> None:
         self._stopped = True

@@ -37,3 +37,11 @@ def test_an_idle_loop_is_not_busy_and_a_blocked_one_is(loop):
     released.set()
     assert eventually(lambda: not beat.busy())
     beat.stop()
+
+
+def test_a_stopped_loop_is_never_busy():
+    loop = asyncio.new_event_loop()
+    beat = Heartbeat(loop, every_s=0.01, lag_s=0.01)
+    time.sleep(0.05)  # long past its lag, but the loop does not run: a stopped server holds no page
+    assert not beat.busy()
+    loop.close()
