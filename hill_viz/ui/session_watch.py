@@ -9,6 +9,7 @@ When the page closes, the watch stops, so a long-lived Session does not keep dea
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Callable
@@ -22,11 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def batched(doc=None):
-    """For a block that updates several plots: hold the page's changes until it ends, then
-    recompute its models once and send one combined message (every HoloViews update would
-    recompute all models of the page). Not for a block that may change nothing: the end
-    always recomputes. No page: nothing held."""
-    return pn.io.hold(doc, freeze=True)
+    """For a block that updates several plots: recompute the page's models once when it ends
+    (every HoloViews update would recompute all of them). Not for a block that may change
+    nothing: the end always recomputes. No page: nothing deferred."""
+    doc = doc or pn.state.curdoc
+    return doc.models.freeze() if doc is not None else contextlib.nullcontext()
 
 
 class SessionWatch:
