@@ -19,17 +19,12 @@ class Heartbeat:
     def __init__(self, loop: asyncio.AbstractEventLoop, every_s: float = 0.02, lag_s: float = 0.06):
         self.loop, self.every_s, self.lag_s = loop, every_s, lag_s
         self.last = time.monotonic()
-        self._stopped = False
         loop.call_soon_threadsafe(self._tick)
 
     def _tick(self) -> None:
         self.last = time.monotonic()
-        if not self._stopped:
-            self.loop.call_later(self.every_s, self._tick)
+        self.loop.call_later(self.every_s, self._tick)
 
     def busy(self) -> bool:
         """Behind by more than `lag_s`; never once the loop stopped (no pages left to serve)."""
         return self.loop.is_running() and time.monotonic() - self.last > self.lag_s
-
-    def stop(self) -> None:
-        self._stopped = True

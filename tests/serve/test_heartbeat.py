@@ -36,7 +36,6 @@ def test_an_idle_loop_is_not_busy_and_a_blocked_one_is(loop):
     assert eventually(beat.busy)
     released.set()
     assert eventually(lambda: not beat.busy())
-    beat.stop()
 
 
 def test_a_stopped_loop_is_never_busy():
