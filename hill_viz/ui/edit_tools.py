@@ -144,10 +144,10 @@ class EditTools(SessionComponent):
         buttons["update"].on_click(lambda e: self._spawn(self.update_edited))
         buttons["remove"].on_click(lambda e: self._spawn(self.remove_edited))
         buttons["apply"].on_click(self._on_apply)
-        self.pending_table = w.Tabulator(self._pending_frame(), show_index=False, disabled=True,
-                                         selectable=1, height=100, width=360,
-                                         css_classes=["hill-pending"])
-        self.pending_table.param.watch(self._on_row_selected, "selection")
+        # a plain HTML table: Panel's Tabulator could keep showing no rows after its data changed
+        # (seen in the load test, a page loaded on busy cores)
+        self.pending_table = pn.pane.DataFrame(self._pending_frame(), index=False, max_height=120, width=360,
+                                               css_classes=["hill-pending"])
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
                              w.FloatInput.from_param(self.param.edit_value_2, width=80, label="–"))
         self.param.watch(self._on_edited_changed, "edited")
@@ -246,7 +246,7 @@ class EditTools(SessionComponent):
         for p in self.session.pending:
             if p.edit_id == edit_id:
                 return p
-        raise EditError("choose a pending edit first (click its row in the list)")
+        raise EditError("choose a pending edit first: type its number (the list's edit column) in Edit #")
 
     @staticmethod
     def _editable(op: str) -> tuple[str | None, str | None]:
@@ -280,11 +280,6 @@ class EditTools(SessionComponent):
             if self.anchor is not None:
                 self._place_handle(*self.anchor)
         self.edited = None
-
-    def _on_row_selected(self, event) -> None:
-        if event.new:
-            row = self.pending_table.value.iloc[event.new[0]]
-            self.edited = int(row["edit"])
 
     def _on_edited_changed(self, event) -> None:
         try:
@@ -369,7 +364,7 @@ class EditTools(SessionComponent):
         if selection_changed:
             self._show_selection()
         if edits_changed:
-            self.pending_table.value = self._pending_frame()
+            self.pending_table.object = self._pending_frame()
             self._show_teaches()
         if edits_changed or (frame_changed and s.pending):
             self._refresh.event(version=self._refresh.version + 1)

@@ -133,7 +133,7 @@ def test_handle_follows_the_selection_and_drags_into_one_translate_edit(session)
     assert edit.op == "translate" and (edit.param("dx"), edit.param("dy")) == pytest.approx((2.0, 0.5))
     assert np.array_equal(session.pending[0].resolved.ids, ids)
     assert tools.handle_pipe.data == {"x": [pytest.approx(ax + 2.0)], "y": [pytest.approx(ay + 0.5)]}
-    assert list(tools.pending_table.value["op"]) == ["translate"]
+    assert list(tools.pending_table.object["op"]) == ["translate"]
 
 
 def test_tap_sets_the_destination_only_when_switched_on(session):
