@@ -17,6 +17,7 @@ is the same round trip with one user, measured in the same run.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import subprocess
@@ -32,8 +33,8 @@ from hill_viz.bench.ui import PROBE_JS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
-SCRIPT_TIMEOUT_S = 1200  # a user's whole script
-WAIT_MS = SCRIPT_TIMEOUT_S * 1000  # a wait for training: trainings queue behind the others' (max_trainings)
+NO_LIMIT = 0  # a Playwright wait with no limit of its own (trainings queue): --timeout bounds the script
+LOG_TAIL = 40  # server log lines kept for the report when something went wrong
 _BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
   if (m.type === 'BoxSelectTool') m.active = true; }"""
 EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
@@ -46,9 +47,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-trainings", type=int, default=2, help="trainings at once (default 2)")
     parser.add_argument("--settle", type=float, default=45.0,
                         help="seconds to wait after the pages close before reading RSS (default 45)")
+    parser.add_argument("--timeout", type=float, default=1200.0,
+                        help="seconds a user's whole script may take (default 1200; trainings queue)")
+    parser.add_argument("--artifacts", type=Path, default=None,
+                        help="folder for the server's whole log and a screenshot of each page that failed")
 
 
 def run(args) -> list[dict]:
+    if args.artifacts:
+        args.artifacts.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         server = _Server(Path(tmp), args)
         try:
@@ -63,8 +70,8 @@ def run(args) -> list[dict]:
             after = server.rss()
         finally:
             server.stop()
-        pages = [_check_log(Path(tmp) / "ws", r) for r in results]
-    return _figures(args, warm[0], results, pages, before, peak, after, cpu)
+        warm_page, *pages = [_check_log(Path(tmp) / "ws", r) for r in warm + results]
+    return _figures(args, warm[0] | {"page": warm_page}, results, pages, before, peak, after, cpu, server.log_tail)
 
 
 class _Server:
@@ -88,9 +95,23 @@ class _Server:
                 break
         else:
             raise RuntimeError("the server did not start")
-        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()  # drain its log
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)
+        log = args.artifacts / "server.log" if args.artifacts else None
+        threading.Thread(target=self._drain_log, args=(log,), daemon=True).start()
         self._ps = psutil.Process(self.proc.pid)
         self._peak, self._watching = 0, None
+
+    def _drain_log(self, path: Path | None) -> None:
+        out = open(path, "w") if path is not None else None
+        try:
+            for line in self.proc.stdout:
+                self.log_tail.append(line.rstrip())
+                if out is not None:
+                    out.write(line)
+                    out.flush()
+        finally:
+            if out is not None:
+                out.close()
 
     def cpu(self) -> float:
         """CPU seconds the server process has used (all its threads)."""
@@ -128,7 +149,7 @@ async def _drive(url: str, users: list[str], args) -> tuple[list[dict], float]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            results = await asyncio.gather(*(_user(browser, url, user) for user in users))
+            results = await asyncio.gather(*(_user(browser, url, user, args) for user in users))
             return results, _browser_cpu()
         finally:
             await browser.close()
@@ -149,17 +170,21 @@ def _browser_cpu() -> float:
     return total
 
 
-async def _user(browser, url: str, user: str) -> dict:
+async def _user(browser, url: str, user: str, args) -> dict:
     """One user's script; what it measured and what went wrong."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     result = {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0,
-              "step": "sign in"}
+              "step": "sign in", "console_errors": []}
+    page.on("console", lambda msg: result["console_errors"].append(msg.text[:200]) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: result["console_errors"].append(str(exc)[:200]))
     try:
-        await asyncio.wait_for(_script(page, url, user, result), SCRIPT_TIMEOUT_S)
+        await asyncio.wait_for(_script(page, url, user, result), args.timeout)
     except Exception as exc:  # noqa: BLE001 - counted and reported
         first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
         result["errors"].append(f"{result['step']}: {type(exc).__name__}: {first_line}")
+        if args.artifacts:
+            await page.screenshot(path=str(args.artifacts / f"{user}.png"))
     try:
         result["notifications"] = await page.locator(".notyf__toast--error").count()
     except Exception:  # noqa: BLE001
@@ -175,13 +200,13 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     start = time.perf_counter()
     await page.click("button[type=submit]")
     result["step"] = "page load"
-    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=WAIT_MS)
-    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=WAIT_MS)
+    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=NO_LIMIT)
+    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=NO_LIMIT)
     result["page_load_ms"] = (time.perf_counter() - start) * 1000
     result["step"] = "Train"
     await _idle(page, 1)
     await page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
-    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=WAIT_MS)
+    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=NO_LIMIT)
     await _idle(page, 3)
     result["step"] = "box selections"
     await page.evaluate(PROBE_JS)
@@ -193,16 +218,16 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     result["step"] = "contract edit"
     await page.locator(".hill-edit-groups").get_by_text("Shape", exact=True).click(timeout=60_000)
     await page.get_by_role("button", name="Contract / expand").click(timeout=60_000)
-    await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=WAIT_MS)
+    await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=NO_LIMIT)
     result["step"] = "Apply"
     await page.get_by_role("button", name="Apply edits").click(timeout=60_000)
-    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=WAIT_MS)
+    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=NO_LIMIT)
     await _idle(page, None)
 
 
 async def _idle(page, epoch: int | None) -> None:
     text = "idle" if epoch is None else f"epoch {epoch} ·"
-    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=WAIT_MS)
+    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=NO_LIMIT)
 
 
 async def _box(page, area: dict, lo: float, hi: float) -> float:
@@ -253,7 +278,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: float, peak: float,
-             after: float, cpu: dict) -> list[dict]:
+             after: float, cpu: dict, log_tail) -> list[dict]:
     trips = [t for r in results for t in r["round_trips_ms"]]
     loads = [r["page_load_ms"] for r in results if r["page_load_ms"] is not None]
     base_trips, base_load = warm["round_trips_ms"], warm["page_load_ms"] or float("nan")
@@ -264,7 +289,10 @@ def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: f
                  error_notifications=sum(r["notifications"] for r in results), pages_with_lost_events=lost,
                  pages_failing_verify=sum(1 for p in pages if not p["verify_ok"]), pages=pages,
                  rss_before_mb=round(before, 1), rss_peak_mb=round(peak, 1), rss_after_close_mb=round(after, 1),
-                 warmup_errors=warm["errors"], **cpu)
+                 warmup_errors=warm["errors"], warmup_page=warm["page"],
+                 console_errors=[e for r in results for e in r["console_errors"]][:10], **cpu)
+    if errors or warm["errors"]:
+        extra["server_log_tail"] = list(log_tail)
     n = args.users
     return [
         figure("serve_selection_round_trip_p50", n, _quantile(trips, 0.5), "ms",
