@@ -12,6 +12,8 @@ from hill_viz.errors import ConfigError
 
 __all__ = ["Auth", "ServeConfig", "is_loopback"]
 
+SIGN_IN_PAGE = Path(__file__).parent / "templates" / "sign_in.html"  # Panel's own fetches its logo from a CDN
+
 
 @dataclass(frozen=True)
 class Auth:
@@ -53,10 +55,11 @@ class Auth:
             raise ConfigError("choose one way to sign in: --basic-auth or --oauth-provider, not both")
         if not self.enabled:
             return {}
-        kwargs = {"cookie_secret": self.cookie_secret or secrets.token_urlsafe(32)}
+        kwargs = {"cookie_secret": self.cookie_secret or secrets.token_urlsafe(32),
+                  "logout_template": str(SIGN_IN_PAGE)}
         if self.basic_auth is not None:
             self.users()
-            return {**kwargs, "basic_auth": str(Path(self.basic_auth).resolve())}
+            return {**kwargs, "basic_auth": str(Path(self.basic_auth).resolve()), "login_template": str(SIGN_IN_PAGE)}
         if not (self.oauth_key and self.oauth_secret):
             raise ConfigError(f"--oauth-provider {self.oauth_provider} needs --oauth-key and --oauth-secret")
         extra = {"oauth_redirect_uri": self.oauth_redirect_uri, "oauth_encryption_key": self.oauth_encryption_key,

@@ -3,6 +3,7 @@ operator view. Users alice and bob sign in with basic auth; carol is the admin."
 import gc
 import http.cookiejar
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -98,7 +99,12 @@ def test_without_credentials_nothing_is_served_or_built(team):
     for path in ("", "admin"):
         response = _client(url).open(url + path)
         assert response.url.startswith(url + "login")  # sent to sign in
-        assert 'name="password"' in response.read().decode()
+        html = response.read().decode()
+        assert 'name="password"' in html
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched from elsewhere (offline teams)
+    assert "signed out" in _client(url, "alice").open(url + "logout").read().decode()
+    phishing = _client(url).open(url + "login?error=Your+account+is+locked,+call+555").read().decode()
+    assert "call 555" not in phishing and "Wrong user name or password." in phishing
     assert len(registry) == 0 and list(root.iterdir()) == []
     wrong = _client(url)
     wrong.open(url + "login", b"username=alice&password=guess")
