@@ -22,12 +22,21 @@ __all__ = ["SessionWatch", "batched"]
 log = logging.getLogger(__name__)
 
 
+@contextlib.contextmanager
 def batched(doc=None):
     """For a block that updates several plots: recompute the page's models once when it ends
     (every HoloViews update would recompute all of them). Not for a block that may change
     nothing: the end always recomputes. No page: nothing deferred."""
     doc = doc or pn.state.curdoc
-    return doc.models.freeze() if doc is not None else contextlib.nullcontext()
+    if doc is None:
+        yield
+        return
+    freeze = doc.models.freeze()
+    freeze.__enter__()
+    try:
+        yield
+    finally:  # Bokeh's freeze() stays frozen when its block raises: the page would never change again
+        freeze.__exit__(None, None, None)
 
 
 class SessionWatch:
