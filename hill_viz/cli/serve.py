@@ -184,6 +184,7 @@ def run(args) -> int:
     from hill_viz.render import warm_up
     from hill_viz.session.worker import set_training_niceness
     from hill_viz.serve import make_server
+    from hill_viz.serve.pages import limit_heap_growth
     from hill_viz.ui.app import DEFAULT_WORKSPACE_ROOT
 
     check_engine_options(args)
@@ -194,6 +195,7 @@ def run(args) -> int:
     auth = _auth(args)
     config = _config(args, name, path, n, root)
     fix_threads()  # once, before any page: every thread then trains with the same settings
+    limit_heap_growth()  # a closed page's memory goes back to the system
     set_training_niceness(TRAINING_NICENESS)  # pages (selections, redraws) before training
     os.environ.setdefault("HILL_VIZ_CACHE", str(root / ".dataset-cache"))  # not the server user's home
     if args.projection is not None:  # every page's Session reads the default from here

@@ -19,19 +19,43 @@ from pathlib import Path
 from hill_viz.core.retention import DiskQuota
 from hill_viz.session.queue import TrainingQueue
 
-__all__ = ["PageRegistry", "release_memory"]
+__all__ = ["PageRegistry", "limit_heap_growth", "release_memory"]
 
 RELEASE_AFTER_S = 10.0  # after a page leaves: time for its close (training cancelled, workspace closed)
+MALLOC_ARENAS = 2
+MMAP_THRESHOLD_BYTES = 128 * 1024
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"))
+    except (OSError, TypeError):
+        return None
 
 
 def release_memory() -> None:
     """Collect garbage and return free heap pages to the system (glibc's malloc_trim; elsewhere only gc)."""
     gc.collect()
-    name = ctypes.util.find_library("c")
     try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
+        _libc().malloc_trim(0)
+    except AttributeError:  # not glibc
         pass
+
+
+def limit_heap_growth() -> bool:
+    """Keep the server's heap from growing with every page it served (glibc; elsewhere nothing: False).
+
+    glibc gives each thread that allocates an arena of its own and, after each large block is
+    freed, serves blocks up to that size from the arenas too: the pages' arrays end up spread
+    over many arenas that keep them. Two arenas in all, and blocks over 128 KiB always mapped
+    apart (unmapped when freed). Call once, before the server starts its threads.
+    """
+    try:
+        mallopt = _libc().mallopt
+    except AttributeError:
+        return False
+    return bool(mallopt(_M_ARENA_MAX, MALLOC_ARENAS)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 class PageRegistry:
