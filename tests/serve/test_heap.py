@@ -1,4 +1,4 @@
-"""limit_heap_growth: memory that a server's threads freed goes back to the system."""
+"""limit_heap_growth: the server's threads share two malloc arenas, whatever number of pages ran at once."""
 import subprocess
 import sys
 import textwrap
@@ -6,33 +6,36 @@ import textwrap
 import pytest
 
 CHILD = textwrap.dedent("""
-    import sys, threading
-    import psutil
+    import ctypes, ctypes.util, sys, tempfile, threading
     from hill_viz.serve.pages import limit_heap_growth
 
     if sys.argv[1] == "limited" and not limit_heap_growth():
         print("not glibc"); sys.exit(0)
-    kept, block, count = [], 256 * 1024, 400
+    together = threading.Barrier(8)
 
-    def page():  # a page's arrays: allocated in its own thread, most freed when it closes
-        blocks = [bytearray(block) for _ in range(count)]
-        kept.extend(blocks[::10])
-    rss = lambda: psutil.Process().memory_info().rss
-    threads = [threading.Thread(target=page) for _ in range(4)]
-    before = rss()
+    def page():  # eight pages' threads allocating at the same time
+        together.wait()
+        blocks = [bytearray(64 * 1024) for _ in range(200)]
+        together.wait()
+    threads = [threading.Thread(target=page) for _ in range(8)]
     for t in threads: t.start()
     for t in threads: t.join()
-    print(before, rss(), 4 * count * block)
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.fopen.restype = ctypes.c_void_p
+    with tempfile.NamedTemporaryFile("r") as out:
+        stream = libc.fopen(out.name.encode(), b"w")
+        libc.malloc_info(0, ctypes.c_void_p(stream))
+        libc.fclose(ctypes.c_void_p(stream))
+        print(out.read().count("<heap nr="))
 """)
 
 
-def _returned_fraction(mode: str) -> float:
+def _arenas(mode: str) -> int:
     out = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True).stdout
     if out.startswith("not glibc"):
         pytest.skip("limit_heap_growth needs glibc")
-    before, after, allocated = map(int, out.split())
-    return 1 - (after - before) / allocated
+    return int(out)
 
 
-def test_freed_arrays_of_many_threads_go_back_to_the_system():
-    assert _returned_fraction("limited") > 0.8  # 0.9 of it was freed (glibc's defaults return none of it here)
+def test_threads_share_two_arenas():
+    assert _arenas("limited") <= 2  # glibc's default gives these eight threads arenas of their own
