@@ -150,6 +150,9 @@ class EditTools(SessionComponent):
                                                css_classes=["hill-pending"])
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
                              w.FloatInput.from_param(self.param.edit_value_2, width=80, label="–"))
+        # the pending edit to change or remove, picked by name (the table's rows cannot be clicked)
+        self.edit_picker = w.Select(name="Edit", options=self._edit_options(), width=190)
+        self.edit_picker.param.watch(lambda e: setattr(self, "edited", e.new), "value")
         self.param.watch(self._on_edited_changed, "edited")
         self.teaches_info = pn.pane.Markdown("", css_classes=["hill-teaches"], margin=(0, 10), width=360)
         self.teacher.param.watch(lambda e: self._show_teaches(), [n for n in self.teacher.param if n != "name"])
@@ -181,8 +184,8 @@ class EditTools(SessionComponent):
             groups,
             pn.pane.Markdown("### Pending edits", margin=(0, 10)),
             self.pending_table,
-            pn.Card(pn.Row(w.IntInput.from_param(p.edited, width=70), *self.value_inputs,
-                           w.FloatInput.from_param(p.edit_weight, width=80)),
+            pn.Card(self.edit_picker,
+                    pn.Row(*self.value_inputs, w.FloatInput.from_param(p.edit_weight, width=80)),
                     pn.Row(self.buttons["update"], self.buttons["remove"]),
                     title="Change or remove a pending edit", collapsed=True, sizing_mode="stretch_width",
                     css_classes=["hill-change-edit"]),  # collapsed: the side column fits a 1000 px page
@@ -246,7 +249,7 @@ class EditTools(SessionComponent):
         for p in self.session.pending:
             if p.edit_id == edit_id:
                 return p
-        raise EditError("choose a pending edit first: type its number (the list's edit column) in Edit #")
+        raise EditError("choose a pending edit first (in the Edit list under Change or remove a pending edit)")
 
     @staticmethod
     def _editable(op: str) -> tuple[str | None, str | None]:
@@ -282,6 +285,7 @@ class EditTools(SessionComponent):
         self.edited = None
 
     def _on_edited_changed(self, event) -> None:
+        self.edit_picker.value = event.new
         try:
             e = self._find(event.new).edit
         except EditError:
@@ -365,6 +369,9 @@ class EditTools(SessionComponent):
             self._show_selection()
         if edits_changed:
             self.pending_table.object = self._pending_frame()
+            self.edit_picker.options = self._edit_options()
+            if not any(p.edit_id == self.edited for p in s.pending):
+                self.edited = None  # applied or removed
             self._show_teaches()
         if edits_changed or (frame_changed and s.pending):
             self._refresh.event(version=self._refresh.version + 1)
@@ -396,6 +403,10 @@ class EditTools(SessionComponent):
     def _show_memory(self) -> None:
         lines = [f"{slot}: {len(m.ids):,} points ({m.selector.describe()})" for slot, m in sorted(self.memory.items())]
         self.memory_info.object = "  \n".join(lines) or "A and B: none remembered yet"
+
+    def _edit_options(self) -> dict[str, int | None]:
+        return {"choose…": None} | {f"#{p.edit_id} {p.edit.op} ({len(p.resolved.ids):,} points)": p.edit_id
+                                    for p in self.session.pending}
 
     def _pending_frame(self) -> pd.DataFrame:
         rows = [{"edit": p.edit_id, "op": p.edit.op, "points": len(p.resolved.ids),

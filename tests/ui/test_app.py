@@ -183,14 +183,24 @@ def test_contract_pin_separate_merge_and_editing_pending_edits(session):
     assert [p.edit.op for p in session.pending] == ["contract", "pin", "separate", "merge"]
     separate = session.pending[2]
     assert np.array_equal(separate.resolved.other_ids, np.flatnonzero(session.dataset.labels == 1))
-    tools.edited = session.pending[0].edit_id
+    contract_id = session.pending[0].edit_id
+    n_one = (session.dataset.labels == 1).sum()  # the selection when it was made
+    assert list(tools.edit_picker.options)[1:] == [f"#{p.edit_id} {p.edit.op} ({len(p.resolved.ids):,} points)"
+                                                   for p in session.pending]
+    tools.edit_picker.value = contract_id  # picked by name in the page
+    assert tools.edited == contract_id and f"#{contract_id} contract ({n_one:,} points)" in tools.edit_picker.options
     assert tools.edit_value_1 == 0.5 and tools.value_inputs[0].label == "factor" and tools.value_inputs[1].disabled
     tools.edit_value_1 = 1.5
     tools.update_edited()
     assert session.pending[0].edit.param("factor") == 1.5
     tools.edited = session.pending[1].edit_id
+    assert tools.edit_picker.value == session.pending[1].edit_id
     tools.remove_edited()
     assert [p.edit.op for p in session.pending] == ["contract", "separate", "merge"]
+    tools.edited = session.pending[2].edit_id
+    session.remove_edit(tools.edited)  # removed elsewhere (another page of the same workspace)
+    tools.sync()
+    assert tools.edited is None and tools.edit_picker.value is None and len(tools.edit_picker.options) == 3
     tools.edit_value_1 = 200.0  # out of range for contract
     tools.edited = session.pending[0].edit_id
     tools.edit_value_1 = 200.0
