@@ -63,6 +63,7 @@ class LatentView(SessionComponent):
         self._layout: pn.viewable.Viewable | None = None
         self.selected_rows = np.empty(0, dtype=np.int64)
         self._frame = self.session.frame
+        self._projection = self.session.projection
         self._sync_color_options()
         self._sync_selection()
         self._home = self._home_viewport()
@@ -255,7 +256,9 @@ class LatentView(SessionComponent):
             self._sync_color_options()
             self.legend.object = legend_html(self._spec())
             home = self._home_viewport()
-            if _far_apart(self._home, home):
+            new_view = self.session.projection is not self._projection  # a zoom into the old picture means nothing
+            self._projection = self.session.projection
+            if new_view or _far_apart(self._home, home):
                 self._home = home
                 if not self._move_axes(home):  # not on a page yet: the next render starts from home
                     self._build_plot()

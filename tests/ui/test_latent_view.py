@@ -144,6 +144,25 @@ def test_view_made_before_the_model_follows_the_first_frame_and_retraining(tmp_p
     assert not np.array_equal(drawn, to_rgba(render_frame(frame, vp, spec)))  # ...not the one before training
 
 
+def test_a_new_projection_shows_the_whole_new_cloud(tmp_path):
+    session = Session(tmp_path / "refit")
+    session.load_dataset("blobs", n=1500, dim=8)
+    session.build_model(latent_dim=4, hidden=16, projection="pca")
+    view = LatentView(session=session)
+    x0, x1, y0, y1 = session.frame.extent()
+    zoom = dict(x_range=(x0, (x0 + x1) / 2), y_range=(y0, (y0 + y1) / 2))
+    for stream in view.cloud.streams:
+        if isinstance(stream, hv.streams.RangeXY):
+            stream.update(**zoom)
+    assert view.viewport.x_range == zoom["x_range"]
+    session.train(1, wait=True)  # same projection: the user's zoom stays
+    assert view.viewport.x_range == zoom["x_range"]
+    session.refit_projection()  # the same method fitted anew: a new picture, shown whole
+    x0, x1, y0, y1 = session.frame.extent()
+    (vx0, vx1), (vy0, vy1) = view.viewport.x_range, view.viewport.y_range
+    assert vx0 <= x0 and vx1 >= x1 and vy0 <= y0 and vy1 >= y1
+
+
 def test_hover_lists_samples_only_when_zoomed_in(blobs):
     view = LatentView(session=blobs, hover_limit=50)
     assert len(view.hover[()].data) == 0  # whole cloud: too many points
