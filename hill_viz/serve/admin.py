@@ -9,6 +9,7 @@ import panel as pn
 
 from hill_viz.serve.config import ServeConfig
 from hill_viz.serve.pages import PageRegistry
+from hill_viz.ui.session_watch import page_tick
 
 __all__ = ["admin_factory", "server_summary"]
 
@@ -67,6 +68,6 @@ def admin_factory(config: ServeConfig, registry: PageRegistry):
 
         def refresh():
             view.object = _markdown(server_summary(config, registry))
-        pn.state.onload(lambda: pn.state.add_periodic_callback(refresh, period=REFRESH_MS))
+        pn.state.onload(lambda: page_tick(refresh, REFRESH_MS))
         return pn.Column(pn.pane.Markdown("## hill-viz · operator view"), view, sizing_mode="stretch_width")
     return factory

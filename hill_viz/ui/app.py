@@ -27,6 +27,7 @@ from hill_viz.ui.edit_tools import EditTools
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView
 from hill_viz.ui.selection_table import SelectionTable
+from hill_viz.ui.session_watch import page_tick
 from hill_viz.ui.sharing import SharingPanel
 from hill_viz.ui.timeline import Timeline
 from hill_viz.ui.training_panel import FILE_CHOICE, TrainingPanel, TrainingSettings
@@ -197,7 +198,7 @@ class HillApp(SessionComponent):
         ws = self.session.workspace
         title = f"hill-viz · {ws.title or ws.path.name}"
         template = pn.template.BootstrapTemplate(title=title, main=[self.main_area()], header=[self.training_strip()],
-                                                 header_background="#0072B2")
+                                                 header_background="#0072B2", busy_indicator=None)  # see site.Shell
         self.actions.notifications = template.notifications
         return template
 
@@ -217,7 +218,7 @@ class HillApp(SessionComponent):
         if self.session.read_only:
             self._try_claim()
         self.loaded.set()
-        self._periodic = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
+        self._periodic = page_tick(self.poll, POLL_MS)
         if self.session.model is None and not self.session.read_only:
             await self._first_model()
 

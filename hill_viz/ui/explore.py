@@ -17,6 +17,7 @@ from hill_viz.ui.breakdown import Breakdown
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView, ensure_bokeh
 from hill_viz.ui.selection_table import SelectionTable
+from hill_viz.ui.session_watch import page_tick
 
 __all__ = ["explore_app", "explore_session"]
 
@@ -63,13 +64,12 @@ def explore_app(session: Session, title: str = "hill-viz · explore") -> pn.temp
     table = SelectionTable(session=session)
     status = pn.pane.Markdown(_status(session), css_classes=["hill-status"])
     template = pn.template.FastListTemplate(
-        title=title, accent="#0072B2", header_background="#0072B2", main_layout=None,
+        title=title, accent="#0072B2", header_background="#0072B2", main_layout=None, busy_indicator=None,
         main=[pn.Column(status, view, pn.Row(pn.Column("### Selection breakdown", breakdown, sizing_mode="stretch_width"),
                                              pn.Column("### Gallery", gallery), sizing_mode="stretch_width"),
                         "### Selected rows", table, sizing_mode="stretch_width")])
     template.explore = {"view": view, "breakdown": breakdown, "gallery": gallery, "table": table, "status": status}
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        poll = pn.state.add_periodic_callback(lambda: setattr(status, "object", _status(session)),
-                                              period=STATUS_POLL_MS)
-        pn.state.on_session_destroyed(lambda context: (poll.stop(), session.cancel()))
+        page_tick(lambda: setattr(status, "object", _status(session)), STATUS_POLL_MS)
+        pn.state.on_session_destroyed(lambda context: session.cancel())
     return template

@@ -6,6 +6,7 @@ may only change on the document's event loop, so a change seen on another thread
 handed to the document with `add_next_tick_callback`; one seen on the loop (or with no
 page: tests) runs at once.
 When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
+`page_tick` runs a page's periodic refresh the same way: on its loop, until it closes.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Callable
 import panel as pn
 from panel.io.state import set_curdoc
 
-__all__ = ["SessionWatch", "batched"]
+__all__ = ["SessionWatch", "batched", "page_tick"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,21 @@ def batched(doc=None):
         yield
     finally:  # Bokeh's freeze() stays frozen when its block raises: the page would never change again
         freeze.__exit__(None, None, None)
+
+
+def page_tick(callback: Callable[[], None], period_ms: int):
+    """Call `callback` every `period_ms` on the current page's event loop until the page closes.
+
+    A background callback: Panel marks a foreground one as busy work, and its busy state is
+    one per process, so every tick of every page would redraw every page's busy indicator
+    (half the event loop's time with eight pages open).
+    """
+    from panel.io.callbacks import PeriodicCallback
+
+    tick = PeriodicCallback(callback=callback, period=period_ms, background=True, log=False)
+    tick.start()
+    pn.state.on_session_destroyed(lambda context: tick.stop())
+    return tick
 
 
 class SessionWatch:

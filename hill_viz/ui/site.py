@@ -46,8 +46,10 @@ class Shell:
         self.header = pn.Row(pn.pane.HTML(ALL_WORKSPACES, margin=(12, 10)), margin=0)
         self.main = pn.Column(pn.pane.Markdown("Opening…", css_classes=["hill-opening"]),
                               sizing_mode="stretch_width")
+        # no busy indicator: Panel's busy state is one per process (one user's click would spin
+        # every user's indicator, and redraw it on every page)
         self.template = pn.template.BootstrapTemplate(title=title, main=[self.main], header=[self.header],
-                                                      header_background="#0072B2")
+                                                      header_background="#0072B2", busy_indicator=None)
         self.template.hill_app = None  # the HillApp once built (tests, the load test)
 
     def show(self, main, header=None) -> None:

@@ -35,7 +35,7 @@ from hill_viz.core.review import (SEVERITIES, bias_indicators, bias_reports_for,
                                   moved_by_class, paired_points, snapshot_event, timeline_table)
 from hill_viz.ui.bias_panel import LIGHT_COLOURS
 from hill_viz.ui.component import FAILED, SessionComponent
-from hill_viz.ui.session_watch import batched
+from hill_viz.ui.session_watch import batched, page_tick
 
 KIND_COLORS = {  # Okabe-Ito: colour-blind safe
     "dataset_loaded": "#000000", "model_built": "#000000", "projection_fitted": "#999999",
@@ -250,8 +250,7 @@ class Timeline(SessionComponent):
     def _start_polling(self) -> None:
         if self._periodic is not None or pn.state.curdoc is None or pn.state.curdoc.session_context is None:
             return
-        self._periodic = pn.state.add_periodic_callback(self.poll, period=self.poll_ms)
-        pn.state.on_session_destroyed(lambda context: self.stop_polling())
+        self._periodic = page_tick(self.poll, self.poll_ms)
 
     def stop_polling(self) -> None:
         """Stop the page's periodic refresh (the page closed, or the workspace did)."""

@@ -80,3 +80,24 @@ def test_closing_the_page_stops_the_poll(tmp_path):
     finally:
         server.stop()
         s.close()
+
+
+def test_the_poll_does_not_mark_the_server_busy(tmp_path):
+    # Panel's busy state is one per process: a tick counted as busy work would redraw every
+    # open page's busy indicator, on every tick of every page
+    from hill_viz.session import Session
+
+    s = Session(tmp_path / "ws")
+    s.load_dataset("blobs", n=500)
+    built, busy = [], []
+    watcher = pn.state.param.watch(lambda event: busy.append(event.new), "busy")
+    server, url = _serve(s, built)
+    try:
+        page = pull_session(url=url)
+        _until(lambda: built and built[0]._periodic is not None and built[0]._periodic.counter > 5)
+        page.close()
+        assert True not in busy
+    finally:
+        pn.state.param.unwatch(watcher)
+        server.stop()
+        s.close()
