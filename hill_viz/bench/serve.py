@@ -9,7 +9,9 @@ page from the mouse-up to the latent view's status line holding the new count), 
 notifications left on the pages, server RSS before / at peak / after all pages closed, and
 per page whether every action it took is in its workspace log and `verify` passes, and
 the CPU seconds the server and the browser used meanwhile (the browser shares the cores
-here; a team's browsers run on their own machines). A
+here; a team's browsers run on their own machines), and the server's event-loop lag (the
+time its sign-in page takes to come back, asked for every quarter second: every page's
+events wait on that loop). A
 warm-up user opens and closes a page first, so "before" holds what every server keeps
 after its first page (imports, compiled kernels). The baseline of the round trip figure
 is the same round trip with one user, measured in the same run.
@@ -35,6 +37,7 @@ PASSWORD = "load-test"
 SELECTIONS = 3
 NO_LIMIT = 0  # a Playwright wait with no limit of its own (trainings queue): --timeout bounds the script
 LOG_TAIL = 40  # server log lines kept for the report when something went wrong
+LAG_EVERY_S = 0.25  # how often the loop-lag probe asks for the sign-in page
 _BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
   if (m.type === 'BoxSelectTool') m.active = true; }"""
 EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
@@ -59,11 +62,13 @@ def run(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         server = _Server(Path(tmp), args)
         try:
-            warm, _ = asyncio.run(_drive(server.url, ["warmup"], args))  # also the one-user baseline
+            with _LagProbe(server.url) as warm_lag:
+                warm, _ = asyncio.run(_drive(server.url, ["warmup"], args))  # also the one-user baseline
             server.settle(args.settle)
             before, server_cpu = server.rss(), server.cpu()
             server.watch_peak()
-            results, browsers_cpu = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
+            with _LagProbe(server.url) as lag:
+                results, browsers_cpu = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
             cpu = {"server_cpu_s": round(server.cpu() - server_cpu, 1), "browsers_cpu_s": round(browsers_cpu, 1)}
             peak = server.stop_watching()
             server.settle(args.settle)
@@ -71,7 +76,35 @@ def run(args) -> list[dict]:
         finally:
             server.stop()
         warm_page, *pages = [_check_log(Path(tmp) / "ws", r) for r in warm + results]
-    return _figures(args, warm[0] | {"page": warm_page}, results, pages, before, peak, after, cpu, server.log_tail)
+    return _figures(args, warm[0] | {"page": warm_page, "lags_ms": warm_lag.lags_ms}, results, pages, before, peak,
+                    after, cpu, server.log_tail, lag.lags_ms)
+
+
+class _LagProbe:
+    """Asks for the server's sign-in page every LAG_EVERY_S in a thread; `lags_ms`: how long each took."""
+
+    def __init__(self, url: str):
+        self.url = url + "login"
+        self.lags_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "_LagProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import urllib.request
+
+        while not self._stop.wait(LAG_EVERY_S):
+            start = time.perf_counter()
+            with urllib.request.urlopen(self.url, timeout=120) as response:
+                response.read()
+            self.lags_ms.append((time.perf_counter() - start) * 1000)
 
 
 class _Server:
@@ -232,9 +265,11 @@ async def _idle(page, epoch: int | None) -> None:
 
 async def _box(page, area: dict, lo: float, hi: float) -> float:
     """One box selection; milliseconds from mouse-up to the breakdown showing it."""
-    x0, y0 = area["x"] + lo * area["width"], area["y"] + lo * area["height"]
-    x1, y1 = area["x"] + hi * area["width"], area["y"] + hi * area["height"]
-    for _ in range(3):  # a redraw of the cloud can reset the active tool: try again
+    for attempt in range(3):  # a redraw of the cloud can reset the active tool: try again
+        # a slightly smaller box each time: if the last one did land, late, this one still changes the count
+        shrink = attempt * 0.02
+        x0, y0 = area["x"] + (lo + shrink) * area["width"], area["y"] + (lo + shrink) * area["height"]
+        x1, y1 = area["x"] + (hi - shrink) * area["width"], area["y"] + (hi - shrink) * area["height"]
         await page.evaluate(_BOX_TOOL_ON)  # not a click: clicking an active tool turns it off
         await page.evaluate("() => window.__hill.arm()")
         await page.mouse.move(x0, y0)
@@ -278,7 +313,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: float, peak: float,
-             after: float, cpu: dict, log_tail) -> list[dict]:
+             after: float, cpu: dict, log_tail, lags: list[float]) -> list[dict]:
     trips = [t for r in results for t in r["round_trips_ms"]]
     loads = [r["page_load_ms"] for r in results if r["page_load_ms"] is not None]
     base_trips, base_load = warm["round_trips_ms"], warm["page_load_ms"] or float("nan")
@@ -303,4 +338,8 @@ def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: f
         figure("serve_page_load_p90", n, _quantile(loads, 0.9), "ms", "serve_page_load_one_user", base_load),
         figure("serve_rss_after_close", n, after, "MB", "serve_rss_before", before, peak_mb=round(peak, 1),
                target_ratio=1.10),
+        figure("serve_loop_lag_p50", n, _quantile(lags, 0.5), "ms", "serve_loop_lag_one_user_p50",
+               _quantile(warm["lags_ms"], 0.5), samples=len(lags)),
+        figure("serve_loop_lag_p90", n, _quantile(lags, 0.9), "ms", "serve_loop_lag_one_user_p90",
+               _quantile(warm["lags_ms"], 0.9), max_ms=round(max(lags, default=float("nan")), 1)),
     ]
