@@ -53,10 +53,30 @@ class Viewport:
     def resized(self, width: int, height: int) -> "Viewport":
         return replace(self, width=width, height=height)
 
+    def around(self, x: np.ndarray, y: np.ndarray, pad: int = 0) -> "Viewport | None":
+        """The window of this viewport's pixels that holds the points (x, y), `pad` pixels more
+        on each side (clipped to this viewport): a render of it is the same pixels as that part
+        of a render of this viewport, and fewer bytes to send. None if no point is inside."""
+        (x0, x1), (y0, y1) = self.x_range, self.y_range
+        inside = box_mask(x, y, x0, y0, x1, y1)
+        if not inside.any():
+            return None
+        step_x, step_y = (x1 - x0) / self.width, (y1 - y0) / self.height
+        i0, i1 = _pixel_window(x[inside], x0, step_x, self.width, pad)
+        j0, j1 = _pixel_window(y[inside], y0, step_y, self.height, pad)
+        return Viewport((x0 + i0 * step_x, x0 + i1 * step_x), (y0 + j0 * step_y, y0 + j1 * step_y), i1 - i0, j1 - j0)
+
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top), as HoloViews wants them."""
         return self.x_range[0], self.y_range[0], self.x_range[1], self.y_range[1]
+
+
+def _pixel_window(values: np.ndarray, start: float, step: float, n: int, pad: int) -> tuple[int, int]:
+    """First and one-past-last pixel (of `n` of size `step` from `start`) holding `values`, padded."""
+    first = min(int(np.floor((values.min() - start) / step)), n - 1)
+    last = min(int(np.floor((values.max() - start) / step)), n - 1)
+    return max(first - pad, 0), min(last + 1 + pad, n)
 
 
 @dataclass(frozen=True)

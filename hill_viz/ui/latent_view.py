@@ -152,8 +152,11 @@ class LatentView(SessionComponent):
         rows = self.selected_rows
         if frame is None or not len(rows) or rows.max() >= len(frame):
             return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
-        img = render_frame(frame, vp, self._spec(frame), rows=rows, spread=HIGHLIGHT_SPREAD)
-        return hv.RGB(to_rgba(img), bounds=vp.bounds, kdims=["x", "y"])
+        window = vp.around(frame.column("x")[rows], frame.column("y")[rows], pad=HIGHLIGHT_SPREAD + 1)
+        if window is None:  # the selection is outside the view
+            return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
+        img = render_frame(frame, window, self._spec(frame), rows=rows, spread=HIGHLIGHT_SPREAD)
+        return hv.RGB(to_rgba(img), bounds=window.bounds, kdims=["x", "y"])
 
     def _hover_points(self, x_range=None, y_range=None, **_) -> hv.Points:
         frame, vp = self.session.frame, self._viewport(x_range, y_range)

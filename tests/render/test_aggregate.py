@@ -118,3 +118,31 @@ def test_categorical_shading_equals_datashader_on_filled_pixels(frame, alpha, mi
     filled = ref[..., 3] > 0
     np.testing.assert_array_equal(ours[..., 3] > 0, filled)
     np.testing.assert_array_equal(ours[filled], ref[filled].astype(int))
+
+
+@pytest.mark.parametrize("color_by", ["label", "confidence"])
+def test_a_render_of_the_window_around_a_selection_is_that_part_of_the_whole_render(frame, color_by):
+    vp = Viewport((-1.0, 4.0), (-4.0, 1.5), 200, 150)
+    x, y = frame.column("x"), frame.column("y")
+    rows = np.flatnonzero((x > 0.5) & (x < 1.6) & (y > -1.5) & (y < -0.2))
+    window = vp.around(x[rows], y[rows], pad=3)
+    whole = to_rgba(render_frame(frame, vp, color_by, rows=rows, spread=2))
+    part = to_rgba(render_frame(frame, window, color_by, rows=rows, spread=2))
+    step_x, step_y = (vp.x_range[1] - vp.x_range[0]) / vp.width, (vp.y_range[1] - vp.y_range[0]) / vp.height
+    i0 = round((window.x_range[0] - vp.x_range[0]) / step_x)
+    j0 = round((vp.y_range[1] - window.y_range[1]) / step_y)  # images' first row is the top
+    assert part.shape[0] * part.shape[1] < whole.shape[0] * whole.shape[1] / 4
+    inside = whole[j0:j0 + window.height, i0:i0 + window.width]
+    assert inside.shape == part.shape and part[..., 3].any()
+    np.testing.assert_array_equal(part, inside)
+    outside = whole.copy()
+    outside[j0:j0 + window.height, i0:i0 + window.width] = 0
+    assert not outside[..., 3].any()  # nothing of the selection is drawn outside the window
+
+
+def test_the_window_around_points_is_clipped_to_the_viewport_and_none_when_all_are_outside():
+    vp = Viewport((0.0, 10.0), (0.0, 10.0), 100, 100)
+    assert vp.around(np.array([20.0]), np.array([5.0])) is None
+    edge = vp.around(np.array([0.0, 10.0]), np.array([10.0, 10.0]), pad=5)
+    assert edge.x_range == (0.0, 10.0) and edge.width == 100
+    assert edge.y_range[1] == 10.0 and edge.height == 6
