@@ -264,7 +264,7 @@ async def _idle(page, epoch: int | None) -> None:
 
 
 async def _box(page, area: dict, lo: float, hi: float) -> float:
-    """One box selection; milliseconds from mouse-up to the breakdown showing it."""
+    """One box selection; milliseconds from mouse-up to the latent view's status line showing it."""
     for attempt in range(3):  # a redraw of the cloud can reset the active tool: try again
         # a slightly smaller box each time: if the last one did land, late, this one still changes the count
         shrink = attempt * 0.02

@@ -149,11 +149,10 @@ class LatentView(SessionComponent):
 
     def _highlight(self, x_range=None, y_range=None, width=None, height=None, **_) -> hv.RGB:
         frame, vp = self.session.frame, self._viewport(x_range, y_range, width, height)
-        rows = self.selected_rows
-        if frame is None or not len(rows) or rows.max() >= len(frame):
-            return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
-        window = vp.around(frame.column("x")[rows], frame.column("y")[rows], pad=HIGHLIGHT_SPREAD + 1)
-        if window is None:  # the selection is outside the view
+        rows, window = self.selected_rows, None
+        if frame is not None and len(rows) and rows.max() < len(frame):  # drawn only where the selection is
+            window = vp.around(frame.column("x")[rows], frame.column("y")[rows], pad=HIGHLIGHT_SPREAD + 1)
+        if window is None:  # nothing selected, or none of it in view
             return hv.RGB(_EMPTY_RGBA, bounds=vp.bounds, kdims=["x", "y"])
         img = render_frame(frame, window, self._spec(frame), rows=rows, spread=HIGHLIGHT_SPREAD)
         return hv.RGB(to_rgba(img), bounds=window.bounds, kdims=["x", "y"])

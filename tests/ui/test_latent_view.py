@@ -70,7 +70,13 @@ def test_box_stream_selects_exactly_the_numpy_box(blobs):
     assert blobs.selector == Selector.of_box(*box)
     assert len(view.selected_rows) == len(blobs.selection) > 0
     assert view._cloud_state.dimmed and f"{len(blobs.selection):,}** selected" in view.status.object
-    assert (np.asarray(view.highlight[()].data)[..., 3] > 0).any()
+    lit, cloud = view.highlight[()], view.cloud[()]
+    assert (np.asarray(lit.data)[..., 3] > 0).any()
+    # drawn only over the selection: a window of the cloud's pixels, a few pixels wider than the box
+    (left, bottom, right, top), (cl, cb, cr, ct) = lit.bounds.lbrt(), cloud.bounds.lbrt()
+    pad_x, pad_y = 4 * (cr - cl) / cloud.data.shape[1], 4 * (ct - cb) / cloud.data.shape[0]
+    assert box[0] - pad_x <= left and right <= box[2] + pad_x and box[1] - pad_y <= bottom and top <= box[3] + pad_y
+    assert lit.data.shape[0] * lit.data.shape[1] < cloud.data.shape[0] * cloud.data.shape[1] / 2
 
 
 def test_lasso_stream_selects_the_polygon(blobs):
