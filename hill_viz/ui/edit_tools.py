@@ -151,7 +151,7 @@ class EditTools(SessionComponent):
         self.value_inputs = (w.FloatInput.from_param(self.param.edit_value_1, width=80, label="value"),
                              w.FloatInput.from_param(self.param.edit_value_2, width=80, label="–"))
         # the pending edit to change or remove, picked by name (the table's rows cannot be clicked)
-        self.edit_picker = w.Select(name="Edit", options=self._edit_options(), width=190)
+        self.edit_picker = w.Select(label="Edit", options=self._edit_options(), width=190)
         self.edit_picker.param.watch(lambda e: setattr(self, "edited", e.new), "value")
         self.param.watch(self._on_edited_changed, "edited")
         self.teaches_info = pn.pane.Markdown("", css_classes=["hill-teaches"], margin=(0, 10), width=360)
