@@ -45,6 +45,9 @@ HEADER_CSS = """
 :host { color: white; } .bk-input { color: #222; } .hill-status p, .hill-status { color: white; margin: 0; }
 """
 TITLE = "hill-viz · Human in the Latent Loop"
+# every page's template: no busy indicator, as Panel's busy state is one per process (one user's
+# click would spin every user's indicator, and each change redraws it on every open page)
+PAGE_TEMPLATE = {"header_background": "#0072B2", "busy_indicator": None}
 # back to the list from any page; "?" keeps the path, so a page served under /hill_app stays there
 ALL_WORKSPACES = "<a href='?' style='color:white'>All workspaces</a>"
 
@@ -198,7 +201,7 @@ class HillApp(SessionComponent):
         ws = self.session.workspace
         title = f"hill-viz · {ws.title or ws.path.name}"
         template = pn.template.BootstrapTemplate(title=title, main=[self.main_area()], header=[self.training_strip()],
-                                                 header_background="#0072B2", busy_indicator=None)  # see site.Shell
+                                                 **PAGE_TEMPLATE)
         self.actions.notifications = template.notifications
         return template
 

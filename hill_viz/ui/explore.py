@@ -13,6 +13,7 @@ from pathlib import Path
 import panel as pn
 
 from hill_viz.session import Session
+from hill_viz.ui.app import PAGE_TEMPLATE
 from hill_viz.ui.breakdown import Breakdown
 from hill_viz.ui.gallery import Gallery
 from hill_viz.ui.latent_view import LatentView, ensure_bokeh
@@ -64,7 +65,7 @@ def explore_app(session: Session, title: str = "hill-viz · explore") -> pn.temp
     table = SelectionTable(session=session)
     status = pn.pane.Markdown(_status(session), css_classes=["hill-status"])
     template = pn.template.FastListTemplate(
-        title=title, accent="#0072B2", header_background="#0072B2", main_layout=None, busy_indicator=None,
+        title=title, accent=PAGE_TEMPLATE["header_background"], main_layout=None, **PAGE_TEMPLATE,
         main=[pn.Column(status, view, pn.Row(pn.Column("### Selection breakdown", breakdown, sizing_mode="stretch_width"),
                                              pn.Column("### Gallery", gallery), sizing_mode="stretch_width"),
                         "### Selected rows", table, sizing_mode="stretch_width")])

@@ -28,7 +28,8 @@ from hill_viz.core.workspaces import WorkspaceIndex, workspace_folder
 from hill_viz.errors import HillError
 from hill_viz.session import Session
 from hill_viz.session.registry import OpenWorkspaces
-from hill_viz.ui.app import ALL_WORKSPACES, DEFAULT_DATASET, DEFAULT_N, DEFAULT_PRETRAIN_EPOCHS, TITLE, HillApp
+from hill_viz.ui.app import (ALL_WORKSPACES, DEFAULT_DATASET, DEFAULT_N, DEFAULT_PRETRAIN_EPOCHS, PAGE_TEMPLATE, TITLE,
+                             HillApp)
 from hill_viz.ui.review import ReviewPage
 from hill_viz.ui.workspace_list import WorkspaceList
 
@@ -46,10 +47,8 @@ class Shell:
         self.header = pn.Row(pn.pane.HTML(ALL_WORKSPACES, margin=(12, 10)), margin=0)
         self.main = pn.Column(pn.pane.Markdown("Opening…", css_classes=["hill-opening"]),
                               sizing_mode="stretch_width")
-        # no busy indicator: Panel's busy state is one per process (one user's click would spin
-        # every user's indicator, and redraw it on every page)
         self.template = pn.template.BootstrapTemplate(title=title, main=[self.main], header=[self.header],
-                                                      header_background="#0072B2", busy_indicator=None)
+                                                      **PAGE_TEMPLATE)
         self.template.hill_app = None  # the HillApp once built (tests, the load test)
 
     def show(self, main, header=None) -> None:
