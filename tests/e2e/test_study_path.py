@@ -16,6 +16,7 @@ from hill_viz.sim.strategies import Expert, View
 from hill_viz.ui.app import build_app
 
 N = 3000
+PRETRAIN = 2
 EDITS = 2  # the first edits of the expert's round: each is five clicks on the page
 
 
@@ -23,7 +24,7 @@ def test_the_experts_round_on_the_page_builds_the_studys_teacher(page, tmp_path,
     apps = []
 
     def factory():
-        template = build_app(Session(tmp_path / "ws"), dataset="digits-shortcut", n=N, pretrain_epochs=2)
+        template = build_app(Session(tmp_path / "ws"), dataset="digits-shortcut", n=N, pretrain_epochs=PRETRAIN)
         apps.append(template.hill_app)
         return template
 
@@ -32,7 +33,9 @@ def test_the_experts_round_on_the_page_builds_the_studys_teacher(page, tmp_path,
         wait_until(lambda: apps and apps[0].ready.is_set(), 120, "the model and its first view", page)
         app = apps[0]
         session, tools = app.session, app.edit_tools
-        wait_until(lambda: session.frame is not None and session.status == "ready", 120, "the view", page)
+        # the first view is PCA until the pretraining ends and the learned view owed is fitted
+        wait_until(lambda: len(session.history) == PRETRAIN and session.learned_view_owed is None
+                   and session.status == "ready", 180, "the pretraining and the learned view", page)
 
         # colour by the attribute on the page
         page.get_by_label("Colour by").select_option("cue")
