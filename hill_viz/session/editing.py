@@ -74,8 +74,9 @@ class EditingVerbs:
 
     def _add_pending(self, edit_id: int, resolved: ResolvedEdit) -> PendingEdit:
         pending = PendingEdit(edit_id, resolved)
-        self._recorder.edit("edit_added", pending)
-        self.pending = self.pending + [pending]
+        with self._lock:  # not while the view switches (`_view_through`)
+            self._recorder.edit("edit_added", pending)
+            self.pending = self.pending + [pending]
         return pending
 
     @mutating

@@ -2,8 +2,10 @@
 (a mixin of `Session`).
 
 A new model is first shown through PCA, fast; when the session's method is a learned one,
-that view is owed (`_learned_owed`) and fitted in the training worker as soon as the first
-whole training segment ends, on latents that mean something. Every fit, the deferred one
+that view is owed (`_learned_owed`) and fitted in the training worker as soon as a whole
+training segment ends with no edit pending, on latents that mean something. A view is never
+fitted anew under pending edits: their offsets and margins are in the units of the view they
+were drawn on. Every fit, the deferred one
 too, is a recorded `projection_fitted` event, so reopening and replay see the same views.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hill_viz.core.ids import IdIndex
 from hill_viz.core.model import infer
 from hill_viz.core.projection import LEARNED_METHODS, Projection
 from hill_viz.core.training import Trainer
+from hill_viz.errors import StateError
 from hill_viz.session.access import mutating
 
 __all__ = ["FAITHFULNESS_SAMPLE", "LEARNED_AFTER_TRAINING", "ViewingVerbs"]
@@ -47,6 +50,7 @@ class ViewingVerbs:
         progress(fraction): called during a learned fit (it may raise to cancel).
         """
         self._require_idle()
+        self._require_no_pending_edits()
         if method is not None:
             self.projection_method = method  # validated by the parameter
         return self._fit_view(self.projection_method, reason, progress)
@@ -78,27 +82,45 @@ class ViewingVerbs:
         if len(rows) > proj.sample_size:
             rows = np.sort(np.random.default_rng(self.model_seed).choice(rows, proj.sample_size, replace=False))
         z, _ = infer(model, ds.features, rows)
-        return self._view_through(proj.fit(z, progress), reason, learned_after)
+        return self._view_through(proj.fit(z, progress), reason, learned_after, fitted_here=True)
 
     def _fit_owed_view(self, trainer: Trainer) -> None:
         """In the worker, after a whole training segment: fit the learned view owed since
-        `build_model`. A cancel during the fit leaves it owed (the next segment fits it)."""
+        `build_model`. It stays owed (the next segment fits it) when the training is cancelled
+        during the fit, or while edits drawn on this view are pending."""
         def progress(fraction: float) -> None:
             if trainer.should_stop:
                 raise _ViewFitCancelled
 
+        if self.pending:
+            return
         try:
             self._fit_view(self._learned_owed, LEARNED_AFTER_TRAINING, progress)
-        except _ViewFitCancelled:
+        except (_ViewFitCancelled, StateError):  # StateError: an edit was drawn meanwhile
             pass
 
-    def _view_through(self, projection: Projection, reason: str, learned_after: str | None = None) -> Projection:
-        self.projection = projection
-        self._learned_owed = learned_after
-        self._refresh_frame()
+    def _view_through(self, projection: Projection, reason: str, learned_after: str | None = None,
+                      fitted_here: bool = False) -> Projection:
+        """Show the view through `projection`. A view fitted here waits for no pending edit (a
+        replayed one follows its log, as recorded)."""
+        with self._lock:  # the check and the switch as one step: `add_edit` takes the lock too
+            if fitted_here:
+                self._require_no_pending_edits()
+            self.projection = projection
+            self._learned_owed = learned_after
+            self._refresh_frame()
         self._recorder.projection(projection, reason, self._recorder.snapshot(self.frame, "projection"),
                                   learned_after)
         return projection
+
+    def _require_no_pending_edits(self) -> None:
+        """A pending edit's moves are drawn in this view's units (a translate's dx, a margin): a new
+        view would apply them somewhere else."""
+        if self.pending:
+            ids = ", ".join(str(p.edit_id) for p in self.pending)
+            which, them = (f"edits {ids} are", "them") if len(self.pending) > 1 else (f"edit {ids} is", "it")
+            raise StateError(f"{which} pending on this view: apply or remove {them} before the view is fitted "
+                             "anew (an edit's moves are drawn in this view's units)")
 
     @mutating
     def show_frame(self, frame: LatentFrame) -> None:

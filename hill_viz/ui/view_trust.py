@@ -73,7 +73,7 @@ class ProjectionPanel(SessionComponent):
         self._measured = frame
         owed = self.session.learned_view_owed
         note = (f"<div class='hill-view-owed'><small>PCA while the model is new: the {METHOD_LABELS[owed]} "
-                f"view is fitted when its first training ends</small></div>" if owed else "")
+                f"view is fitted when a training ends with no edit pending</small></div>" if owed else "")
         self.readout.object = note + faithfulness_html(None if result is FAILED else result)
         if self._stale or frame is not self.session.frame:
             self._on_change({"frame"})

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from hill_viz.core import replay
+from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.provenance import Workspace
 from hill_viz.core.targets import lift, off_plane
+from hill_viz.core.teacher import Teacher
+from hill_viz.errors import StateError
 from hill_viz.session import Session
 from hill_viz.session.viewing import LEARNED_AFTER_TRAINING
 
@@ -102,3 +105,38 @@ def test_pca_chosen_explicitly_is_the_only_fit(session):
     session.train(1, wait=True)   # tests' sessions default to pca (tests/conftest.py)
     fitted = _fitted_events(session)
     assert len(fitted) == 1 and "learned_after" not in fitted[0].params and session.projection.method == "pca"
+
+
+def test_a_refit_waits_for_the_pending_edits_drawn_on_this_view(learned):
+    before, projection = len(_fitted_events(learned)), learned.projection
+    learned.add_edit(Edit.translate(Selector.of_ids(np.arange(20)), dx=0.5, dy=0.0))
+    with pytest.raises(StateError, match="edit 1 is pending on this view: apply or remove it"):
+        learned.refit_projection("pca")
+    assert learned.projection is projection and len(_fitted_events(learned)) == before
+    assert len(learned.pending) == 1  # nothing lost
+    learned.remove_edit(1)
+    assert learned.refit_projection("pca").is_linear
+
+
+def test_the_owed_view_waits_for_the_pending_edits_and_replays(tmp_path):
+    s = Session(tmp_path / "ws", projection_method="umap", projection_options=FAST, live_frame=False,
+                auto_bias=False)
+    s.load_dataset("blobs", n=1500)
+    s.build_model(latent_dim=8)
+    pca = s.projection
+    s.add_edit(Edit.translate(Selector.of_ids(np.arange(30)), dx=0.4, dy=0.0))  # drawn on the PCA view
+    s.train(1, wait=True)
+    assert s.projection is pca and s.learned_view_owed == "umap"  # the translate's dx is in PCA units
+    on_pca = Teacher(s.model, s.dataset, pca, [p.resolved for p in s.pending], s.teacher_config)
+    teacher = s.apply_edits(epochs=1, wait=True)
+    np.testing.assert_array_equal(teacher.target_view, on_pca.target_view)
+    assert not s.projection.is_linear and s.learned_view_owed is None  # fitted after the applying segment
+    kinds = [e.kind for e in s.workspace.store.path_to(None) if e.kind != "checkpoint"]
+    assert kinds[-3:] == ["edits_applied", "projection_fitted", "training_segment"]
+    frame = s.frame
+    s.close()
+    again = Session(tmp_path / "replay", live_frame=False, auto_bias=False)
+    report = replay.replay(Workspace(tmp_path / "ws", read_only=True), again)
+    assert report.exact
+    np.testing.assert_array_equal(again.frame.column("x"), frame.column("x"))
+    again.close()

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.faithfulness import Faithfulness, measure_faithfulness
 from hill_viz.core.model import infer
 from hill_viz.session import Session
@@ -54,3 +55,18 @@ def test_warning_only_below_the_threshold():
     bad = Faithfulness(100, 10, 0.85, 0.9, 0.91)
     assert "misleads" not in faithfulness_html(good)
     assert "hill-faithfulness-warning" in faithfulness_html(bad) and "0.850" in faithfulness_html(bad)
+
+
+def test_refit_under_a_pending_edit_says_what_to_do_and_keeps_the_edit(tmp_path):
+    s = Session(tmp_path / "ws")
+    s.load_dataset("blobs", n=600, dim=8)
+    s.build_model(latent_dim=4, hidden=32, projection="pca")
+    s.add_edit(Edit.contract(Selector.of_ids(np.arange(10)), factor=0.5))
+    panel = ProjectionPanel(session=s)
+    projection = s.projection
+    panel.refit()
+    assert panel.actions.last_message.startswith("edit 1 is pending on this view: apply or remove it")
+    assert "\n" not in panel.actions.last_message
+    assert s.projection is projection and len(s.pending) == 1
+    assert not panel.refit_button.disabled and not panel.refitting  # the next try is open
+    s.close()
