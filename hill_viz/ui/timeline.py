@@ -84,13 +84,16 @@ class Timeline(SessionComponent):
         "The plots and table are on screen; while not, a refresh only updates the strip and the "
         "rest is redrawn when they are shown again"))
     training_refresh_s = param.Number(default=3.0, bounds=(0, None), doc=(
-        "While training, redraw at most this often: each redraw reads the whole log and costs "
-        "the event loop time that every page of the server shares"))
+        "While training, read the log and update the strip at most this often"))
+    training_draw_s = param.Number(default=15.0, bounds=(0, None), doc=(
+        "While training, redraw the plots and table at most this often: a redraw costs the event "
+        "loop that every page of the server shares about half a second (the strip and the training "
+        "status show progress meanwhile)"))
 
     def __init__(self, **params):
         super().__init__(**params)
         self._key = None
-        self._refreshed_at = 0.0
+        self._refreshed_at = self._drawn_at = 0.0
         self._strip = None
         self._periodic = None
         self._tree_pipe = hv.streams.Pipe(data=None)
@@ -264,6 +267,8 @@ class Timeline(SessionComponent):
         store = self.session.workspace.store
         try:
             if not store.closed and (store.count(), store.head) == self._key:
+                if self.shown and self._drawn_key != self._key and not self.session.is_busy:
+                    self._draw()  # the training ended between two redraws
                 return
             if self.session.is_busy and time.monotonic() - self._refreshed_at < self.training_refresh_s:
                 return
@@ -282,12 +287,13 @@ class Timeline(SessionComponent):
         self.table = timeline_table(store)
         if self._strip is not None:
             self._strip.object = strip_html(self.table)
-        if self.shown:
+        if self.shown and (not self.session.is_busy
+                           or time.monotonic() - self._drawn_at >= self.training_draw_s):
             self._draw(reverted)
 
     def _draw(self, reverted: bool = False) -> None:
         """Plots and table from `self.table`."""
-        self._drawn_key = self._key
+        self._drawn_key, self._drawn_at = self._key, time.monotonic()
         with batched():  # three plots and the table: the page's models recomputed once
             self._tree_pipe.send(self._tree_data())
             self._acc_pipe.send(self._acc_data())

@@ -124,6 +124,23 @@ def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(sessio
     assert len(t.table) > n
 
 
+def test_while_training_the_strip_follows_and_the_plots_wait_for_training_draw_s(session):
+    t = Timeline(session=session, training_refresh_s=0, training_draw_s=3600)
+    drawn, n = len(t.events.value), session.workspace.store.count()
+    session.train(10_000)
+    try:
+        while session.workspace.store.count() <= n + 1:
+            session.wait(0.05)
+        t.poll()
+        assert len(t.table) > n and len(t.events.value) == drawn  # the log is read (the strip), the table waits
+        assert t._drawn_key != t._key
+    finally:
+        session.cancel()
+        session.wait()
+    t.poll()  # training over: the plots and table catch up on the next tick
+    assert t._drawn_key == t._key and len(t.events.value) == len(t.table)
+
+
 def test_while_its_tab_is_hidden_only_the_strip_follows_the_log(session):
     t = Timeline(session=session)
     strip = t.strip()
