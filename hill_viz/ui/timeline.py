@@ -85,15 +85,18 @@ class Timeline(SessionComponent):
         "rest is redrawn when they are shown again"))
     training_refresh_s = param.Number(default=3.0, bounds=(0, None), doc=(
         "While training, read the log and update the strip at most this often"))
+    draw_every_s = param.Number(default=5.0, bounds=(0, None), doc=(
+        "When the log changes on its own (selections, edits, other pages), redraw the plots and "
+        "table at most this often (the strip follows at once): a redraw costs the event loop that "
+        "every page of the server shares about half a second. The Timeline's own actions draw at once"))
     training_draw_s = param.Number(default=15.0, bounds=(0, None), doc=(
-        "While training, redraw the plots and table at most this often: a redraw costs the event "
-        "loop that every page of the server shares about half a second (the strip and the training "
-        "status show progress meanwhile)"))
+        "The same while training (the strip and the training status show progress meanwhile)"))
 
     def __init__(self, **params):
         super().__init__(**params)
         self._key = None
         self._refreshed_at = self._drawn_at = 0.0
+        self._reverted = False  # the head moved to a revert since the last draw
         self._strip = None
         self._periodic = None
         self._tree_pipe = hv.streams.Pipe(data=None)
@@ -263,36 +266,42 @@ class Timeline(SessionComponent):
 
     # -- refreshing --------------------------------------------------------------------------------
     def poll(self) -> None:
-        """Refresh when the log changed (new events, or the head moved); stop once the log is closed."""
+        """Follow the log (new events, or the head moved): the strip at once, the plots and table
+        when a redraw is due; stop once the log is closed."""
         store = self.session.workspace.store
         try:
-            if not store.closed and (store.count(), store.head) == self._key:
-                if self.shown and self._drawn_key != self._key and not self.session.is_busy:
-                    self._draw()  # the training ended between two redraws
-                return
-            if self.session.is_busy and time.monotonic() - self._refreshed_at < self.training_refresh_s:
-                return
             if not store.closed:
-                self.refresh()
+                now, busy = time.monotonic(), self.session.is_busy
+                if ((store.count(), store.head) != self._key
+                        and not (busy and now - self._refreshed_at < self.training_refresh_s)):
+                    self._read()
+                wait = self.training_draw_s if busy else self.draw_every_s
+                if self.shown and self._drawn_key != self._key and now - self._drawn_at >= wait:
+                    self._draw()
                 return
         except sqlite3.ProgrammingError:  # closed by another thread between the check and the read
             pass
         self.stop_polling()
 
     def refresh(self) -> None:
+        """Read the log and redraw now (after the Timeline's own actions)."""
+        self._read()
+        if self.shown:
+            self._draw()
+
+    def _read(self) -> None:
+        """The log as a table, and the strip beside the cloud."""
         store = self.session.workspace.store
-        reverted = (self._key is not None and store.head != self._key[1]
-                    and store.get(store.head).kind == "revert")
+        self._reverted |= (self._key is not None and store.head != self._key[1]
+                           and store.get(store.head).kind == "revert")
         self._key, self._refreshed_at = (store.count(), store.head), time.monotonic()
         self.table = timeline_table(store)
         if self._strip is not None:
             self._strip.object = strip_html(self.table)
-        if self.shown and (not self.session.is_busy
-                           or time.monotonic() - self._drawn_at >= self.training_draw_s):
-            self._draw(reverted)
 
-    def _draw(self, reverted: bool = False) -> None:
+    def _draw(self) -> None:
         """Plots and table from `self.table`."""
+        reverted, self._reverted = self._reverted, False
         self._drawn_key, self._drawn_at = self._key, time.monotonic()
         with batched():  # three plots and the table: the page's models recomputed once
             self._tree_pipe.send(self._tree_data())

@@ -99,7 +99,7 @@ def test_annotation_mistakes_show_a_message_and_record_nothing(session):
 
 
 def test_poll_picks_up_new_events(session):
-    t = Timeline(session=session)
+    t = Timeline(session=session, draw_every_s=0)
     n = len(t.table)
     t.poll()
     assert len(t.table) == n
@@ -108,15 +108,34 @@ def test_poll_picks_up_new_events(session):
     assert len(t.table) > n and len(t._acc_pipe.data["head"]) == 3
 
 
-def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(session):
-    t = Timeline(session=session, training_refresh_s=3600)
+def test_the_strip_follows_the_log_at_once_and_the_plots_at_most_every_draw_every_s(session):
+    t = Timeline(session=session, draw_every_s=3600)
+    strip, drawn = t.strip(), len(t.events.value)
+    session.annotate(session.head, "from another page")
+    session.select(Selector.of_label(2))  # a selection is an event too: 0.5 s of the server's loop to draw
+    t.poll()
+    assert "annotation" in strip.object and len(t.events.value) == drawn
+    t.draw_every_s = 0  # due now: the next tick draws
+    t.poll()
+    assert len(t.events.value) == drawn + 2 and t._drawn_key == t._key
+
+
+def test_the_timelines_own_actions_draw_at_once(session):
+    t = Timeline(session=session, draw_every_s=3600)
+    drawn = len(t.events.value)
+    assert t.annotate("checked", event_id=session.head)
+    assert len(t.events.value) == drawn + 1 and "annotation" in t._tree_pipe.data["nodes"]["kind"].tolist()
+
+
+def test_while_training_the_poll_reads_the_log_at_most_every_training_refresh_s(session):
+    t = Timeline(session=session, training_refresh_s=3600, draw_every_s=0, training_draw_s=0)
     n = len(t.table)
     session.train(10_000)  # a long segment: its checkpoints arrive while the page polls
     try:
         while session.workspace.store.count() <= n + 1:
             session.wait(0.05)
         t.poll()
-        assert len(t.table) == n  # redrawn just before: the new events wait
+        assert len(t.table) == n  # read just before: the new events wait
     finally:
         session.cancel()
         session.wait()
@@ -125,7 +144,7 @@ def test_while_training_the_poll_redraws_at_most_every_training_refresh_s(sessio
 
 
 def test_while_training_the_strip_follows_and_the_plots_wait_for_training_draw_s(session):
-    t = Timeline(session=session, training_refresh_s=0, training_draw_s=3600)
+    t = Timeline(session=session, training_refresh_s=0, draw_every_s=0, training_draw_s=3600)
     drawn, n = len(t.events.value), session.workspace.store.count()
     session.train(10_000)
     try:
