@@ -7,8 +7,6 @@ handed to the document with `add_next_tick_callback`; one seen on the loop (or w
 page: tests) runs at once.
 When the page closes, the watch stops, so a long-lived Session does not keep dead pages.
 `page_tick` runs a page's periodic refresh the same way: on its loop, until it closes.
-Both run inside `batched`, so the plot updates they cause recompute the page's models only
-when they change which models it holds (HoloViews recomputes after each plot update otherwise).
 """
 from __future__ import annotations
 
@@ -20,6 +18,8 @@ from typing import Callable
 import panel as pn
 from panel.io.state import set_curdoc
 
+from hill_viz.ui import model_graph  # noqa: F401 - a freeze recomputes only when the page's graph changed
+
 __all__ = ["SessionWatch", "batched", "page_tick"]
 
 log = logging.getLogger(__name__)
@@ -27,40 +27,18 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def batched(doc=None):
-    """For a block that updates several plots: Bokeh recomputes all models of the page after
-    each change to which models it holds; here once, when the block ends, and only if a change
-    in it did. HoloViews' data updates change none (new data, ranges, ticks), and recomputing
-    after them anyway walked all ~450 models of a page: 40% of a selection's redraw. No page:
-    nothing deferred."""
+    """For a block that updates several plots: the page's models are recomputed once, when the
+    block ends, and only if it changed which models the page holds (`hill_viz.ui.model_graph`).
+    No page: nothing deferred."""
     doc = doc or pn.state.curdoc
     if doc is None:
         yield
         return
-    models = doc.models
-    changes = _graph_changes(models)
-    before = changes[0]
-    models._push_freeze()
+    doc.models._push_freeze()
     try:
         yield
-    finally:  # not Bokeh's freeze(): it recomputes unconditionally, and stays frozen when its block raises
-        models._freeze_count -= 1
-        if models._freeze_count == 0 and changes[0] != before:
-            models.recompute()
-
-
-def _graph_changes(models) -> list[int]:
-    """A counter of the times `models` (a document's model manager) was told its graph changed."""
-    counter = models.__dict__.get("_hill_graph_changes")
-    if counter is None:
-        counter = models._hill_graph_changes = [0]
-        invalidate = models.invalidate
-
-        def counting_invalidate() -> None:
-            counter[0] += 1
-            invalidate()
-
-        models.invalidate = counting_invalidate
-    return counter
+    finally:  # not Bokeh's freeze(): it stays frozen when its block raises
+        doc.models._pop_freeze()
 
 
 def page_tick(callback: Callable[[], None], period_ms: int):
@@ -72,13 +50,7 @@ def page_tick(callback: Callable[[], None], period_ms: int):
     """
     from panel.io.callbacks import PeriodicCallback
 
-    doc = pn.state.curdoc
-
-    def batched_callback() -> None:
-        with batched(doc):
-            callback()
-
-    tick = PeriodicCallback(callback=batched_callback, period=period_ms, background=True, log=False)
+    tick = PeriodicCallback(callback=callback, period=period_ms, background=True, log=False)
     tick.start()
     pn.state.on_session_destroyed(lambda context: tick.stop())
     return tick
@@ -137,5 +109,4 @@ class SessionWatch:
         with self._lock:
             names, self._pending = self._pending, set()
         if names:
-            with batched(self.doc):
-                self.callback(names)
+            self.callback(names)
