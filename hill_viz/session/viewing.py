@@ -5,8 +5,8 @@ A new model is first shown through PCA, fast; when the session's method is a lea
 that view is owed (`_learned_owed`) and fitted in the training worker as soon as a whole
 training segment ends with no edit pending, on latents that mean something. A view is never
 fitted anew under pending edits: their offsets and margins are in the units of the view they
-were drawn on. Every fit, the deferred one
-too, is a recorded `projection_fitted` event, so reopening and replay see the same views.
+were drawn on. Every fit, the deferred one too, is a recorded `projection_fitted` event, so
+reopening and replay see the same views.
 """
 from __future__ import annotations
 
@@ -96,8 +96,12 @@ class ViewingVerbs:
             return
         try:
             self._fit_view(self._learned_owed, LEARNED_AFTER_TRAINING, progress)
-        except (_ViewFitCancelled, StateError):  # StateError: an edit was drawn meanwhile
+        except _ViewFitCancelled:
             pass
+        except StateError:
+            if not self.pending:
+                raise
+            # an edit was drawn during the fit: the view stays as the edit saw it
 
     def _view_through(self, projection: Projection, reason: str, learned_after: str | None = None,
                       fitted_here: bool = False) -> Projection:
