@@ -167,12 +167,16 @@ class LatentView(SessionComponent):
                 rows = np.flatnonzero(inside)
         return hv.Points(hover_table(frame, rows), kdims=["x", "y"], vdims=list(HOVER_COLUMNS))
 
+    def axis_ranges(self) -> list:
+        """The Bokeh x and y ranges (Range1d) of the plot on each page that shows it."""
+        plots = [plot for plot, _ in getattr(self._pane, "_plots", {}).values()]
+        ranges = [(plot.handles.get("x_range"), plot.handles.get("y_range")) for plot in plots]
+        return [(xr, yr) for xr, yr in ranges if xr is not None and yr is not None]
+
     def _move_axes(self, home: Viewport) -> bool:
         """Point the page's axes at `home`, which reset returns to from now on (no new plot:
         rebuilding one costs the event loop seconds); False if no page shows the plot yet."""
-        plots = [plot for plot, _ in getattr(self._pane, "_plots", {}).values()]
-        ranges = [(plot.handles.get("x_range"), plot.handles.get("y_range")) for plot in plots]
-        ranges = [(xr, yr) for xr, yr in ranges if xr is not None and yr is not None]
+        ranges = self.axis_ranges()
         for x_range, y_range in ranges:
             (x0, x1), (y0, y1) = home.x_range, home.y_range
             x_range.update(start=x0, end=x1, reset_start=x0, reset_end=x1)

@@ -79,7 +79,21 @@ def box_select(page, session, start, end, attempts: int = 3) -> None:
                 raise
 
 
-def calibrate(page, session) -> PixelMap:
+def axes_shown(page, view) -> bool:
+    """True once the browser's axes are the server's: a move of the axes (the view re-homed
+    on a new cloud) can reach a page on busy cores seconds after the Session is ready."""
+    server = [r for pair in view.axis_ranges() for r in pair]
+    browser = page.evaluate("""ids => ids.map(id => {
+        for (const doc of Bokeh.documents) { const m = doc.get_model_by_id(id); if (m) return [m.start, m.end]; }
+        return null; })""", [r.id for r in server])
+    return bool(server) and all(b is not None and np.allclose(b, [r.start, r.end], rtol=1e-6, atol=1e-9)
+                                for r, b in zip(server, browser))
+
+
+def calibrate(page, view) -> PixelMap:
+    """Map page pixels to view coordinates once the page shows the server's axes."""
+    wait_until(lambda: axes_shown(page, view), 60, "the browser to show the server's axes", page)
+    session = view.session
     area = page.locator(f"{VIEW} .bk-events").first.bounding_box()
     px = (area["x"] + 0.40 * area["width"], area["x"] + 0.60 * area["width"])
     py = (area["y"] + 0.40 * area["height"], area["y"] + 0.60 * area["height"])
@@ -132,7 +146,7 @@ def test_train_select_drag_apply_train(page, app_server, artifacts):
     page.wait_for_timeout(1500)  # the cloud redraws for the new frame
 
     # box-select the core of the class that dominates its own region most
-    pixels = calibrate(page, session)
+    pixels = calibrate(page, app.latent_view)
     purity, label, (x0, y0, x1, y1) = purest_class_box(session.frame)
     assert purity > 0.6
     box_select(page, session, pixels.to_page(x0, y1), pixels.to_page(x1, y0))

@@ -72,7 +72,7 @@ def test_box_select_edit_apply_on_dask(page, dask_app, artifacts):
     page.wait_for_timeout(1500)
     assert "engine: dask" in app.latent_view.status.object
 
-    pixels = calibrate(page, session)
+    pixels = calibrate(page, app.latent_view)
     x0, x1, y0, y1 = session.frame.extent()
     box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
     box_select(page, session, pixels.to_page(box[0], box[3]), pixels.to_page(box[2], box[1]))
