@@ -65,7 +65,10 @@ def editors_of(workspace) -> tuple[str, ...]:
 
 def may_share(user: str | None, workspace, admins: Iterable[str] = ()) -> bool:
     """Whether `user` may change who edits the workspace: its owner or an admin (anyone, if it has no owner)."""
-    owner = owner_of(workspace)
+    return _may_share(user, owner_of(workspace), admins)
+
+
+def _may_share(user: str | None, owner: str | None, admins: Iterable[str]) -> bool:
     return owner is None or (user is not None and (user == owner or user in set(admins)))
 
 
@@ -78,7 +81,7 @@ def share(workspace, user: str, by: str | None, admins: Iterable[str] = (), revo
     editor again records nothing.
     """
     owner = owner_of(workspace)
-    if not may_share(by, workspace, admins):
+    if not _may_share(by, owner, admins):
         raise ConfigError(f"only {owner}, who owns this workspace, can share it for editing")
     user = _user_name(user)
     editors = editors_of(workspace)

@@ -3,17 +3,10 @@ import json
 
 import pytest
 
-from hill_viz.cli import main
 from hill_viz.core.bias_records import applications, compute_missing
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.provenance import Workspace
 from hill_viz.session import Session
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +27,8 @@ def workspace(tmp_path_factory):
     return path
 
 
-def test_table_shows_recorded_reports_and_says_what_is_missing(capsys, workspace):
-    code, out, _ = run(capsys, "bias", "--workspace", str(workspace))
+def test_table_shows_recorded_reports_and_says_what_is_missing(cli, workspace):
+    code, out, _ = cli("bias", "--workspace", str(workspace))
     assert code == 0
     first, second = out.split("\n\n")[:2]
     assert first.startswith("edits #1: applied at event")
@@ -46,8 +39,8 @@ def test_table_shows_recorded_reports_and_says_what_is_missing(capsys, workspace
     assert "pending" not in out
 
 
-def test_json_lists_each_application_with_its_reports(capsys, workspace):
-    code, out, _ = run(capsys, "bias", "--workspace", str(workspace), "--json")
+def test_json_lists_each_application_with_its_reports(cli, workspace):
+    code, out, _ = cli("bias", "--workspace", str(workspace), "--json")
     doc = json.loads(out)
     assert code == 0 and [a["edit_ids"] for a in doc["applications"]] == [[1], [2]]
     reports = doc["applications"][0]["reports"]
@@ -58,14 +51,14 @@ def test_json_lists_each_application_with_its_reports(capsys, workspace):
     assert doc["applications"][1]["reports"] == {} and doc["pending"] is None
 
 
-def test_compute_fills_the_gaps_and_predicts_the_pending_edits(capsys, workspace):
-    code, out, _ = run(capsys, "bias", "--workspace", str(workspace), "--edit", "2", "--compute", "--json")
+def test_compute_fills_the_gaps_and_predicts_the_pending_edits(cli, workspace):
+    code, out, _ = cli("bias", "--workspace", str(workspace), "--edit", "2", "--compute", "--json")
     doc = json.loads(out)
     assert code == 0 and [a["edit_ids"] for a in doc["applications"]] == [[2]]
     reports = doc["applications"][0]["reports"]
     assert {p: r["recorded"] for p, r in reports.items()} == {"predicted": False, "measured": False}
     assert doc["pending"] is None  # the pending edit is #3, not #2
-    code, out, _ = run(capsys, "bias", "--workspace", str(workspace), "--compute")
+    code, out, _ = cli("bias", "--workspace", str(workspace), "--compute")
     assert "pending edits #3 (not applied yet)" in out and "computed now" in out
 
 
@@ -85,12 +78,12 @@ def test_computed_reports_match_the_recorded_ones(workspace):
                 assert b.value == pytest.approx(a.value, abs=0.02)
 
 
-def test_no_reports_about_an_edit_says_so(capsys, workspace):
-    code, out, _ = run(capsys, "bias", "--workspace", str(workspace), "--edit", "99")
+def test_no_reports_about_an_edit_says_so(cli, workspace):
+    code, out, _ = cli("bias", "--workspace", str(workspace), "--edit", "99")
     assert code == 0 and "no applied edits about edit 99" in out
 
 
-def test_not_a_workspace_is_one_line_and_exit_2(capsys, tmp_path):
-    code, out, err = run(capsys, "bias", "--workspace", str(tmp_path / "nowhere"))
+def test_not_a_workspace_is_one_line_and_exit_2(cli, tmp_path):
+    code, out, err = cli("bias", "--workspace", str(tmp_path / "nowhere"))
     assert code == 2 and out == ""
     assert err.startswith("hill-viz: error:") and len(err.strip().splitlines()) == 1

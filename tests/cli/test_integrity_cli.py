@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 import hill_viz
-from hill_viz.cli import main
 from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.provenance import DB_NAME, KEY_ENV, Workspace
 from hill_viz.session import Session
@@ -27,13 +26,7 @@ from hill_viz.session import Session
 ROOT = Path(hill_viz.__file__).resolve().parents[1]
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli(*argv, preexec=None, timeout=300):
+def cli_process(*argv, preexec=None, timeout=300):
     """`python -m hill_viz.cli ...` in a fresh process (this checkout first on the path)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "hill_viz.cli", *map(str, argv)], capture_output=True, text=True,
@@ -76,7 +69,7 @@ def sql(path, statement, *args):
 
 # -- one writer ---------------------------------------------------------------------------------
 
-def test_a_second_writer_is_refused_the_log_stays_intact_and_replays_exactly(capsys, tmp_path):
+def test_a_second_writer_is_refused_the_log_stays_intact_and_replays_exactly(cli, tmp_path):
     ws = tmp_path / "ws"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen([sys.executable, "-m", "hill_viz.cli", "train", "--dataset", "digits", "--epochs", "2",
@@ -87,18 +80,18 @@ def test_a_second_writer_is_refused_the_log_stays_intact_and_replays_exactly(cap
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.05)
         first.send_signal(signal.SIGSTOP)  # hold the first writer still while the second tries
-        code, _, err = run(capsys, "train", "--dataset", "blobs", "--workspace", ws)
+        code, _, err = cli("train", "--dataset", "blobs", "--workspace", ws)
         line = one_line(err)
         assert code == 2 and f"already open for writing by" in line and f"(pid {first.pid})" in line
     finally:
         first.send_signal(signal.SIGCONT)
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err[-2000:]
-    code, out, _ = run(capsys, "history", "--workspace", ws, "--json")
+    code, out, _ = cli("history", "--workspace", ws, "--json")
     events = json.loads(out)["events"]
     assert [e["params"]["dataset"]["name"] for e in events if e["kind"] == "dataset_loaded"] == ["digits"]
-    assert run(capsys, "verify", "--workspace", ws)[0] == 0
-    code, out, err = run(capsys, "replay", "--workspace", ws, "--out", tmp_path / "replay")
+    assert cli("verify", "--workspace", ws)[0] == 0
+    code, out, err = cli("replay", "--workspace", ws, "--out", tmp_path / "replay")
     assert code == 0 and "replay EXACT" in out, out + err
 
 
@@ -111,35 +104,35 @@ def _read(path: Path) -> str:
 
 # -- a tail that cannot be cut silently ------------------------------------------------------------
 
-def test_a_cut_tail_a_moved_head_and_orphans_fail_verify(capsys, ws, tmp_path, monkeypatch):
-    code, out, _ = run(capsys, "verify", "--workspace", ws, "--save-receipt", tmp_path / "kept.json")
+def test_a_cut_tail_a_moved_head_and_orphans_fail_verify(cli, ws, tmp_path, monkeypatch):
+    code, out, _ = cli("verify", "--workspace", ws, "--save-receipt", tmp_path / "kept.json")
     assert code == 0 and "seal ok, receipt ok" in out and "written to" in out
     (applied,), = sql(ws, "SELECT seq FROM events WHERE kind='edits_applied'")
     (keep,), = sql(ws, "SELECT id FROM events WHERE seq=?", applied - 1)
     sql(ws, "DELETE FROM events WHERE seq >= ?", applied)
     sql(ws, "UPDATE meta SET value=? WHERE key='head'", str(keep))
 
-    code, out, err = run(capsys, "verify", "--workspace", ws)
+    code, out, err = cli("verify", "--workspace", ws)
     assert code == 1 and "FAILED: workspace: " in err and "Traceback" not in err
     assert "the tail was cut" in err and "teacher-0001.npz is not referenced by any event" in err
-    report = json.loads(run(capsys, "verify", "--workspace", ws, "--json")[1])
+    report = json.loads(cli("verify", "--workspace", ws, "--json")[1])
     assert report["seal"] == "broken" and not report["ok"]
 
     monkeypatch.setenv(KEY_ENV, str(tmp_path / "a-reviewer-without-the-key"))
-    code, _, err = run(capsys, "verify", "--workspace", ws, "--no-artifacts")
+    code, _, err = cli("verify", "--workspace", ws, "--no-artifacts")
     assert code == 0 and "not checked" in err  # said plainly: without key or receipt this goes unseen
-    code, _, err = run(capsys, "verify", "--workspace", ws, "--no-artifacts", "--receipt", tmp_path / "kept.json")
+    code, _, err = cli("verify", "--workspace", ws, "--no-artifacts", "--receipt", tmp_path / "kept.json")
     assert code == 1 and "the receipt vouches for" in err and "events were removed" in err
 
 
-def test_a_head_moved_back_fails_verify_and_a_writer_refuses_until_accepted(capsys, ws):
+def test_a_head_moved_back_fails_verify_and_a_writer_refuses_until_accepted(cli, ws):
     (early,), = sql(ws, "SELECT id FROM events WHERE seq=3")
     sql(ws, "UPDATE meta SET value=? WHERE key='head'", str(early))
-    code, _, err = run(capsys, "verify", "--workspace", ws, "--no-artifacts")
+    code, _, err = cli("verify", "--workspace", ws, "--no-artifacts")
     assert code == 1 and f"the head is event {early} but was sealed at event" in err
-    code, _, err = run(capsys, "train", "--dataset", "digits", "--epochs", "1", "--workspace", ws)
+    code, _, err = cli("train", "--dataset", "digits", "--epochs", "1", "--workspace", ws)
     assert code == 2 and "changed outside hill-viz since it was last written" in one_line(err)
-    code, out, err = run(capsys, "verify", "--workspace", ws, "--no-artifacts", "--accept")
+    code, out, err = cli("verify", "--workspace", ws, "--no-artifacts", "--accept")
     assert code == 0 and "seal ok" in out, err
     (text,), = sql(ws, "SELECT json_extract(params, '$.text') FROM events ORDER BY seq DESC LIMIT 1")
     assert text.startswith("accepted changes made outside hill-viz: the head is event")
@@ -147,24 +140,24 @@ def test_a_head_moved_back_fails_verify_and_a_writer_refuses_until_accepted(caps
 
 # -- robust readers ------------------------------------------------------------------------------------
 
-def test_a_malformed_row_is_reported_by_verify_and_history_which_go_on(capsys, ws):
+def test_a_malformed_row_is_reported_by_verify_and_history_which_go_on(cli, ws):
     (bad,), = sql(ws, "SELECT id FROM events WHERE kind='edit_added'")
     sql(ws, "UPDATE events SET params='{\"edit_id\": 1,' WHERE id=?", bad)
     (ckpt, rel), = sql(ws, "SELECT id, json_extract(artifacts, '$[0].path') FROM events WHERE kind='checkpoint' "
                            "ORDER BY seq LIMIT 1")
     (ws / rel).unlink()
-    code, _, err = run(capsys, "verify", "--workspace", ws)
+    code, _, err = cli("verify", "--workspace", ws)
     assert code == 1 and "Traceback" not in err
     assert f"event {bad} (edit_added" in err and "params is not valid JSON" in err
     assert f"event {ckpt} (checkpoint" in err and "is missing" in err  # the check went on past the bad row
-    code, out, err = run(capsys, "history", "--workspace", ws)
+    code, out, err = cli("history", "--workspace", ws)
     assert code == 0 and f"warning: event {bad} (seq" in err and "MALFORMED" in out
     assert "checkpoint at epoch 2" in out  # the events after it are listed too
-    code, out, _ = run(capsys, "history", "--workspace", ws, "--json")
+    code, out, _ = cli("history", "--workspace", ws, "--json")
     assert code == 0 and any(e.get("malformed") for e in json.loads(out)["events"])
 
 
-def test_a_tampered_checkpoint_is_refused_when_loaded(capsys, ws):
+def test_a_tampered_checkpoint_is_refused_when_loaded(cli, ws):
     import torch
 
     (event_id, rel), = sql(ws, "SELECT id, json_extract(artifacts, '$[0].path') FROM events "
@@ -172,7 +165,7 @@ def test_a_tampered_checkpoint_is_refused_when_loaded(capsys, ws):
     state = torch.load(ws / rel, weights_only=True)
     state["model"][next(iter(state["model"]))].zero_()
     torch.save(state, ws / rel)
-    code, _, err = run(capsys, "bias", "--workspace", ws, "--compute")  # loads the state before the edit
+    code, _, err = cli("bias", "--workspace", ws, "--compute")  # loads the state before the edit
     line = one_line(err)
     assert code == 2 and f"event {event_id} (checkpoint)" in line and "does not match its recorded SHA-256" in line
 
@@ -187,18 +180,18 @@ def test_a_tampered_checkpoint_is_refused_when_loaded(capsys, ws):
     ({"op": "pin", "selector": {"kind": "ids", "ids": [10**30]}}, "selector ids must be whole numbers"),
     ({"op": "pin", "selector": {"kind": "lasso", "lasso": [[0, 0], [1], [2, 2]]}}, "lasso vertex #1 must be an [x, y]"),
 ])
-def test_poisonous_edit_values_are_refused_before_any_event(capsys, tmp_path, edit, message):
+def test_poisonous_edit_values_are_refused_before_any_event(cli, tmp_path, edit, message):
     (tmp_path / "edits.json").write_text(json.dumps([edit]))
-    code, _, err = run(capsys, "train", "--dataset", "digits", "--epochs", "1", "--edits", tmp_path / "edits.json",
+    code, _, err = cli("train", "--dataset", "digits", "--epochs", "1", "--edits", tmp_path / "edits.json",
                        "--workspace", tmp_path / "ws")
     assert code == 2 and message in one_line(err)
     assert not (tmp_path / "ws").exists()  # nothing recorded, not even the dataset
 
 
-def test_a_move_far_beyond_the_view_is_refused_before_its_event(capsys, tmp_path):
+def test_a_move_far_beyond_the_view_is_refused_before_its_event(cli, tmp_path):
     edit = {"op": "translate", "selector": {"kind": "label", "label": 1}, "params": {"dx": 5000.0, "dy": 0}}
     (tmp_path / "edits.json").write_text(json.dumps([edit]))
-    code, _, err = run(capsys, "train", "--dataset", "digits", "--epochs", "1", "--edits", tmp_path / "edits.json",
+    code, _, err = cli("train", "--dataset", "digits", "--epochs", "1", "--edits", tmp_path / "edits.json",
                        "--workspace", tmp_path / "ws")
     assert code == 2 and "is more than 10 times the extent of the view" in one_line(err)
     kinds = [k for (k,) in sql(tmp_path / "ws", "SELECT kind FROM events")]
@@ -220,12 +213,12 @@ def test_a_read_only_workspace_is_refused_in_one_line_and_still_reviewed(ws):
     for path in [ws, *ws.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
-        out = cli("train", "--dataset", "digits", "--epochs", "1", "--workspace", ws, preexec=_without_write_permission)
+        out = cli_process("train", "--dataset", "digits", "--epochs", "1", "--workspace", ws, preexec=_without_write_permission)
         line = one_line(out.stderr)
         assert out.returncode == 2 and "Permission denied (EACCES)" in line and "read-only for you" in line
-        out = cli("verify", "--workspace", ws, preexec=_without_write_permission)
+        out = cli_process("verify", "--workspace", ws, preexec=_without_write_permission)
         assert out.returncode == 0 and out.stdout.startswith("ok:"), out.stderr
-        out = cli("history", "--workspace", ws, preexec=_without_write_permission)
+        out = cli_process("history", "--workspace", ws, preexec=_without_write_permission)
         assert out.returncode == 0 and "training_segment" in out.stdout, out.stderr
     finally:
         for path in [ws, *ws.rglob("*")]:
@@ -233,13 +226,13 @@ def test_a_read_only_workspace_is_refused_in_one_line_and_still_reviewed(ws):
 
 
 @pytest.mark.parametrize("limit_kib, cause", [(100, "(SQLITE_IOERR_WRITE)"), (400, "File too large (EFBIG)")])
-def test_a_full_disk_gives_one_line_leaves_no_partial_file_and_keeps_the_record(capsys, tmp_path, limit_kib, cause):
+def test_a_full_disk_gives_one_line_leaves_no_partial_file_and_keeps_the_record(cli, tmp_path, limit_kib, cause):
     def limit():  # `ulimit -f`: what a nearly full disk does to a writer, without filling the disk
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_kib * 1024, limit_kib * 1024))
 
-    out = cli("train", "--dataset", "digits", "--epochs", "3", "--workspace", tmp_path / "ws", preexec=limit)
+    out = cli_process("train", "--dataset", "digits", "--epochs", "3", "--workspace", tmp_path / "ws", preexec=limit)
     line = one_line(out.stderr)
     assert out.returncode == 2 and cause in line and "`ulimit -f`" in line and "cannot rollback" not in line
     assert not list((tmp_path / "ws").rglob("*.tmp"))
-    code, stdout, err = run(capsys, "verify", "--workspace", tmp_path / "ws")
+    code, stdout, err = cli("verify", "--workspace", tmp_path / "ws")
     assert code == 0 and stdout.startswith("ok:"), err

@@ -7,17 +7,6 @@ import urllib.request
 
 import pytest
 
-from hill_viz.cli import main
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "nope"], "unknown dataset 'nope'; known datasets: blobs, digits, digits-shortcut, tabular-shortcut"),
@@ -26,22 +15,22 @@ def run(capsys, *argv):
     (["--n", "0"], "argument --n: expected a number >= 1, got 0"),
     (["--retain-days", "0"], "argument --retain-days: expected a number > 0, got '0'"),
 ])
-def test_bad_arguments_get_one_line(capsys, tmp_path, monkeypatch, argv, message):
+def test_bad_arguments_get_one_line(cli, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), *argv)
+    code, out, err = cli("serve", "--workspace", str(tmp_path / "ws"), *argv)
     assert code == 2 and message in err and "Traceback" not in err
 
 
-def test_a_file_as_workspace_folder_and_a_taken_port_are_reported(capsys, tmp_path):
+def test_a_file_as_workspace_folder_and_a_taken_port_are_reported(cli, tmp_path):
     afile = tmp_path / "notes.txt"
     afile.write_text("x")
-    code, _, err = run(capsys, "serve", "--workspace", str(afile))
+    code, _, err = cli("serve", "--workspace", str(afile))
     assert code == 2 and err.strip() == f"hill-viz: error: workspace folder {afile} is a file; give a folder path"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), "--port", str(port))
+        code, _, err = cli("serve", "--workspace", str(tmp_path / "ws"), "--port", str(port))
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
 
 
@@ -119,11 +108,11 @@ def test_a_team_server_prunes_old_workspaces_and_asks_for_sign_in(tmp_path):
     (["--data-root", "NOT-A-FOLDER"], "is not a folder; give existing folders to --data-root"),
     (["--n", "2000", "--max-n", "1000"], "digits-shortcut with n=2,000 is above this server's limit of 1,000"),
 ])
-def test_team_options_are_checked_before_serving(capsys, tmp_path, argv, message):
+def test_team_options_are_checked_before_serving(cli, tmp_path, argv, message):
     users = tmp_path / "users.json"
     users.write_text('{"alice": "pw"}')
     argv = [str(users) if a == "USERS" else str(tmp_path / a) if a == "NOT-A-FOLDER" else a for a in argv]
-    code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), *argv)
+    code, _, err = cli("serve", "--workspace", str(tmp_path / "ws"), *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
@@ -132,8 +121,8 @@ def test_team_options_are_checked_before_serving(capsys, tmp_path, argv, message
     ('["alice"]', "must be a JSON object of user name -> password"),
     ('{"alice": ""}', "must be a JSON object of user name -> password"),
 ])
-def test_a_bad_users_file_gets_one_line(capsys, tmp_path, content, message):
+def test_a_bad_users_file_gets_one_line(cli, tmp_path, content, message):
     users = tmp_path / "users.json"
     users.write_text(content)
-    code, _, err = run(capsys, "serve", "--workspace", str(tmp_path / "ws"), "--basic-auth", str(users))
+    code, _, err = cli("serve", "--workspace", str(tmp_path / "ws"), "--basic-auth", str(users))
     assert code == 2 and message in err and "Traceback" not in err
