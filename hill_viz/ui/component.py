@@ -49,6 +49,11 @@ class SessionComponent(Viewer):
         self._watches.append(watch)
         return watch
 
+    @property
+    def page(self):
+        """The Bokeh document of the page this component is on; None before one (or with none: tests)."""
+        return next((watch.doc for watch in self._watches if watch.doc is not None), None)
+
     def attach(self) -> None:
         """Bind the watches and the notifications to the current page (call from `__panel__`)."""
         for watch in self._watches:

@@ -343,9 +343,16 @@ class EditTools(SessionComponent):
     def _place_handle(self, x: float, y: float, redraw: bool = True) -> None:
         data = {"x": [float(x)], "y": [float(y)]}
         if redraw:
-            self.handle_pipe.send(data)
+            self._redraw(self.handle_pipe, data=data)
         else:  # keep the record without sending the browser what it already shows
             self.handle_pipe.update(data=data)
+
+    def _redraw(self, stream: hv.streams.Stream, **contents) -> None:
+        """Redraw the handle or the previews; on the latent view, with its own layers (one update)."""
+        if self.latent_view is not None:
+            self.latent_view.redraw(stream, **contents)
+        else:
+            stream.event(**contents)
 
     def _spawn(self, fn, *args) -> None:
         """Run a Session-changing call off the event loop, then resync."""
@@ -374,7 +381,7 @@ class EditTools(SessionComponent):
                 self.edited = None  # applied or removed
             self._show_teaches()
         if edits_changed or (frame_changed and s.pending):
-            self._refresh.event(version=self._refresh.version + 1)
+            self._redraw(self._refresh, version=self._refresh.version + 1)
 
     def _follow_selection(self, keep_edit: bool) -> None:
         """Put the handle on the selection's centroid, or on the target of the edit it drives."""
@@ -382,7 +389,7 @@ class EditTools(SessionComponent):
         if s.frame is None or not len(s.selection):
             self.anchor, self.handle_edit = None, None
             if self.handle_pipe.data != _EMPTY_HANDLE:
-                self.handle_pipe.send(dict(_EMPTY_HANDLE))
+                self._redraw(self.handle_pipe, data=dict(_EMPTY_HANDLE))
             return
         self.anchor = centroid(s.frame, s.selection)
         if not keep_edit or self.handle_edit is None:

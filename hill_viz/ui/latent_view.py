@@ -13,11 +13,14 @@ Session's `selection` or `frame` changes, whoever changed it.
 """
 from __future__ import annotations
 
+import threading
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 from hill_viz.core.edits import Selector
 from hill_viz.core.frame import CONTINUOUS_COLUMNS, LatentFrame
@@ -40,9 +43,10 @@ STATUS_CLASS = "hill-selection-status"  # the status line above the cloud: point
 _UNIT = Viewport((0.0, 1.0), (0.0, 1.0))
 _EMPTY_RGBA = np.zeros((1, 1, 4), dtype=np.uint8)
 
+# names differ across the three: `redraw` triggers them together, and HoloViews merges their contents
 _CloudState = hv.streams.Stream.define("CloudState", frame=0, color=0, dimmed=False)
-_HighlightState = hv.streams.Stream.define("HighlightState", frame=0, color=0, selection=0)
-_HoverState = hv.streams.Stream.define("HoverState", frame=0, limit=0)
+_HighlightState = hv.streams.Stream.define("HighlightState", highlight_frame=0, highlight_color=0, selection=0)
+_HoverState = hv.streams.Stream.define("HoverState", hover_frame=0, limit=0)
 
 
 class LatentView(SessionComponent):
@@ -59,6 +63,9 @@ class LatentView(SessionComponent):
         super().__init__(**params)
         ensure_bokeh()
         self._overlays: list = []
+        self._due: list[hv.streams.Stream] = []  # layers to redraw in the next plot update (`redraw`)
+        self._due_lock = threading.Lock()        # `redraw` is called from worker threads too
+        self._status_due = False
         self._pane: pn.pane.HoloViews | None = None
         self._layout: pn.viewable.Viewable | None = None
         self.selected_rows = np.empty(0, dtype=np.int64)
@@ -77,7 +84,7 @@ class LatentView(SessionComponent):
         self.watch(("frame", "selection"), self._on_session_change)
         self.watch(("engine_status", "latents_progress", "selection_count"), self._on_status)
         self.param.watch(self._on_color_by, "color_by")
-        self.param.watch(lambda event: self._hover_state.event(limit=event.new), "hover_limit")
+        self.param.watch(lambda event: self.redraw(self._hover_state, limit=event.new), "hover_limit")
 
     # -- the composed plot ------------------------------------------------------------------------
     def _build_plot(self) -> None:
@@ -213,9 +220,9 @@ class LatentView(SessionComponent):
 
     def _on_color_by(self, event) -> None:
         self.legend.object = legend_html(self._spec())
-        self._cloud_state.event(color=self._cloud_state.color + 1)
+        self.redraw(self._cloud_state, color=self._cloud_state.color + 1)
         if len(self.selected_rows):
-            self._highlight_state.event(color=self._highlight_state.color + 1)
+            self.redraw(self._highlight_state, highlight_color=self._highlight_state.highlight_color + 1)
 
     # -- selection ----------------------------------------------------------------------------------
     def select_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -271,18 +278,52 @@ class LatentView(SessionComponent):
                     self.status.object = self._status_text()
                     return
             self._home = home
-        with batched():  # up to three layers redrawn: the page's models recomputed once
-            if frame_changed:
-                self._cloud_state.event(frame=self._cloud_state.frame + 1, dimmed=bool(len(self.selected_rows)))
-                self._hover_state.event(frame=self._hover_state.frame + 1)
-            elif dimming_changed:
-                self._cloud_state.event(dimmed=bool(len(self.selected_rows)))
-            self._highlight_state.event(frame=self._highlight_state.frame + int(frame_changed),
-                                        selection=self._highlight_state.selection + int("selection" in names))
-            self.status.object = self._status_text()
+        if frame_changed:
+            self.redraw(self._cloud_state, frame=self._cloud_state.frame + 1, dimmed=bool(len(self.selected_rows)))
+            self.redraw(self._hover_state, hover_frame=self._hover_state.hover_frame + 1)
+        elif dimming_changed:
+            self.redraw(self._cloud_state, dimmed=bool(len(self.selected_rows)))
+        self.redraw(self._highlight_state, highlight_frame=self._highlight_state.highlight_frame + int(frame_changed),
+                    selection=self._highlight_state.selection + int("selection" in names))
+        self._on_status(names)
 
     def _on_status(self, names: set[str]) -> None:
-        self.status.object = self._status_text()
+        if self._due:  # shown with the redraw: the counts appear with the points they count
+            self._status_due = True
+        else:
+            self.status.object = self._status_text()
+
+    # -- redrawing ------------------------------------------------------------------------------------
+    def redraw(self, stream: hv.streams.Stream, **contents) -> None:
+        """Redraw the layer that `stream` drives, with `contents` (e.g. the handle's new data).
+
+        HoloViews updates the whole overlay (every layer's frame, ranges and glyphs) for each
+        stream triggered alone, so on a page the layers asked for in one turn of the event loop
+        (by this view and by what `add_overlay` put on it) are redrawn in one update, on the
+        next tick. With no page, at once.
+        """
+        stream.update(**contents)
+        doc = self.page
+        if doc is None:
+            hv.streams.Stream.trigger([stream])
+            return
+        with self._due_lock:
+            first = not self._due
+            if not any(due is stream for due in self._due):
+                self._due.append(stream)
+        if first:
+            doc.add_next_tick_callback(self._redraw_due)
+
+    def _redraw_due(self) -> None:
+        with set_curdoc(self.page), batched():
+            with self._due_lock:
+                streams, self._due = self._due, []
+            try:
+                hv.streams.Stream.trigger(streams)
+            finally:
+                if self._status_due:
+                    self._status_due = False
+                    self.status.object = self._status_text()
 
     def _status_text(self) -> str:
         s = self.session
