@@ -40,6 +40,7 @@ DIM_ALPHA = 90          # alpha of the cloud behind a selection (of 255)
 HIGHLIGHT_SPREAD = 2    # pixels the selected points may grow so small selections stand out
 DEFAULT_WIDTH = 800     # pixels until the browser reports the plot's size
 STATUS_CLASS = "hill-selection-status"  # the status line above the cloud: points and selected counts
+REDRAW_DELAY_MS = 30    # layers asked for within this redraw together (the components' reactions to a change)
 _UNIT = Viewport((0.0, 1.0), (0.0, 1.0))
 _EMPTY_RGBA = np.zeros((1, 1, 4), dtype=np.uint8)
 
@@ -298,9 +299,9 @@ class LatentView(SessionComponent):
         """Redraw the layer that `stream` drives, with `contents` (e.g. the handle's new data).
 
         HoloViews updates the whole overlay (every layer's frame, ranges and glyphs) for each
-        stream triggered alone, so on a page the layers asked for in one turn of the event loop
-        (by this view and by what `add_overlay` put on it) are redrawn in one update, on the
-        next tick. With no page, at once.
+        stream triggered alone, so on a page the layers asked for within REDRAW_DELAY_MS (by
+        this view and by what `add_overlay` put on it, for one Session change or a burst) are
+        redrawn in one update. With no page, at once.
         """
         stream.update(**contents)
         doc = self.page
@@ -311,8 +312,8 @@ class LatentView(SessionComponent):
             first = not self._due
             if not any(due is stream for due in self._due):
                 self._due.append(stream)
-        if first:
-            doc.add_next_tick_callback(self._redraw_due)
+        if first:  # add_next_tick_callback is the one thread-safe way onto the page's loop
+            doc.add_next_tick_callback(lambda: doc.add_timeout_callback(self._redraw_due, REDRAW_DELAY_MS))
 
     def _redraw_due(self) -> None:
         with set_curdoc(self.page), batched():
