@@ -32,6 +32,7 @@ from pathlib import Path
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
 from hill_viz.bench.ui import PROBE_JS
+from hill_viz.ui.latent_view import VIEW_CLASS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
@@ -233,7 +234,7 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     start = time.perf_counter()
     await page.click("button[type=submit]")
     result["step"] = "page load"
-    await page.locator(".hill-latent-view .bk-events").first.wait_for(state="visible", timeout=NO_LIMIT)
+    await page.locator(f".{VIEW_CLASS} .bk-events").first.wait_for(state="visible", timeout=NO_LIMIT)
     await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=NO_LIMIT)
     result["page_load_ms"] = (time.perf_counter() - start) * 1000
     result["step"] = "Train"
@@ -244,7 +245,7 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     result["step"] = "box selections"
     await page.evaluate(PROBE_JS)
     await page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
-    area = await page.locator(".hill-latent-view .bk-events").first.bounding_box()
+    area = await page.locator(f".{VIEW_CLASS} .bk-events").first.bounding_box()
     for k in range(SELECTIONS):
         lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
         result["round_trips_ms"].append(await _box(page, area, lo, hi))

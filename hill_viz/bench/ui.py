@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, served, wait_until
-from hill_viz.ui.latent_view import STATUS_CLASS
+from hill_viz.ui.latent_view import STATUS_CLASS, VIEW_CLASS
 
 TARGET_MS = 500.0
 
@@ -105,7 +105,7 @@ def _p90(values: list[float]) -> float:
 
 def _boxes(page) -> list[tuple[tuple[float, float], tuple[float, float]]]:
     """Two boxes in page pixels on the latent view, of different sizes (different counts)."""
-    area = page.locator(".hill-latent-view .bk-events").first.bounding_box()
+    area = page.locator(f".{VIEW_CLASS} .bk-events").first.bounding_box()
 
     def box(lo: float, hi: float):
         return ((area["x"] + lo * area["width"], area["y"] + lo * area["height"]),
@@ -118,7 +118,7 @@ def _round_trip(page, session, box) -> float:
     (x0, y0), (x1, y1) = box
     before = session.selection  # every selection is a new array
     for _ in range(3):  # a redraw of the cloud (new frame) resets the active tool: try again
-        page.locator(".hill-latent-view .bk-tool-icon-box-select").first.click()
+        page.locator(f".{VIEW_CLASS} .bk-tool-icon-box-select").first.click()
         page.evaluate("() => window.__hill.arm()")
         page.mouse.move(x0, y0)
         page.mouse.down()

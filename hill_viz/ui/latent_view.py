@@ -32,7 +32,7 @@ from hill_viz.ui.component import SessionComponent
 from hill_viz.ui.session_watch import batched
 from hill_viz.ui.view_trust import ProjectionPanel
 
-__all__ = ["LatentView", "ensure_bokeh", "legend_html"]
+__all__ = ["STATUS_CLASS", "VIEW_CLASS", "LatentView", "ensure_bokeh", "legend_html"]
 
 BASE_COLOR_BY = ("label", "pred", "correct", "split", *CONTINUOUS_COLUMNS)
 HOVER_COLUMNS = ("id", "label", "pred", "confidence", "attributes")
@@ -40,6 +40,7 @@ DIM_ALPHA = 90          # alpha of the cloud behind a selection (of 255)
 HIGHLIGHT_SPREAD = 2    # pixels the selected points may grow so small selections stand out
 DEFAULT_WIDTH = 800     # pixels until the browser reports the plot's size
 STATUS_CLASS = "hill-selection-status"  # the status line above the cloud: points and selected counts
+VIEW_CLASS = "hill-latent-view"  # the plot's pane: browser tests and benchmarks find the cloud by it
 REDRAW_DELAY_MS = 30    # layers asked for within this redraw together (the components' reactions to a change)
 _UNIT = Viewport((0.0, 1.0), (0.0, 1.0))
 _EMPTY_RGBA = np.zeros((1, 1, 4), dtype=np.uint8)
@@ -343,7 +344,7 @@ class LatentView(SessionComponent):
         self.attach()
         if self._layout is None:
             self._pane = pn.pane.HoloViews(self.plot, sizing_mode="stretch_width", min_height=self.height,
-                                           linked_axes=False, css_classes=["hill-latent-view"])
+                                           linked_axes=False, css_classes=[VIEW_CLASS])
             color = pn.widgets.Select.from_param(self.param.color_by, label="Colour by", width=170)
             self.clear_button.align = self.status.align = "end"  # level with the select, under its label
             self._layout = pn.Column(

@@ -11,9 +11,10 @@ from PIL import Image
 
 from hill_viz.bench.browser import wait_until
 from hill_viz.session import Session
+from hill_viz.ui.latent_view import VIEW_CLASS
 
 N = 3000  # digits-shortcut samples: an epoch in about a second
-VIEW = ".hill-latent-view"
+VIEW = f".{VIEW_CLASS}"
 
 
 
@@ -79,15 +80,25 @@ def box_select(page, session, start, end, attempts: int = 3) -> None:
                 raise
 
 
+def browser_ranges(page, view) -> list:
+    """(Range1d on the server, [start, end, reset_start, reset_end] the browser holds for it,
+    or None) for each axis of the latent view on the page."""
+    server = [r for pair in view.axis_ranges() for r in pair]
+    browser = page.evaluate("""ids => ids.map(id => {
+        for (const doc of Bokeh.documents) {
+            const m = doc.get_model_by_id(id);
+            if (m) return [m.start, m.end, m.reset_start, m.reset_end];
+        }
+        return null; })""", [r.id for r in server])
+    return list(zip(server, browser))
+
+
 def axes_shown(page, view) -> bool:
     """True once the browser's axes are the server's: a move of the axes (the view re-homed
     on a new cloud) can reach a page on busy cores seconds after the Session is ready."""
-    server = [r for pair in view.axis_ranges() for r in pair]
-    browser = page.evaluate("""ids => ids.map(id => {
-        for (const doc of Bokeh.documents) { const m = doc.get_model_by_id(id); if (m) return [m.start, m.end]; }
-        return null; })""", [r.id for r in server])
-    return bool(server) and all(b is not None and np.allclose(b, [r.start, r.end], rtol=1e-6, atol=1e-9)
-                                for r, b in zip(server, browser))
+    ranges = browser_ranges(page, view)
+    return bool(ranges) and all(b is not None and np.allclose(b[:2], [r.start, r.end], rtol=1e-6, atol=1e-9)
+                                for r, b in ranges)
 
 
 def calibrate(page, view) -> PixelMap:
@@ -230,13 +241,9 @@ def test_axes_follow_the_first_cloud_without_a_new_plot(page, app_server):
     home = view._home_viewport()
     assert home.x_range != (0.0, 1.0)
 
-    def browser_ranges():
-        return page.evaluate("""() => Bokeh.documents.flatMap(doc => [...doc.all_models])
-            .filter(m => m.type === 'Range1d').map(m => [m.start, m.end, m.reset_start, m.reset_end])""")
-
     def shows(span):
-        return any(None not in r and np.allclose(r, [*span, *span], rtol=1e-6, atol=1e-9)
-                   for r in browser_ranges())
+        return any(b is not None and None not in b and np.allclose(b, [*span, *span], rtol=1e-6, atol=1e-9)
+                   for _, b in browser_ranges(page, view))
     wait_until(lambda: shows(home.x_range) and shows(home.y_range), 60, "the axes to move to the cloud", page)
     assert view.plot is first_plot
     (x0, y0, x1, y1) = view.cloud.last.bounds.lbrt()  # the cloud drawn for the axes shown

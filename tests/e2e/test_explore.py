@@ -12,9 +12,10 @@ from hill_viz.bench.browser import wait_until
 from hill_viz.core.geometry import box_mask
 from hill_viz.session import Session
 from hill_viz.ui.explore import explore_app
+from hill_viz.ui.latent_view import VIEW_CLASS
 
 N = 10**6
-VIEW = ".hill-latent-view"
+VIEW = f".{VIEW_CLASS}"
 
 
 

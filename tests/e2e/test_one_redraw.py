@@ -9,9 +9,9 @@ import panel as pn
 from hill_viz.bench.browser import wait_until
 from hill_viz.core.edits import Selector
 from hill_viz.ui.edit_tools import EditTools
-from hill_viz.ui.latent_view import LatentView
+from hill_viz.ui.latent_view import VIEW_CLASS, LatentView
 
-VIEW = ".hill-latent-view"
+VIEW = f".{VIEW_CLASS}"
 BROWSER_STREAMS = {"RangeXY", "PlotSize"}
 
 

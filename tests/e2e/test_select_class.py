@@ -14,8 +14,9 @@ from hill_viz.bench.browser import wait_until
 from hill_viz.bench.embeddings import write_embeddings
 from hill_viz.session import Session
 from hill_viz.ui.explore import explore_app
+from hill_viz.ui.latent_view import VIEW_CLASS
 
-VIEW = ".hill-latent-view"
+VIEW = f".{VIEW_CLASS}"
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,12 @@ from hill_viz.core.edits import Edit, Selector
 from hill_viz.core.review_report import write_review_report
 from hill_viz.session import Session
 from hill_viz.ui.app import HillApp
+from hill_viz.ui.latent_view import VIEW_CLASS
 from hill_viz.ui.review import ReviewPage
 from hill_viz.ui.site import Site
 
 N = 2000  # digits-shortcut samples: an epoch in about a second
-VIEW = ".hill-latent-view"
+VIEW = f".{VIEW_CLASS}"
 
 
 def model_hash(session) -> str:
