@@ -15,6 +15,9 @@ __all__ = ["WEBSOCKET_MAX_BYTES", "make_server"]
 
 # uploads travel in CHUNK_BYTES pieces, so one message never needs more than this
 WEBSOCKET_MAX_BYTES = max(20 * 2**20, 4 * CHUNK_BYTES)
+# permessage-deflate: the cloud travels as raw RGBA images (about 4 MB at 1000 x 1050 pixels) that are
+# mostly transparent; zlib level 1 takes a few ms to send a sparse cloud as 1-15% of that
+WEBSOCKET_COMPRESSION_LEVEL = 1
 
 
 def make_server(config: ServeConfig, auth: Auth = Auth(), port: int = 0, address: str = "127.0.0.1",
@@ -33,7 +36,8 @@ def make_server(config: ServeConfig, auth: Auth = Auth(), port: int = 0, address
         apps["/admin"] = admin_factory(config, registry)
     server = pn.serve(apps, port=port, address=address, show=False, start=threaded, threaded=threaded,
                       title=TITLE, verbose=False, websocket_origin=origins or [f"127.0.0.1:{port}", f"localhost:{port}"],
-                      websocket_max_message_size=WEBSOCKET_MAX_BYTES, **auth.serve_kwargs())
+                      websocket_max_message_size=WEBSOCKET_MAX_BYTES,
+                      websocket_compression_level=WEBSOCKET_COMPRESSION_LEVEL, **auth.serve_kwargs())
     server.registry, server.site = registry, page.site
     loop = server.asyncio_loop if threaded else server.io_loop.asyncio_loop  # threaded: a StoppableThread
     server.heartbeat = Heartbeat(loop)
