@@ -1,17 +1,20 @@
-"""Load test: N signed-in users at once on a real `hill-viz serve` (headless chromium pages).
+"""Load test: N signed-in users at once on a real `hill-viz serve`.
 
 The server runs as its own process on 127.0.0.1 (basic auth, `--max-trainings`), so its
-memory is measured alone. N chromium pages (one browser, a context per user, driven
-concurrently by Playwright's async API) each run the script: sign in, load the page (first
-model and its pretraining), train, three box selections, add a contract edit, apply it.
-Reported: page load and selection round trip (p50/p90; a round trip is timed inside the
-page from the mouse-up to the latent view's status line holding the new count), errors, error
-notifications left on the pages, server RSS before / at peak / after all pages closed, and
-per page whether every action it took is in its workspace log and `verify` passes, and
-the CPU seconds the server and the browser used meanwhile (the browser shares the cores
-here; a team's browsers run on their own machines), and the server's event-loop lag (the
-time its sign-in page takes to come back, asked for every quarter second: every page's
-events wait on that loop). A
+memory is measured alone. Two drivers run the same script (sign in, load the page (first
+model and its pretraining), train, three box selections, add a contract edit, apply it) for
+N users at once: `chromium`, N headless chromium pages (one browser, a context per user,
+driven concurrently by Playwright's async API), or `bokeh`, N Bokeh protocol clients
+(`hill_viz.bench.bokeh_client`: the same messages on the same websocket, nothing drawn).
+The browsers share the server's cores here, where a team's browsers run on their own
+machines; the Bokeh clients cost a fraction of that, so they measure the server.
+Reported: page load and selection round trip (p50/p90; chromium: timed inside the page from
+the mouse-up to the latent view's status line holding the new count; bokeh: from the box's
+event sent to the status line's new text received), errors, error notifications left on the
+pages, server RSS before / at peak / after all pages closed, and per page whether every
+action it took is in its workspace log and `verify` passes, the CPU seconds the server and
+the driver used meanwhile, and the server's event-loop lag (the time its sign-in page takes
+to come back, asked for every quarter second: every page's events wait on that loop). A
 warm-up user opens and closes a page first, so "before" holds what every server keeps
 after its first page (imports, compiled kernels). The baseline of the round trip figure
 is the same round trip with one user, measured in the same run.
@@ -32,7 +35,7 @@ from pathlib import Path
 from hill_viz.bench import figure
 from hill_viz.bench.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, free_port
 from hill_viz.bench.ui import PROBE_JS
-from hill_viz.ui.latent_view import VIEW_CLASS
+from hill_viz.ui.latent_view import STATUS_CLASS, VIEW_CLASS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
@@ -41,12 +44,16 @@ LOG_TAIL = 40  # server log lines kept for the report when something went wrong
 LAG_EVERY_S = 0.25  # how often the loop-lag probe asks for the sign-in page
 _BOX_TOOL_ON = """() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
   if (m.type === 'BoxSelectTool') m.active = true; }"""
+DRIVERS = {"chromium": "headless chromium pages (Playwright async), one context per user",
+           "bokeh": "Bokeh protocol clients (hill_viz.bench.bokeh_client), no browser"}
 EXPECTED = {"dataset_loaded": 1, "model_built": 1, "selection": SELECTIONS, "edit_added": 1, "edits_applied": 1,
             "training_segment": 3}  # pretraining, Train, Apply
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--users", type=int, default=4, help="concurrent users (default 4)")
+    parser.add_argument("--driver", choices=sorted(DRIVERS), default="chromium",
+                        help="chromium: headless pages (default); bokeh: protocol clients, nothing drawn")
     parser.add_argument("--n", type=int, default=1500, help="digits-shortcut samples per page (default 1500)")
     parser.add_argument("--max-trainings", type=int, default=2, help="trainings at once (default 2)")
     parser.add_argument("--settle", type=float, default=45.0,
@@ -69,8 +76,8 @@ def run(args) -> list[dict]:
             before, server_cpu = server.rss(), server.cpu()
             server.watch_peak()
             with _LagProbe(server.url) as lag:
-                results, browsers_cpu = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
-            cpu = {"server_cpu_s": round(server.cpu() - server_cpu, 1), "browsers_cpu_s": round(browsers_cpu, 1)}
+                results, driver_cpu = asyncio.run(_drive(server.url, [f"user{k}" for k in range(args.users)], args))
+            cpu = {"server_cpu_s": round(server.cpu() - server_cpu, 1), "driver_cpu_s": round(driver_cpu, 1)}
             peak = server.stop_watching()
             server.settle(args.settle)
             after = server.rss()
@@ -177,7 +184,11 @@ class _Server:
 
 
 async def _drive(url: str, users: list[str], args) -> tuple[list[dict], float]:
-    """Each user's results, and the CPU seconds the browser used (it shares the server's cores)."""
+    """Each user's results, and the CPU seconds the driver used (it shares the server's cores)."""
+    if args.driver == "bokeh":
+        started = time.process_time()
+        results = await asyncio.gather(*(_client_user(url, user, args) for user in users))
+        return results, time.process_time() - started
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -208,15 +219,13 @@ async def _user(browser, url: str, user: str, args) -> dict:
     """One user's script; what it measured and what went wrong."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
-    result = {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0,
-              "step": "sign in", "console_errors": []}
+    result = _result(user)
     page.on("console", lambda msg: result["console_errors"].append(msg.text[:200]) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: result["console_errors"].append(str(exc)[:200]))
     try:
         await asyncio.wait_for(_script(page, url, user, result), args.timeout)
     except Exception as exc:  # noqa: BLE001 - counted and reported
-        first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
-        result["errors"].append(f"{result['step']}: {type(exc).__name__}: {first_line}")
+        _failed(result, exc)
         if args.artifacts:
             await page.screenshot(path=str(args.artifacts / f"{user}.png"))
     try:
@@ -225,6 +234,16 @@ async def _user(browser, url: str, user: str, args) -> dict:
         pass
     await context.close()
     return result
+
+
+def _result(user: str) -> dict:
+    return {"user": user, "errors": [], "round_trips_ms": [], "page_load_ms": None, "notifications": 0,
+            "step": "sign in", "console_errors": []}
+
+
+def _failed(result: dict, exc: Exception) -> None:
+    first_line = (str(exc).splitlines() or ["(no message)"])[0][:200]  # a timeout has none
+    result["errors"].append(f"{result['step']}: {type(exc).__name__}: {first_line}")
 
 
 async def _script(page, url: str, user: str, result: dict) -> None:
@@ -285,6 +304,79 @@ async def _box(page, area: dict, lo: float, hi: float) -> float:
     raise RuntimeError("a box selection never reached the status line")
 
 
+async def _client_user(url: str, user: str, args) -> dict:
+    """One user's script on a Bokeh client; what it measured and what went wrong."""
+    result, opened = _result(user), []
+    try:
+        await asyncio.wait_for(_client_script(url, user, result, opened), args.timeout)
+    except Exception as exc:  # noqa: BLE001 - counted and reported
+        _failed(result, exc)
+    for client in opened:
+        result["notifications"] = client.error_notifications()
+        await client.close()
+    return result
+
+
+async def _client_script(url: str, user: str, result: dict, opened: list) -> None:
+    from hill_viz.bench.bokeh_client import PageClient
+
+    start = time.perf_counter()
+    page = await PageClient.open(url, user, PASSWORD, "/?workspace=new")
+    opened.append(page)
+    result["step"] = "page load"
+    await page.wait_for(lambda: _view_plot(page) is not None and _status_shows(page, "epoch 1"), None, "epoch 1")
+    result["page_load_ms"] = (time.perf_counter() - start) * 1000
+    result["step"] = "Train"
+    await _client_idle(page, 1)
+    await page.click("Train")
+    await page.wait_for(lambda: _status_shows(page, "epoch 3"), None, "epoch 3")
+    await _client_idle(page, 3)
+    result["step"] = "box selections"
+    plot = _view_plot(page)
+    for k in range(SELECTIONS):
+        lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
+        result["round_trips_ms"].append(await _client_box(page, plot, lo, hi))
+    result["step"] = "contract edit"
+    await page.click("Contract / expand")
+    await page.wait_for(lambda: page.shows("hill-pending", "contract"), None, "the pending contract edit")
+    result["step"] = "Apply"
+    await page.click("Apply edits")
+    await page.wait_for(lambda: _status_shows(page, "1 teacher"), None, "the applied edit")
+    await _client_idle(page, None)
+
+
+def _view_plot(page):
+    """The latent view's Bokeh figure (the plot with the box-select tool), or None."""
+    from bokeh.models import BoxSelectTool
+
+    found = page.models(lambda m: hasattr(m, "x_range") and any(isinstance(t, BoxSelectTool) for t in m.tools))
+    return found[0] if found else None
+
+
+def _status_shows(page, text: str) -> bool:
+    return text in (page.text("hill-status") or "")
+
+
+async def _client_idle(page, epoch: int | None) -> None:
+    text = "idle" if epoch is None else f"epoch {epoch} ·"
+    await page.wait_for(lambda: _status_shows(page, text) and _status_shows(page, "idle"), None, text)
+
+
+async def _client_box(page, plot, lo: float, hi: float) -> float:
+    """One box selection (the box at fractions lo..hi of the axes, y from the top as on a page);
+    milliseconds from its event sent to the latent view's status line's new text."""
+    from bokeh.events import SelectionGeometry
+
+    (x0, x1), (y0, y1) = (plot.x_range.start, plot.x_range.end), (plot.y_range.start, plot.y_range.end)
+    geometry = {"type": "rect", "x0": x0 + lo * (x1 - x0), "x1": x0 + hi * (x1 - x0),
+                "y0": y1 - hi * (y1 - y0), "y1": y1 - lo * (y1 - y0)}
+    before = page.text(STATUS_CLASS)
+    start = time.perf_counter()
+    await page.event(SelectionGeometry(plot, geometry=geometry, final=True))
+    await page.wait_for(lambda: page.text(STATUS_CLASS) != before, 120, "the selection's count")
+    return (time.perf_counter() - start) * 1000
+
+
 def _check_log(root: Path, result: dict) -> dict:
     """Is every action the page took in its workspace's log (by its user), and does verify pass?"""
     from hill_viz.core.provenance import Workspace
@@ -320,7 +412,7 @@ def _figures(args, warm: dict, results: list[dict], pages: list[dict], before: f
     base_trips, base_load = warm["round_trips_ms"], warm["page_load_ms"] or float("nan")
     errors = [e for r in results for e in r["errors"]]
     lost = sum(1 for p in pages if not p["in_log"])
-    extra = dict(users=args.users, driver="headless chromium pages (Playwright async), one context per user",
+    extra = dict(users=args.users, driver=DRIVERS[args.driver],
                  max_trainings=args.max_trainings, errors=len(errors), error_messages=errors[:10],
                  error_notifications=sum(r["notifications"] for r in results), pages_with_lost_events=lost,
                  pages_failing_verify=sum(1 for p in pages if not p["verify_ok"]), pages=pages,

@@ -1,0 +1,218 @@
+"""PageClient: a signed-in Bokeh client of one served page, no browser (the load test's other driver).
+
+It does what a browser does on the wire and nothing more: signs in through the server's form,
+asks for the page (the server builds its session and hands out the session's token), opens
+the page's websocket with the sign-in cookie, pulls the document, says the document is ready
+(Panel then builds the page, `pn.state.onload`) and keeps its copy of the document in step
+with the server's patches. Actions are the events a browser would send (a button click, a box
+selection's geometry, a widget's new value). Nothing is rendered, so the plot's size is the
+server's default and no CPU goes to drawing: what it measures is the server.
+"""
+from __future__ import annotations
+
+import asyncio
+import http.cookies
+import re
+import time
+import urllib.parse
+from typing import Any, Callable
+
+__all__ = ["PageClient"]
+
+_TOKEN = re.compile(r'"token":\s*"([^"]+)"')
+MAX_MESSAGE_BYTES = 64 * 2**20  # the largest server message taken (a raw cloud image is a few MB)
+
+
+class PageClient:
+    """One page of `url`, signed in as `user`; use `await PageClient.open(...)`, then `close()`."""
+
+    def __init__(self, url: str, cookie: str):
+        from bokeh.document import Document
+        from bokeh.protocol import Protocol
+
+        self.url, self.cookie = url, cookie
+        self.document = Document()
+        self._protocol = Protocol()
+        self._socket = None
+        self._changed = asyncio.Event()  # set on every patch from the server
+        self._acked, self._pulled = asyncio.Event(), asyncio.Event()
+        self._reader: asyncio.Task | None = None
+        self.closed_reason: str | None = None
+
+    @classmethod
+    async def open(cls, url: str, user: str, password: str, path: str = "/") -> "PageClient":
+        """Sign in, load `path` and connect; the document is pulled and the page told it is ready."""
+        _register_models()
+        client = cls(url, await _sign_in(url, user, password))
+        token = await client._page_token(path)
+        await client._connect(token)
+        return client
+
+    async def _page_token(self, path: str) -> str:
+        from tornado.httpclient import AsyncHTTPClient
+
+        response = await AsyncHTTPClient().fetch(urllib.parse.urljoin(self.url, path), headers={"Cookie": self.cookie},
+                                                 request_timeout=600)
+        found = _TOKEN.search(response.body.decode())
+        if found is None:
+            raise RuntimeError(f"no session token in the page at {path} (not signed in?)")
+        return found.group(1)
+
+    async def _connect(self, token: str) -> None:
+        from bokeh.client.websocket import WebSocketClientConnectionWrapper
+        from bokeh.events import DocumentReady
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        ws_url = urllib.parse.urljoin(self.url.replace("http", "ws", 1), "ws")
+        socket = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": self.cookie}),
+                                         subprotocols=["bokeh", token], max_message_size=MAX_MESSAGE_BYTES)
+        self._socket = WebSocketClientConnectionWrapper(socket)
+        self._reader = asyncio.ensure_future(self._read())
+        await asyncio.wait_for(self._acked.wait(), 600)  # the server's session is open
+        await self._send(self._protocol.create("PULL-DOC-REQ"))
+        await asyncio.wait_for(self._pulled.wait(), 600)
+        await self.event(DocumentReady())
+
+    async def _read(self) -> None:
+        from bokeh.protocol.receiver import Receiver
+
+        receiver = Receiver(self._protocol)
+        while True:
+            fragment = await self._socket.read_message()
+            if fragment is None:
+                self.closed_reason = "the server closed the page's websocket"
+                self._changed.set()
+                return
+            message = await receiver.consume(fragment)
+            if message is None:
+                continue
+            kind = message.header["msgtype"]
+            if kind == "ACK":
+                self._acked.set()
+            elif kind == "PULL-DOC-REPLY":
+                message.push_to_document(self.document)
+                self._pulled.set()
+            elif kind == "PATCH-DOC":
+                message.apply_to_document(self.document, self)
+            elif kind == "ERROR":
+                self.closed_reason = f"server error: {message.content.get('text', '')[:200]}"
+            self._changed.set()
+
+    async def _send(self, message) -> None:
+        await message.send(self._socket)
+
+    async def event(self, event) -> None:
+        """Send a Bokeh UI event (`bokeh.events.*`), as the browser does."""
+        from bokeh.document.events import MessageSentEvent
+
+        await self._send(self._protocol.create("PATCH-DOC", [MessageSentEvent(self.document, "bokeh_event",
+                                                                               _whole_event(event))]))
+
+    async def set(self, model, attr: str, value: Any) -> None:
+        """Set a model's property here and on the server (a widget the user changed)."""
+        from bokeh.document.events import ModelChangedEvent
+
+        setattr(model, attr, value)
+        await self._send(self._protocol.create("PATCH-DOC", [ModelChangedEvent(self.document, model, attr, value)]))
+
+    async def click(self, label: str) -> None:
+        """Click the button labelled `label`."""
+        from bokeh.events import ButtonClick
+
+        await self.event(ButtonClick(self.one(lambda m: getattr(m, "label", None) == label, f"a button {label!r}")))
+
+    def models(self, test: Callable[[Any], bool]) -> list:
+        return [m for m in list(self.document.models) if test(m)]
+
+    def one(self, test: Callable[[Any], bool], what: str):
+        found = self.models(test)
+        if not found:
+            raise LookupError(f"the page has no {what}")
+        return found[0]
+
+    def text(self, css_class: str) -> str | None:
+        """The text of the first model with `css_class` (a status line), or None."""
+        found = self.models(lambda m: css_class in (getattr(m, "css_classes", None) or ()) and
+                            isinstance(getattr(m, "text", None), str))
+        return found[0].text if found else None
+
+    def shows(self, css_class: str, needle: str) -> bool:
+        """Some model with `css_class`, or a table inside it, shows `needle` (text or table cell)."""
+        for model in self.models(lambda m: css_class in (getattr(m, "css_classes", None) or ())):
+            if needle in (getattr(model, "text", None) or ""):
+                return True
+            source = getattr(model, "source", None)
+            if source is not None and any(needle in str(v) for column in source.data.values() for v in column):
+                return True
+        return False
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float | None, what: str) -> None:
+        """Until `condition()` holds on the page's document (checked after each server patch)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not condition():
+            if self.closed_reason and self._reader is not None and self._reader.done():
+                raise RuntimeError(f"{self.closed_reason} while waiting for {what}")
+            self._changed.clear()
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            try:
+                await asyncio.wait_for(self._changed.wait(), None if left is None else min(left, 1.0))
+            except asyncio.TimeoutError:
+                pass
+
+    def error_notifications(self) -> int:
+        """Error notifications the page was sent (Panel's notification area; none is ever dismissed here)."""
+        return sum(1 for m in self.models(lambda m: hasattr(m, "notifications"))
+                   for note in m.notifications if getattr(note, "notification_type", None) == "error")
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+def _whole_event(event):
+    """`event` serialized with all its fields (Bokeh's Python events send only their model)."""
+    from bokeh.core.serialization import Serializable
+
+    class WholeEvent(Serializable):
+        def to_serializable(self, serializer):
+            values = {**event.event_values(), **{k: v for k, v in vars(event).items() if not k.startswith("_")}}
+            return {"type": "event", "name": event.event_name, "values": serializer.encode(values)}
+    return WholeEvent()
+
+
+def _register_models() -> None:
+    """Define every Bokeh model a page may hold (Panel's, and those its components define), so the
+    page's document deserializes here."""
+    import importlib
+    import pkgutil
+
+    import panel.models
+
+    for module in pkgutil.iter_modules(panel.models.__path__):
+        importlib.import_module(f"panel.models.{module.name}")
+    importlib.import_module("hill_viz.ui.site")  # the page's own components
+
+
+async def _sign_in(url: str, user: str, password: str) -> str:
+    """The Cookie header of a session signed in through the server's sign-in form."""
+    from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+    body = urllib.parse.urlencode({"username": user, "password": password})
+    try:
+        response = await AsyncHTTPClient().fetch(url + "login", method="POST", body=body, follow_redirects=False,
+                                                 request_timeout=600)
+    except HTTPClientError as exc:  # the sign-in answers with a redirect
+        if exc.code != 302 or exc.response is None:
+            raise RuntimeError(f"signing in as {user!r} failed: HTTP {exc.code}") from None
+        response = exc.response
+    jar = http.cookies.SimpleCookie()
+    for header in response.headers.get_list("Set-Cookie"):
+        jar.load(header)
+    if "user" not in jar:
+        raise RuntimeError(f"signing in as {user!r} failed: no session cookie")
+    return "; ".join(f"{k}={v.value}" for k, v in jar.items())
