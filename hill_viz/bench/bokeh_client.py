@@ -34,8 +34,8 @@ class PageClient:
         self.document = Document()
         self._protocol = Protocol()
         self._socket = None
-        self._changed = asyncio.Event()  # set on every patch from the server
-        self._acked, self._pulled = asyncio.Event(), asyncio.Event()
+        self._changed = asyncio.Event()  # set on every message from the server
+        self._acked = self._pulled = False
         self._reader: asyncio.Task | None = None
         self.closed_reason: str | None = None
 
@@ -66,37 +66,39 @@ class PageClient:
 
         ws_url = urllib.parse.urljoin(self.url.replace("http", "ws", 1), "ws")
         socket = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": self.cookie}),
-                                         subprotocols=["bokeh", token], max_message_size=MAX_MESSAGE_BYTES)
+                                         subprotocols=["bokeh", token], max_message_size=MAX_MESSAGE_BYTES,
+                                         compression_options={})  # permessage-deflate, as browsers ask
         self._socket = WebSocketClientConnectionWrapper(socket)
         self._reader = asyncio.ensure_future(self._read())
-        await asyncio.wait_for(self._acked.wait(), 600)  # the server's session is open
+        await self.wait_for(lambda: self._acked, 600, "the server's session")
         await self._send(self._protocol.create("PULL-DOC-REQ"))
-        await asyncio.wait_for(self._pulled.wait(), 600)
+        await self.wait_for(lambda: self._pulled, 600, "the page's document")
         await self.event(DocumentReady())
 
     async def _read(self) -> None:
         from bokeh.protocol.receiver import Receiver
 
         receiver = Receiver(self._protocol)
-        while True:
-            fragment = await self._socket.read_message()
-            if fragment is None:
-                self.closed_reason = "the server closed the page's websocket"
+        try:
+            while (fragment := await self._socket.read_message()) is not None:
+                message = await receiver.consume(fragment)
+                if message is None:
+                    continue
+                kind = message.header["msgtype"]
+                if kind == "ACK":
+                    self._acked = True
+                elif kind == "PULL-DOC-REPLY":
+                    message.push_to_document(self.document)
+                    self._pulled = True
+                elif kind == "PATCH-DOC":
+                    message.apply_to_document(self.document, self)
+                elif kind == "ERROR":
+                    raise RuntimeError(f"the server answered: {message.content.get('text', '')[:200]}")
                 self._changed.set()
-                return
-            message = await receiver.consume(fragment)
-            if message is None:
-                continue
-            kind = message.header["msgtype"]
-            if kind == "ACK":
-                self._acked.set()
-            elif kind == "PULL-DOC-REPLY":
-                message.push_to_document(self.document)
-                self._pulled.set()
-            elif kind == "PATCH-DOC":
-                message.apply_to_document(self.document, self)
-            elif kind == "ERROR":
-                self.closed_reason = f"server error: {message.content.get('text', '')[:200]}"
+            self.closed_reason = "the server closed the page's websocket"
+        except Exception as exc:  # noqa: BLE001 - ends the page; `wait_for` reports it
+            self.closed_reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        finally:
             self._changed.set()
 
     async def _send(self, message) -> None:
@@ -151,7 +153,7 @@ class PageClient:
         """Until `condition()` holds on the page's document (checked after each server patch)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not condition():
-            if self.closed_reason and self._reader is not None and self._reader.done():
+            if self.closed_reason is not None:
                 raise RuntimeError(f"{self.closed_reason} while waiting for {what}")
             self._changed.clear()
             left = None if deadline is None else deadline - time.monotonic()
