@@ -5,7 +5,7 @@ asks for the page (the server builds its session and hands out the session's tok
 the page's websocket with the sign-in cookie, pulls the document, says the document is ready
 (Panel then builds the page, `pn.state.onload`) and keeps its copy of the document in step
 with the server's patches. Actions are the events a browser would send (a button click, a box
-selection's geometry, a widget's new value). Nothing is rendered, so the plot's size is the
+selection's geometry). Nothing is rendered, so the plot's size is the
 server's default and no CPU goes to drawing: what it measures is the server.
 """
 from __future__ import annotations
@@ -111,13 +111,6 @@ class PageClient:
         await self._send(self._protocol.create("PATCH-DOC", [MessageSentEvent(self.document, "bokeh_event",
                                                                                _whole_event(event))]))
 
-    async def set(self, model, attr: str, value: Any) -> None:
-        """Set a model's property here and on the server (a widget the user changed)."""
-        from bokeh.document.events import ModelChangedEvent
-
-        setattr(model, attr, value)
-        await self._send(self._protocol.create("PATCH-DOC", [ModelChangedEvent(self.document, model, attr, value)]))
-
     async def click(self, label: str) -> None:
         """Click the button labelled `label`."""
         from bokeh.events import ButtonClick
@@ -138,16 +131,6 @@ class PageClient:
         found = self.models(lambda m: css_class in (getattr(m, "css_classes", None) or ()) and
                             isinstance(getattr(m, "text", None), str))
         return found[0].text if found else None
-
-    def shows(self, css_class: str, needle: str) -> bool:
-        """Some model with `css_class`, or a table inside it, shows `needle` (text or table cell)."""
-        for model in self.models(lambda m: css_class in (getattr(m, "css_classes", None) or ())):
-            if needle in (getattr(model, "text", None) or ""):
-                return True
-            source = getattr(model, "source", None)
-            if source is not None and any(needle in str(v) for column in source.data.values() for v in column):
-                return True
-        return False
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float | None, what: str) -> None:
         """Until `condition()` holds on the page's document (checked after each server patch)."""

@@ -278,8 +278,13 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     await _idle(page, None)
 
 
+def _idle_text(epoch: int | None) -> str:
+    """What the status line shows besides "idle" once training stopped (after `epoch`, if given)."""
+    return "idle" if epoch is None else f"epoch {epoch} ·"
+
+
 async def _idle(page, epoch: int | None) -> None:
-    text = "idle" if epoch is None else f"epoch {epoch} ·"
+    text = _idle_text(epoch)
     await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=NO_LIMIT)
 
 
@@ -338,7 +343,7 @@ async def _client_script(url: str, user: str, result: dict, opened: list) -> Non
         result["round_trips_ms"].append(await _client_box(page, plot, lo, hi))
     result["step"] = "contract edit"
     await page.click("Contract / expand")
-    await page.wait_for(lambda: page.shows("hill-pending", "contract"), None, "the pending contract edit")
+    await page.wait_for(lambda: "contract" in (page.text("hill-pending") or ""), None, "the pending contract edit")
     result["step"] = "Apply"
     await page.click("Apply edits")
     await page.wait_for(lambda: _status_shows(page, "1 teacher"), None, "the applied edit")
@@ -358,7 +363,7 @@ def _status_shows(page, text: str) -> bool:
 
 
 async def _client_idle(page, epoch: int | None) -> None:
-    text = "idle" if epoch is None else f"epoch {epoch} ·"
+    text = _idle_text(epoch)
     await page.wait_for(lambda: _status_shows(page, text) and _status_shows(page, "idle"), None, text)
 
 

@@ -1,5 +1,6 @@
 """Serving a team, on a real server on 127.0.0.1: sign-in, actor, data roots, upload limit, training queue,
 operator view. Users alice and bob sign in with basic auth; carol is the admin."""
+import asyncio
 import gc
 import http.cookiejar
 import json
@@ -15,6 +16,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 import pytest
 
 from hill_viz import errors
+from hill_viz.bench.bokeh_client import PageClient
 from hill_viz.bench.browser import free_port, wait_until
 from hill_viz.core.access import DataRoots, Limits
 from hill_viz.serve import Auth, ServeConfig, make_server
@@ -118,6 +120,13 @@ def test_without_credentials_nothing_is_served_or_built(team):
     wrong = _client(url)
     wrong.open(url + "login", b"username=alice&password=guess")
     assert wrong.open(url).url.startswith(url + "login")
+
+
+def test_the_load_tests_protocol_client_is_refused_with_a_wrong_password(team):
+    url, registry, root, _ = team
+    with pytest.raises(RuntimeError, match="^signing in as 'alice' failed: no session cookie$"):
+        asyncio.run(PageClient.open(url, "alice", "guess"))
+    assert len(registry) == 0 and list(root.iterdir()) == []
 
 
 def test_a_plain_get_builds_no_workspace(team):
