@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import http.cookies
+import importlib
 import re
 import time
 import urllib.parse
@@ -42,7 +43,7 @@ class PageClient:
     @classmethod
     async def open(cls, url: str, user: str, password: str, path: str = "/") -> "PageClient":
         """Sign in, load `path` and connect; the document is pulled and the page told it is ready."""
-        _register_models()
+        importlib.import_module("hill_viz.ui.site")  # the data models the page's components define
         client = cls(url, await _sign_in(url, user, password))
         token = await client._page_token(path)
         await client._connect(token)
@@ -88,9 +89,11 @@ class PageClient:
                 if kind == "ACK":
                     self._acked = True
                 elif kind == "PULL-DOC-REPLY":
+                    _define_models(message.content)
                     message.push_to_document(self.document)
                     self._pulled = True
                 elif kind == "PATCH-DOC":
+                    _define_models(message.content)
                     message.apply_to_document(self.document, self)
                 elif kind == "ERROR":
                     raise RuntimeError(f"the server answered: {message.content.get('text', '')[:200]}")
@@ -170,17 +173,25 @@ def _whole_event(event):
     return WholeEvent()
 
 
-def _register_models() -> None:
-    """Define every Bokeh model a page may hold (Panel's, and those its components define), so the
-    page's document deserializes here."""
-    import importlib
-    import pkgutil
+def _define_models(content) -> None:
+    """Import the Panel module of every model type that `content` (a message's) names and this
+    process does not know yet, so the message deserializes here. Only those: importing all of
+    `panel.models` would make every page this process serves load some models' scripts and
+    fonts from CDNs."""
+    from bokeh.model import Model
 
-    import panel.models
-
-    for module in pkgutil.iter_modules(panel.models.__path__):
-        importlib.import_module(f"panel.models.{module.name}")
-    importlib.import_module("hill_viz.ui.site")  # the page's own components
+    names, stack = set(), [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "object" and isinstance(item.get("name"), str):
+                names.add(item["name"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    for name in names - set(Model.model_class_reverse_map):
+        if name.startswith("panel.models."):
+            importlib.import_module(name.rpartition(".")[0])
 
 
 async def _sign_in(url: str, user: str, password: str) -> str:
