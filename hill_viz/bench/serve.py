@@ -39,6 +39,8 @@ from hill_viz.ui.latent_view import STATUS_CLASS, VIEW_CLASS
 
 PASSWORD = "load-test"
 SELECTIONS = 3
+BOXES = ((0.35, 0.6), (0.25, 0.7))  # the selections' boxes in turn, as fractions of the plot (two counts)
+TRAINING_STATUS = "hill-status"  # CSS class of the training status line in the page's header
 NO_LIMIT = 0  # a Playwright wait with no limit of its own (trainings queue): --timeout bounds the script
 LOG_TAIL = 40  # server log lines kept for the report when something went wrong
 LAG_EVERY_S = 0.25  # how often the loop-lag probe asks for the sign-in page
@@ -254,19 +256,19 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     await page.click("button[type=submit]")
     result["step"] = "page load"
     await page.locator(f".{VIEW_CLASS} .bk-events").first.wait_for(state="visible", timeout=NO_LIMIT)
-    await page.locator(".hill-status", has_text="epoch 1").first.wait_for(timeout=NO_LIMIT)
+    await page.locator(f".{TRAINING_STATUS}", has_text="epoch 1").first.wait_for(timeout=NO_LIMIT)
     result["page_load_ms"] = (time.perf_counter() - start) * 1000
     result["step"] = "Train"
     await _idle(page, 1)
     await page.get_by_role("button", name="Train", exact=True).click(timeout=120_000)
-    await page.locator(".hill-status", has_text="epoch 3").first.wait_for(timeout=NO_LIMIT)
+    await page.locator(f".{TRAINING_STATUS}", has_text="epoch 3").first.wait_for(timeout=NO_LIMIT)
     await _idle(page, 3)
     result["step"] = "box selections"
     await page.evaluate(PROBE_JS)
     await page.wait_for_function("() => window.__hill.title() !== null", timeout=60_000)
     area = await page.locator(f".{VIEW_CLASS} .bk-events").first.bounding_box()
     for k in range(SELECTIONS):
-        lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
+        lo, hi = BOXES[k % len(BOXES)]
         result["round_trips_ms"].append(await _box(page, area, lo, hi))
     result["step"] = "contract edit"
     await page.locator(".hill-edit-groups").get_by_text("Shape", exact=True).click(timeout=60_000)
@@ -274,7 +276,7 @@ async def _script(page, url: str, user: str, result: dict) -> None:
     await page.locator(".hill-pending").get_by_text("contract").first.wait_for(timeout=NO_LIMIT)
     result["step"] = "Apply"
     await page.get_by_role("button", name="Apply edits").click(timeout=60_000)
-    await page.locator(".hill-status", has_text="1 teacher").first.wait_for(timeout=NO_LIMIT)
+    await page.locator(f".{TRAINING_STATUS}", has_text="1 teacher").first.wait_for(timeout=NO_LIMIT)
     await _idle(page, None)
 
 
@@ -285,7 +287,7 @@ def _idle_text(epoch: int | None) -> str:
 
 async def _idle(page, epoch: int | None) -> None:
     text = _idle_text(epoch)
-    await page.locator(".hill-status", has_text=text).filter(has_text="idle").first.wait_for(timeout=NO_LIMIT)
+    await page.locator(f".{TRAINING_STATUS}", has_text=text).filter(has_text="idle").first.wait_for(timeout=NO_LIMIT)
 
 
 async def _box(page, area: dict, lo: float, hi: float) -> float:
@@ -339,7 +341,7 @@ async def _client_script(url: str, user: str, result: dict, opened: list) -> Non
     result["step"] = "box selections"
     plot = _view_plot(page)
     for k in range(SELECTIONS):
-        lo, hi = (0.35, 0.6) if k % 2 == 0 else (0.25, 0.7)
+        lo, hi = BOXES[k % len(BOXES)]
         result["round_trips_ms"].append(await _client_box(page, plot, lo, hi))
     result["step"] = "contract edit"
     await page.click("Contract / expand")
@@ -359,7 +361,7 @@ def _view_plot(page):
 
 
 def _status_shows(page, text: str) -> bool:
-    return text in (page.text("hill-status") or "")
+    return text in (page.text(TRAINING_STATUS) or "")
 
 
 async def _client_idle(page, epoch: int | None) -> None:
