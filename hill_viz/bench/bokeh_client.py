@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from typing import Any, Callable
 
-__all__ = ["PageClient"]
+__all__ = ["PageClient", "has_property"]
 
 _TOKEN = re.compile(r'"token":\s*"([^"]+)"')
 MAX_MESSAGE_BYTES = 64 * 2**20  # the largest server message taken (a raw cloud image is a few MB)
@@ -38,6 +38,7 @@ class PageClient:
         self._changed = asyncio.Event()  # set on every message from the server
         self._acked = self._pulled = False
         self._reader: asyncio.Task | None = None
+        self._by_class: dict[str, Any] = {}  # css class -> the text model found for it (`text`)
         self.closed_reason: str | None = None
 
     @classmethod
@@ -118,7 +119,8 @@ class PageClient:
         """Click the button labelled `label`."""
         from bokeh.events import ButtonClick
 
-        await self.event(ButtonClick(self.one(lambda m: getattr(m, "label", None) == label, f"a button {label!r}")))
+        await self.event(ButtonClick(self.one(lambda m: has_property(m, "label") and m.label == label,
+                                              f"a button {label!r}")))
 
     def models(self, test: Callable[[Any], bool]) -> list:
         return [m for m in list(self.document.models) if test(m)]
@@ -131,9 +133,14 @@ class PageClient:
 
     def text(self, css_class: str) -> str | None:
         """The text of the first model with `css_class` (a status line), or None."""
-        found = self.models(lambda m: css_class in (getattr(m, "css_classes", None) or ()) and
-                            isinstance(getattr(m, "text", None), str))
-        return found[0].text if found else None
+        model = self._by_class.get(css_class)
+        if model is None or self.document.get_model_by_id(model.id) is not model:  # looked for once per model
+            found = self.models(lambda m: has_property(m, "text") and has_property(m, "css_classes") and
+                                css_class in m.css_classes and isinstance(m.text, str))
+            if not found:
+                return None
+            model = self._by_class[css_class] = found[0]
+        return model.text
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float | None, what: str) -> None:
         """Until `condition()` holds on the page's document (checked after each server patch)."""
@@ -152,7 +159,7 @@ class PageClient:
 
     def error_notifications(self) -> int:
         """Error notifications the page was sent (Panel's notification area; none is ever dismissed here)."""
-        return sum(1 for m in self.models(lambda m: hasattr(m, "notifications"))
+        return sum(1 for m in self.models(lambda m: has_property(m, "notifications"))
                    for note in m.notifications if getattr(note, "notification_type", None) == "error")
 
     async def close(self) -> None:
@@ -160,6 +167,12 @@ class PageClient:
             self._socket.close()
         if self._reader is not None:
             self._reader.cancel()
+
+
+def has_property(model, name: str) -> bool:
+    """Whether Bokeh `model` has property `name`. (Not `hasattr(model, name)`: Bokeh answers a
+    missing one with a fuzzy-matched suggestion, which made the client's lookups most of its CPU.)"""
+    return hasattr(type(model), name)
 
 
 def _whole_event(event):

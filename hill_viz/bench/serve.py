@@ -354,9 +354,9 @@ async def _client_script(url: str, user: str, result: dict, opened: list) -> Non
 
 def _view_plot(page):
     """The latent view's Bokeh figure (the plot with the box-select tool), or None."""
-    from bokeh.models import BoxSelectTool
+    from bokeh.models import BoxSelectTool, Plot
 
-    found = page.models(lambda m: hasattr(m, "x_range") and any(isinstance(t, BoxSelectTool) for t in m.tools))
+    found = page.models(lambda m: isinstance(m, Plot) and any(isinstance(t, BoxSelectTool) for t in m.tools))
     return found[0] if found else None
 
 
