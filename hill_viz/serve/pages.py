@@ -68,6 +68,7 @@ class PageRegistry:
         self._ids = itertools.count(1)
         self._pages: dict[int, dict] = {}
         self._lock = threading.Lock()
+        self._release: threading.Timer | None = None
         self.refused = 0
 
     def enter(self, user: str | None) -> int | None:
@@ -86,11 +87,14 @@ class PageRegistry:
                 self._pages[page]["app"] = app
 
     def leave(self, page: int) -> None:
+        """Forget the page; RELEASE_AFTER_S after the last of the pages leaving together, release memory."""
         with self._lock:
             self._pages.pop(page, None)
-        timer = threading.Timer(RELEASE_AFTER_S, release_memory)
-        timer.daemon = True
-        timer.start()
+            if self._release is not None:
+                self._release.cancel()
+            self._release = threading.Timer(RELEASE_AFTER_S, release_memory)
+            self._release.daemon = True
+            self._release.start()
 
     def __len__(self) -> int:
         return len(self._pages)
