@@ -58,9 +58,10 @@ def add_arguments(parser) -> None:
                         help="chromium: headless pages (default); bokeh: protocol clients, nothing drawn")
     parser.add_argument("--n", type=int, default=1500, help="digits-shortcut samples per page (default 1500)")
     parser.add_argument("--max-trainings", type=int, default=2, help="trainings at once (default 2)")
-    parser.add_argument("--settle", type=float, default=60.0,
-                        help="seconds to wait after the pages close before reading RSS (default 60: Bokeh drops a "
-                             "closed page's session 15-32 s after it closes, and the server trims its heap 10 s later)")
+    parser.add_argument("--settle", type=float, default=100.0,
+                        help="seconds to wait after the pages close before reading RSS (default 100: Bokeh drops a "
+                             "closed page's session 15-32 s after it closes, and the server releases memory 10 and "
+                             "60 s after that)")
     parser.add_argument("--timeout", type=float, default=1200.0,
                         help="seconds a user's whole script may take (default 1200; trainings queue)")
     parser.add_argument("--artifacts", type=Path, default=None,
