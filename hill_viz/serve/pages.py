@@ -22,7 +22,7 @@ from hill_viz.session.queue import TrainingQueue
 __all__ = ["PageRegistry", "limit_heap_growth", "release_memory"]
 
 # Seconds after the last page leaves: its close is done (training cancelled, workspace closed),
-# then what the pages' threads freed after that (28 MB more in the N = 8 load test).
+# then what the pages let go of after that (180 MB more in one N = 8 load test).
 RELEASE_AFTER_S = (10.0, 60.0)
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
@@ -60,6 +60,7 @@ def limit_heap_growth() -> bool:
 
 
 def _release_later(called_off: threading.Event) -> None:
+    """`release_memory` at each of RELEASE_AFTER_S, until `called_off` is set."""
     waited = 0.0
     for at in RELEASE_AFTER_S:
         if called_off.wait(at - waited):
