@@ -103,8 +103,8 @@ class PageRegistry:
         with self._lock:
             self._pages.pop(page, None)
             self._release.set()
-            self._release = threading.Event()
-        threading.Thread(target=_release_later, args=(self._release,), name="hill-release", daemon=True).start()
+            self._release = release = threading.Event()
+        threading.Thread(target=_release_later, args=(release,), name="hill-release", daemon=True).start()
 
     def __len__(self) -> int:
         return len(self._pages)
