@@ -1,6 +1,7 @@
 """PageRegistry: pages counted against the limit; memory released after the last of the pages leaving together."""
 import time
 
+from hill_viz.bench.browser import wait_until
 from hill_viz.serve import pages
 from hill_viz.serve.pages import PageRegistry
 
@@ -27,9 +28,7 @@ def test_pages_leaving_together_release_memory_after_the_last(tmp_path, monkeypa
     for page in opened:
         last_left = time.monotonic()
         registry.leave(page)
-    deadline = last_left + 30
-    while len(releases) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(releases) >= 2, 30, "two releases")
     time.sleep(0.7)  # a release per page would have come by now
     assert len(releases) == 2
     assert releases[0] - last_left >= 0.3 and releases[1] - last_left >= 0.6
